@@ -1,0 +1,14 @@
+//! fieldkit-domain: the pure types and rules of a mobile administrator's work — the service
+//! catalog (information and technological cards), the case and its applicant, the workflow of
+//! regulation sections 6–8, working-day deadlines, validators and case numbers.
+//!
+//! It must never do I/O, read the clock or draw random numbers: time and randomness are passed
+//! in by the caller, so every rule here is a plain function that tests can pin down exactly.
+
+pub mod calendar;
+pub mod case;
+pub mod case_number;
+pub mod catalog;
+pub mod common;
+pub mod validators;
+pub mod workflow;

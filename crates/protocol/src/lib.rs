@@ -1,0 +1,1 @@
+//! fieldkit-protocol: (being written)

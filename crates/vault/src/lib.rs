@@ -1,0 +1,1 @@
+//! fieldkit-vault: (being written)
