@@ -44,3 +44,21 @@ pub struct Term {
     pub days: u32,
     pub kind: DayKind,
 }
+
+/// Whether a document of the information card must be in every input package, or only when
+/// its condition holds (the administrator records which conditions hold for a case).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Necessity {
+    Mandatory,
+    Conditional { condition: String },
+}
+
+/// In which form a document is handed in: the original (shown or kept), a copy, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentForm {
+    Original,
+    Copy,
+    OriginalAndCopy,
+}
