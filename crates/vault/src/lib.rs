@@ -1,1 +1,29 @@
-//! fieldkit-vault: (being written)
+//! fieldkit-vault: the tablet's encrypted store for visits in progress. One SQLite file per
+//! device (WAL, `synchronous=FULL`); a random vault master key (VMK) wrapped in one key slot per
+//! administrator (PBKDF2-HMAC-SHA256, ≥ 600,000 rounds); every row, page image and signature
+//! sealed with AES-256-GCM under keys derived from the VMK, with associated data binding table,
+//! row id and schema version; an audit chain of keyed hashes; back-off on wrong passphrases.
+//!
+//! It must never write personal data, an image or a signature in clear (only opaque ids, times,
+//! states and counters are stored unencrypted), never keep the VMK after `lock`, and never
+//! return data whose authentication failed: that is an integrity error naming the record.
+
+mod audit;
+mod backoff;
+mod clock;
+mod crypto;
+mod error;
+mod keyslot;
+mod schema;
+mod store;
+mod vault;
+
+pub use audit::{AuditEvent, AuditHead};
+pub use backoff::BackoffPolicy;
+pub use clock::{Clock, SystemClock};
+pub use crypto::{MIN_KDF_ITERATIONS, MasterKey};
+pub use error::VaultError;
+pub use keyslot::SlotId;
+pub use schema::SCHEMA_VERSION;
+pub use store::{BlobId, BlobInfo, DraftSummary, VaultTx};
+pub use vault::{AdminInfo, SlotInfo, UnlockedVault, Vault, VaultOptions};
