@@ -18,7 +18,10 @@ pub struct AuditHead {
 }
 
 impl AuditHead {
-    const GENESIS: AuditHead = AuditHead { seq: 0, hash: [0u8; 32] };
+    const GENESIS: AuditHead = AuditHead {
+        seq: 0,
+        hash: [0u8; 32],
+    };
 
     fn to_bytes(self) -> Vec<u8> {
         let mut out = self.seq.to_be_bytes().to_vec();
@@ -45,7 +48,16 @@ pub struct AuditEvent {
 pub(crate) const HEAD_SETTING: &str = "audit.head";
 
 fn link(key: &[u8; 32], prev: &[u8], seq: u64, at: i64, kind: &str, details_ct: &[u8]) -> [u8; 32] {
-    keyed_hash(key, &[prev, &seq.to_be_bytes(), &at.to_be_bytes(), kind.as_bytes(), details_ct])
+    keyed_hash(
+        key,
+        &[
+            prev,
+            &seq.to_be_bytes(),
+            &at.to_be_bytes(),
+            kind.as_bytes(),
+            details_ct,
+        ],
+    )
 }
 
 fn head_aad() -> Vec<u8> {
@@ -54,10 +66,19 @@ fn head_aad() -> Vec<u8> {
 
 pub(crate) fn stored_head(conn: &Connection, cipher: &Cipher) -> Result<AuditHead> {
     let sealed: Option<Vec<u8>> = conn
-        .query_row("SELECT value_ct FROM settings WHERE key = ?1", [HEAD_SETTING], |r| r.get(0))
+        .query_row(
+            "SELECT value_ct FROM settings WHERE key = ?1",
+            [HEAD_SETTING],
+            |r| r.get(0),
+        )
         .optional()?;
-    let Some(sealed) = sealed else { return Ok(AuditHead::GENESIS) };
-    let integrity = || VaultError::Integrity { table: "settings", row: HEAD_SETTING.into() };
+    let Some(sealed) = sealed else {
+        return Ok(AuditHead::GENESIS);
+    };
+    let integrity = || VaultError::Integrity {
+        table: "settings",
+        row: HEAD_SETTING.into(),
+    };
     let plain = cipher.open(&head_aad(), &sealed).ok_or_else(integrity)?;
     AuditHead::from_bytes(&plain).ok_or_else(integrity)
 }
@@ -73,7 +94,10 @@ pub(crate) fn append(
 ) -> Result<AuditHead> {
     let head = stored_head(conn, cipher)?;
     let seq = head.seq + 1;
-    let details_ct = cipher.seal(&row_aad("audit_events", &seq.to_string(), RECORD_FORMAT), details.as_bytes())?;
+    let details_ct = cipher.seal(
+        &row_aad("audit_events", &seq.to_string(), RECORD_FORMAT),
+        details.as_bytes(),
+    )?;
     let hash = link(key, &head.hash, seq, at, kind, &details_ct);
     conn.execute(
         "INSERT INTO audit_events (seq, at, kind, details_ct, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -90,7 +114,11 @@ pub(crate) fn append(
 }
 
 /// Walk the whole chain; name the first event that was removed, edited, reordered or inserted.
-pub(crate) fn verify(conn: &Connection, cipher: &Cipher, key: &[u8; 32]) -> Result<Vec<AuditEvent>> {
+pub(crate) fn verify(
+    conn: &Connection,
+    cipher: &Cipher,
+    key: &[u8; 32],
+) -> Result<Vec<AuditEvent>> {
     let mut statement = conn.prepare(
         "SELECT seq, at, kind, details_ct, prev_hash, hash FROM audit_events ORDER BY seq",
     )?;
@@ -110,7 +138,10 @@ pub(crate) fn verify(conn: &Connection, cipher: &Cipher, key: &[u8; 32]) -> Resu
         let (seq, at, kind, details_ct, prev, hash) = row?;
         let broken = |what| VaultError::AuditChainBroken { seq, what };
         if seq != expected.seq + 1 {
-            return Err(VaultError::AuditChainBroken { seq: expected.seq + 1, what: "event missing" });
+            return Err(VaultError::AuditChainBroken {
+                seq: expected.seq + 1,
+                what: "event missing",
+            });
         }
         if prev != expected.hash {
             return Err(broken("does not follow the event before it"));
@@ -120,14 +151,28 @@ pub(crate) fn verify(conn: &Connection, cipher: &Cipher, key: &[u8; 32]) -> Resu
             return Err(broken("event was altered"));
         }
         let details = cipher
-            .open(&row_aad("audit_events", &seq.to_string(), RECORD_FORMAT), &details_ct)
+            .open(
+                &row_aad("audit_events", &seq.to_string(), RECORD_FORMAT),
+                &details_ct,
+            )
             .ok_or(broken("details fail authentication"))?;
-        events.push(AuditEvent { seq, at, kind, details: String::from_utf8_lossy(&details).into_owned() });
-        expected = AuditHead { seq, hash: recomputed };
+        events.push(AuditEvent {
+            seq,
+            at,
+            kind,
+            details: String::from_utf8_lossy(&details).into_owned(),
+        });
+        expected = AuditHead {
+            seq,
+            hash: recomputed,
+        };
     }
     let head = stored_head(conn, cipher)?;
     if head != expected {
-        return Err(VaultError::AuditChainBroken { seq: expected.seq + 1, what: "events after this point are missing" });
+        return Err(VaultError::AuditChainBroken {
+            seq: expected.seq + 1,
+            what: "events after this point are missing",
+        });
     }
     Ok(events)
 }

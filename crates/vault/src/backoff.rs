@@ -19,7 +19,11 @@ pub struct BackoffPolicy {
 
 impl Default for BackoffPolicy {
     fn default() -> Self {
-        Self { free_attempts: 3, max_wait_seconds: 15 * 60, wipe_drafts_after: None }
+        Self {
+            free_attempts: 3,
+            max_wait_seconds: 15 * 60,
+            wipe_drafts_after: None,
+        }
     }
 }
 
@@ -37,9 +41,11 @@ impl BackoffPolicy {
 
 fn read(conn: &Connection) -> Result<(u32, i64)> {
     Ok(conn
-        .query_row("SELECT failures, last_failure_at FROM unlock_attempts WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT failures, last_failure_at FROM unlock_attempts WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?
         .unwrap_or((0, 0)))
 }
@@ -49,7 +55,9 @@ pub(crate) fn check(conn: &Connection, policy: &BackoffPolicy, now: i64) -> Resu
     let (failures, last) = read(conn)?;
     let until = last.saturating_add(policy.wait_after(failures) as i64);
     if now < until {
-        return Err(VaultError::MustWait { seconds: (until - now) as u64 });
+        return Err(VaultError::MustWait {
+            seconds: (until - now) as u64,
+        });
     }
     Ok(())
 }

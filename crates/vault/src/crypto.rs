@@ -40,7 +40,9 @@ impl MasterKey {
         let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"fieldkit-vault");
         let prk = salt.extract(&self.0);
         let info = [purpose.as_bytes()];
-        let okm = prk.expand(&info, hkdf::HKDF_SHA256).map_err(|_| VaultError::Random)?;
+        let okm = prk
+            .expand(&info, hkdf::HKDF_SHA256)
+            .map_err(|_| VaultError::Random)?;
         let mut out = Zeroizing::new([0u8; 32]);
         okm.fill(out.as_mut()).map_err(|_| VaultError::Random)?;
         Ok(out)
@@ -51,7 +53,13 @@ impl MasterKey {
 pub(crate) fn derive_kek(passphrase: &str, salt: &[u8], iterations: u32) -> Zeroizing<[u8; 32]> {
     let mut kek = Zeroizing::new([0u8; 32]);
     let rounds = NonZeroU32::new(iterations.max(1)).unwrap_or(NonZeroU32::MIN);
-    pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA256, rounds, salt, passphrase.as_bytes(), kek.as_mut());
+    pbkdf2::derive(
+        pbkdf2::PBKDF2_HMAC_SHA256,
+        rounds,
+        salt,
+        passphrase.as_bytes(),
+        kek.as_mut(),
+    );
     kek
 }
 
@@ -84,7 +92,10 @@ pub(crate) struct Cipher {
 impl Cipher {
     pub(crate) fn new(key: &[u8; 32]) -> Result<Self> {
         let unbound = UnboundKey::new(&AES_256_GCM, key).map_err(|_| VaultError::Random)?;
-        Ok(Self { key: LessSafeKey::new(unbound), rng: SystemRandom::new() })
+        Ok(Self {
+            key: LessSafeKey::new(unbound),
+            rng: SystemRandom::new(),
+        })
     }
 
     pub(crate) fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
@@ -110,7 +121,11 @@ impl Cipher {
         let (nonce, body) = sealed.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut buffer = Zeroizing::new(body.to_vec());
-        let len = self.key.open_in_place(nonce, Aad::from(aad), buffer.as_mut_slice()).ok()?.len();
+        let len = self
+            .key
+            .open_in_place(nonce, Aad::from(aad), buffer.as_mut_slice())
+            .ok()?
+            .len();
         buffer.truncate(len);
         Some(buffer)
     }
@@ -125,4 +140,35 @@ pub(crate) fn random_bytes<const N: usize>(rng: &SystemRandom) -> Result<[u8; N]
     let mut out = [0u8; N];
     rng.fill(&mut out).map_err(|_| VaultError::Random)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wiped_on_drop<T: ZeroizeOnDrop>() {}
+
+    #[test]
+    fn master_key_is_wiped_on_drop_and_by_zeroize() {
+        wiped_on_drop::<MasterKey>();
+        let mut key = MasterKey::generate(&SystemRandom::new()).unwrap();
+        assert_ne!(key.expose(), &[0u8; 32]);
+        key.zeroize();
+        assert_eq!(key.expose(), &[0u8; 32]);
+    }
+
+    #[test]
+    fn derived_keys_differ_by_purpose() {
+        let key = MasterKey::generate(&SystemRandom::new()).unwrap();
+        assert_ne!(*key.derive("rows").unwrap(), *key.derive("audit").unwrap());
+    }
+
+    #[test]
+    fn ciphertext_does_not_open_under_other_associated_data() {
+        let cipher = Cipher::new(&[9u8; 32]).unwrap();
+        let sealed = cipher.seal(b"drafts/a", b"secret").unwrap();
+        assert_eq!(&cipher.open(b"drafts/a", &sealed).unwrap()[..], b"secret");
+        assert!(cipher.open(b"drafts/b", &sealed).is_none());
+        assert!(cipher.open(b"drafts/a", &sealed[..10]).is_none());
+    }
 }

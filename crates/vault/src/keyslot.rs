@@ -31,7 +31,10 @@ fn slot_secrets(passphrase: &str, salt: &[u8], iterations: u32) -> Result<SlotSe
     let kek = derive_kek(passphrase, salt, iterations);
     let verifier = keyed_hash(kek.as_ref(), &[b"fieldkit-vault/verifier"]);
     let wrapping_key = Zeroizing::new(keyed_hash(kek.as_ref(), &[b"fieldkit-vault/wrap"]));
-    Ok(SlotSecrets { verifier, wrapping: Cipher::new(&wrapping_key)? })
+    Ok(SlotSecrets {
+        verifier,
+        wrapping: Cipher::new(&wrapping_key)?,
+    })
 }
 
 fn wrap_aad(slot: &SlotId) -> Vec<u8> {
@@ -53,7 +56,13 @@ pub(crate) fn write_slot(
     conn.execute(
         "UPDATE key_slots SET salt = ?2, iterations = ?3, verifier = ?4, wrapped_vmk = ?5
          WHERE slot_id = ?1",
-        params![slot.0, salt.as_slice(), iterations, secrets.verifier.as_slice(), wrapped],
+        params![
+            slot.0,
+            salt.as_slice(),
+            iterations,
+            secrets.verifier.as_slice(),
+            wrapped
+        ],
     )?;
     Ok(())
 }
@@ -63,9 +72,16 @@ pub(crate) fn new_slot_id(rng: &SystemRandom) -> Result<SlotId> {
     Ok(SlotId(hex::encode(bytes)))
 }
 
+/// Salt, rounds, verifier and wrapped VMK of a slot, as stored.
+type StoredSlot = (Vec<u8>, u32, Vec<u8>, Vec<u8>);
+
 /// Try a passphrase on a slot: `Ok(None)` when it is wrong.
-pub(crate) fn try_unwrap(conn: &Connection, slot: &SlotId, passphrase: &str) -> Result<Option<MasterKey>> {
-    let row: Option<(Vec<u8>, u32, Vec<u8>, Vec<u8>)> = conn
+pub(crate) fn try_unwrap(
+    conn: &Connection,
+    slot: &SlotId,
+    passphrase: &str,
+) -> Result<Option<MasterKey>> {
+    let row: Option<StoredSlot> = conn
         .query_row(
             "SELECT salt, iterations, verifier, wrapped_vmk FROM key_slots WHERE slot_id = ?1",
             [&slot.0],
@@ -79,7 +95,13 @@ pub(crate) fn try_unwrap(conn: &Connection, slot: &SlotId, passphrase: &str) -> 
     if !crate::crypto::hashes_equal(&secrets.verifier, &verifier) {
         return Ok(None);
     }
-    let integrity = || VaultError::Integrity { table: "key_slots", row: slot.0.clone() };
-    let vmk = secrets.wrapping.open(&wrap_aad(slot), &wrapped).ok_or_else(integrity)?;
+    let integrity = || VaultError::Integrity {
+        table: "key_slots",
+        row: slot.0.clone(),
+    };
+    let vmk = secrets
+        .wrapping
+        .open(&wrap_aad(slot), &wrapped)
+        .ok_or_else(integrity)?;
     MasterKey::from_bytes(&vmk).map(Some).ok_or_else(integrity)
 }

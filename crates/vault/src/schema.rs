@@ -68,12 +68,18 @@ pub(crate) fn version(conn: &Connection) -> Result<i64> {
 pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
     let current = version(conn)?;
     if current > SCHEMA_VERSION {
-        return Err(VaultError::SchemaTooNew { found: current, known: SCHEMA_VERSION });
+        return Err(VaultError::SchemaTooNew {
+            found: current,
+            known: SCHEMA_VERSION,
+        });
     }
     for step in current..target {
         let sql = MIGRATIONS
             .get(step as usize)
-            .ok_or(VaultError::SchemaTooNew { found: target, known: SCHEMA_VERSION })?;
+            .ok_or(VaultError::SchemaTooNew {
+                found: target,
+                known: SCHEMA_VERSION,
+            })?;
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", step + 1)?;
@@ -96,15 +102,19 @@ mod tests {
         let path = dir.path().join("v1.sqlite");
         let mut conn = connect(&path, true).unwrap();
         migrate_to(&mut conn, 1).unwrap();
-        conn.execute("INSERT INTO drafts VALUES ('c1', 'draft', 1, x'00')", []).unwrap();
+        conn.execute("INSERT INTO drafts VALUES ('c1', 'draft', 1, x'00')", [])
+            .unwrap();
         conn.execute("INSERT INTO blobs (blob_id, case_id, kind, size, created_at, content_ct) VALUES ('b1', 'c1', 'page', 1, 1, x'00')", []).unwrap();
         drop(conn);
 
         let mut conn = connect(&path, false).unwrap();
         migrate(&mut conn).unwrap();
         assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION);
-        let position: i64 =
-            conn.query_row("SELECT position FROM blobs WHERE blob_id = 'b1'", [], |r| r.get(0)).unwrap();
+        let position: i64 = conn
+            .query_row("SELECT position FROM blobs WHERE blob_id = 'b1'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
         assert_eq!(position, 0);
     }
 
@@ -113,7 +123,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("new.sqlite");
         let mut conn = connect(&path, true).unwrap();
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
-        assert!(matches!(migrate(&mut conn), Err(VaultError::SchemaTooNew { .. })));
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(VaultError::SchemaTooNew { .. })
+        ));
     }
 }

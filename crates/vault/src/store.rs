@@ -22,7 +22,11 @@ impl Keys {
     pub(crate) fn from_master(master: MasterKey) -> Result<Self> {
         let rows = Cipher::new(&*master.derive("rows")?)?;
         let audit = master.derive("audit")?;
-        Ok(Self { master, rows, audit })
+        Ok(Self {
+            master,
+            rows,
+            audit,
+        })
     }
 }
 
@@ -59,18 +63,31 @@ pub struct VaultTx<'a> {
 
 impl VaultTx<'_> {
     fn integrity(table: &'static str, row: &str) -> VaultError {
-        VaultError::Integrity { table, row: row.to_owned() }
+        VaultError::Integrity {
+            table,
+            row: row.to_owned(),
+        }
     }
 
     /// Record a state change in the audit chain.
     pub fn audit(&self, kind: &str, details: &str) -> Result<()> {
-        audit::append(&self.tx, &self.keys.rows, &self.keys.audit, self.now, kind, details)?;
+        audit::append(
+            &self.tx,
+            &self.keys.rows,
+            &self.keys.audit,
+            self.now,
+            kind,
+            details,
+        )?;
         Ok(())
     }
 
     /// Save (create or replace) the draft record of a case.
     pub fn put_draft(&self, case_id: &str, state: &str, record: &[u8]) -> Result<()> {
-        let sealed = self.keys.rows.seal(&row_aad("drafts", case_id, RECORD_FORMAT), record)?;
+        let sealed = self
+            .keys
+            .rows
+            .seal(&row_aad("drafts", case_id, RECORD_FORMAT), record)?;
         self.tx.execute(
             "INSERT INTO drafts (case_id, state, updated_at, record_ct) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(case_id) DO UPDATE SET state = ?2, updated_at = ?3, record_ct = ?4",
@@ -82,9 +99,16 @@ impl VaultTx<'_> {
     pub fn get_draft(&self, case_id: &str) -> Result<Zeroizing<Vec<u8>>> {
         let sealed: Option<Vec<u8>> = self
             .tx
-            .query_row("SELECT record_ct FROM drafts WHERE case_id = ?1", [case_id], |r| r.get(0))
+            .query_row(
+                "SELECT record_ct FROM drafts WHERE case_id = ?1",
+                [case_id],
+                |r| r.get(0),
+            )
             .optional()?;
-        let sealed = sealed.ok_or_else(|| VaultError::NotFound { what: "draft", id: case_id.into() })?;
+        let sealed = sealed.ok_or_else(|| VaultError::NotFound {
+            what: "draft",
+            id: case_id.into(),
+        })?;
         self.keys
             .rows
             .open(&row_aad("drafts", case_id, RECORD_FORMAT), &sealed)
@@ -92,46 +116,86 @@ impl VaultTx<'_> {
     }
 
     pub fn list_drafts(&self) -> Result<Vec<DraftSummary>> {
-        let mut statement =
-            self.tx.prepare("SELECT case_id, state, updated_at FROM drafts ORDER BY updated_at, case_id")?;
+        let mut statement = self.tx.prepare(
+            "SELECT case_id, state, updated_at FROM drafts ORDER BY updated_at, case_id",
+        )?;
         let rows = statement.query_map([], |r| {
-            Ok(DraftSummary { case_id: r.get(0)?, state: r.get(1)?, updated_at: r.get(2)? })
+            Ok(DraftSummary {
+                case_id: r.get(0)?,
+                state: r.get(1)?,
+                updated_at: r.get(2)?,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Delete a draft and its blobs (secure_delete overwrites the freed pages).
     pub fn delete_draft(&self, case_id: &str) -> Result<()> {
-        let deleted = self.tx.execute("DELETE FROM drafts WHERE case_id = ?1", [case_id])?;
+        let deleted = self
+            .tx
+            .execute("DELETE FROM drafts WHERE case_id = ?1", [case_id])?;
         if deleted == 0 {
-            return Err(VaultError::NotFound { what: "draft", id: case_id.into() });
+            return Err(VaultError::NotFound {
+                what: "draft",
+                id: case_id.into(),
+            });
         }
         self.audit("draft.deleted", &format!("case={case_id}"))
     }
 
     /// Store a page image or signature of a case; the case's draft must exist.
-    pub fn put_blob(&self, case_id: &str, kind: &str, position: i64, content: &[u8]) -> Result<BlobId> {
+    pub fn put_blob(
+        &self,
+        case_id: &str,
+        kind: &str,
+        position: i64,
+        content: &[u8],
+    ) -> Result<BlobId> {
         let id = BlobId(hex::encode(random_bytes::<16>(self.rng)?));
-        let sealed = self.keys.rows.seal(&row_aad("blobs", &id.0, RECORD_FORMAT), content)?;
+        let sealed = self
+            .keys
+            .rows
+            .seal(&row_aad("blobs", &id.0, RECORD_FORMAT), content)?;
         let inserted = self.tx.execute(
             "INSERT INTO blobs (blob_id, case_id, kind, size, created_at, content_ct, position)
              SELECT ?1, case_id, ?3, ?4, ?5, ?6, ?7 FROM drafts WHERE case_id = ?2",
-            params![id.0, case_id, kind, content.len() as i64, self.now, sealed, position],
+            params![
+                id.0,
+                case_id,
+                kind,
+                content.len() as i64,
+                self.now,
+                sealed,
+                position
+            ],
         )?;
         if inserted == 0 {
-            return Err(VaultError::NotFound { what: "draft", id: case_id.into() });
+            return Err(VaultError::NotFound {
+                what: "draft",
+                id: case_id.into(),
+            });
         }
         let sha = hex::encode(digest(&SHA256, content));
-        self.audit("blob.added", &format!("case={case_id} blob={} kind={kind} sha256={sha}", id.0))?;
+        self.audit(
+            "blob.added",
+            &format!("case={case_id} blob={} kind={kind} sha256={sha}", id.0),
+        )?;
         Ok(id)
     }
 
     pub fn get_blob(&self, blob: &BlobId) -> Result<Zeroizing<Vec<u8>>> {
         let sealed: Option<Vec<u8>> = self
             .tx
-            .query_row("SELECT content_ct FROM blobs WHERE blob_id = ?1", [&blob.0], |r| r.get(0))
+            .query_row(
+                "SELECT content_ct FROM blobs WHERE blob_id = ?1",
+                [&blob.0],
+                |r| r.get(0),
+            )
             .optional()?;
-        let sealed = sealed.ok_or_else(|| VaultError::NotFound { what: "blob", id: blob.0.clone() })?;
+        let sealed = sealed.ok_or_else(|| VaultError::NotFound {
+            what: "blob",
+            id: blob.0.clone(),
+        })?;
         self.keys
             .rows
             .open(&row_aad("blobs", &blob.0, RECORD_FORMAT), &sealed)
@@ -139,9 +203,14 @@ impl VaultTx<'_> {
     }
 
     pub fn delete_blob(&self, blob: &BlobId) -> Result<()> {
-        let deleted = self.tx.execute("DELETE FROM blobs WHERE blob_id = ?1", [&blob.0])?;
+        let deleted = self
+            .tx
+            .execute("DELETE FROM blobs WHERE blob_id = ?1", [&blob.0])?;
         if deleted == 0 {
-            return Err(VaultError::NotFound { what: "blob", id: blob.0.clone() });
+            return Err(VaultError::NotFound {
+                what: "blob",
+                id: blob.0.clone(),
+            });
         }
         self.audit("blob.deleted", &format!("blob={}", blob.0))
     }
@@ -179,9 +248,14 @@ impl VaultTx<'_> {
     /// Store a small encrypted setting. Names starting with `audit.` are the vault's own.
     pub fn put_setting(&self, key: &str, value: &[u8]) -> Result<()> {
         if key.starts_with("audit.") {
-            return Err(VaultError::Encoding(format!("setting name {key} is reserved")));
+            return Err(VaultError::Encoding(format!(
+                "setting name {key} is reserved"
+            )));
         }
-        let sealed = self.keys.rows.seal(&row_aad("settings", key, RECORD_FORMAT), value)?;
+        let sealed = self
+            .keys
+            .rows
+            .seal(&row_aad("settings", key, RECORD_FORMAT), value)?;
         self.tx.execute(
             "INSERT INTO settings (key, value_ct) VALUES (?1, ?2)
              ON CONFLICT(key) DO UPDATE SET value_ct = ?2",
@@ -193,7 +267,9 @@ impl VaultTx<'_> {
     pub fn get_setting(&self, key: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
         let sealed: Option<Vec<u8>> = self
             .tx
-            .query_row("SELECT value_ct FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .query_row("SELECT value_ct FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
             .optional()?;
         sealed
             .map(|s| {

@@ -28,7 +28,11 @@ pub struct VaultOptions {
 
 impl Default for VaultOptions {
     fn default() -> Self {
-        Self { kdf_iterations: MIN_KDF_ITERATIONS, backoff: BackoffPolicy::default(), min_passphrase_chars: 8 }
+        Self {
+            kdf_iterations: MIN_KDF_ITERATIONS,
+            backoff: BackoffPolicy::default(),
+            min_passphrase_chars: 8,
+        }
     }
 }
 
@@ -50,7 +54,11 @@ pub struct AdminInfo {
 
 impl std::fmt::Debug for AdminInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AdminInfo {{ slot_id: {}, ordinal: {}, name: <redacted> }}", self.slot_id, self.ordinal)
+        write!(
+            f,
+            "AdminInfo {{ slot_id: {}, ordinal: {}, name: <redacted> }}",
+            self.slot_id, self.ordinal
+        )
     }
 }
 
@@ -72,7 +80,10 @@ fn check_passphrase(options: &VaultOptions, passphrase: &str) -> Result<()> {
         return Err(VaultError::PassphraseTooShort(options.min_passphrase_chars));
     }
     if options.kdf_iterations < MIN_KDF_ITERATIONS {
-        return Err(VaultError::WeakKdf { requested: options.kdf_iterations, minimum: MIN_KDF_ITERATIONS });
+        return Err(VaultError::WeakKdf {
+            requested: options.kdf_iterations,
+            minimum: MIN_KDF_ITERATIONS,
+        });
     }
     Ok(())
 }
@@ -99,7 +110,15 @@ impl Vault {
         let rng = SystemRandom::new();
         let keys = Keys::from_master(MasterKey::generate(&rng)?)?;
         let slot = keyslot::new_slot_id(&rng)?;
-        let mut vault = UnlockedVault { conn, keys, rng, slot: slot.clone(), path: path.to_owned(), options, clock };
+        let mut vault = UnlockedVault {
+            conn,
+            keys,
+            rng,
+            slot: slot.clone(),
+            path: path.to_owned(),
+            options,
+            clock,
+        };
         vault.insert_slot(&slot, 1, admin_name, passphrase, "vault.created")?;
         Ok(vault)
     }
@@ -111,7 +130,11 @@ impl Vault {
         }
         let mut conn = schema::connect(path, false)?;
         schema::migrate(&mut conn)?;
-        Ok(Vault { path: path.to_owned(), options, clock })
+        Ok(Vault {
+            path: path.to_owned(),
+            options,
+            clock,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -120,9 +143,14 @@ impl Vault {
 
     pub fn slots(&self) -> Result<Vec<SlotInfo>> {
         let conn = schema::connect(&self.path, false)?;
-        let mut statement = conn.prepare("SELECT slot_id, ordinal FROM key_slots ORDER BY ordinal")?;
-        let rows = statement
-            .query_map([], |r| Ok(SlotInfo { slot_id: SlotId(r.get(0)?), ordinal: r.get(1)? }))?;
+        let mut statement =
+            conn.prepare("SELECT slot_id, ordinal FROM key_slots ORDER BY ordinal")?;
+        let rows = statement.query_map([], |r| {
+            Ok(SlotInfo {
+                slot_id: SlotId(r.get(0)?),
+                ordinal: r.get(1)?,
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -133,7 +161,12 @@ impl Vault {
         backoff::check(&conn, &self.options.backoff, now)?;
         let Some(master) = keyslot::try_unwrap(&conn, slot, passphrase)? else {
             let failures = backoff::record_failure(&conn, now)?;
-            if self.options.backoff.wipe_drafts_after.is_some_and(|limit| failures >= limit) {
+            if self
+                .options
+                .backoff
+                .wipe_drafts_after
+                .is_some_and(|limit| failures >= limit)
+            {
                 conn.execute("DELETE FROM drafts", [])?;
                 return Err(VaultError::DraftsWiped);
             }
@@ -169,7 +202,11 @@ pub struct UnlockedVault {
 
 impl std::fmt::Debug for UnlockedVault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "UnlockedVault {{ path: {:?}, slot: {}, keys: <redacted> }}", self.path, self.slot)
+        write!(
+            f,
+            "UnlockedVault {{ path: {:?}, slot: {}, keys: <redacted> }}",
+            self.path, self.slot
+        )
     }
 }
 
@@ -177,7 +214,12 @@ impl UnlockedVault {
     /// Run `work` in one transaction: all of it is committed, or none of it.
     pub fn transaction<T>(&mut self, work: impl FnOnce(&VaultTx<'_>) -> Result<T>) -> Result<T> {
         let tx = self.conn.transaction()?;
-        let vtx = VaultTx { tx, keys: &self.keys, rng: &self.rng, now: self.clock.now() };
+        let vtx = VaultTx {
+            tx,
+            keys: &self.keys,
+            rng: &self.rng,
+            now: self.clock.now(),
+        };
         let value = work(&vtx)?;
         vtx.tx.commit()?;
         Ok(value)
@@ -185,7 +227,11 @@ impl UnlockedVault {
 
     /// Lock: the keys are wiped and the locked vault is returned.
     pub fn lock(self) -> Vault {
-        Vault { path: self.path, options: self.options, clock: self.clock }
+        Vault {
+            path: self.path,
+            options: self.options,
+            clock: self.clock,
+        }
     }
 
     /// The administrator who unlocked.
@@ -193,7 +239,14 @@ impl UnlockedVault {
         &self.slot
     }
 
-    fn insert_slot(&mut self, slot: &SlotId, ordinal: u32, name: &str, passphrase: &str, event: &str) -> Result<()> {
+    fn insert_slot(
+        &mut self,
+        slot: &SlotId,
+        ordinal: u32,
+        name: &str,
+        passphrase: &str,
+        event: &str,
+    ) -> Result<()> {
         let name_ct = self.keys.rows.seal(&name_aad(slot), name.as_bytes())?;
         let iterations = self.options.kdf_iterations;
         let rng = &self.rng;
@@ -206,7 +259,14 @@ impl UnlockedVault {
             params![slot.0, ordinal, iterations, name_ct, now],
         )?;
         keyslot::write_slot(&tx, rng, slot, master, passphrase, iterations)?;
-        audit::append(&tx, &self.keys.rows, &self.keys.audit, now, event, &format!("slot={slot}"))?;
+        audit::append(
+            &tx,
+            &self.keys.rows,
+            &self.keys.audit,
+            now,
+            event,
+            &format!("slot={slot}"),
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -214,8 +274,11 @@ impl UnlockedVault {
     /// Add an administrator with their own passphrase.
     pub fn add_admin(&mut self, name: &str, passphrase: &str) -> Result<SlotId> {
         check_passphrase(&self.options, passphrase)?;
-        let ordinal: u32 =
-            self.conn.query_row("SELECT COALESCE(MAX(ordinal), 0) + 1 FROM key_slots", [], |r| r.get(0))?;
+        let ordinal: u32 = self.conn.query_row(
+            "SELECT COALESCE(MAX(ordinal), 0) + 1 FROM key_slots",
+            [],
+            |r| r.get(0),
+        )?;
         let slot = keyslot::new_slot_id(&self.rng)?;
         self.insert_slot(&slot, ordinal, name, passphrase, "admin.added")?;
         Ok(slot)
@@ -223,19 +286,25 @@ impl UnlockedVault {
 
     /// Remove an administrator's slot; the last one cannot go.
     pub fn remove_admin(&mut self, slot: &SlotId) -> Result<()> {
-        let count: i64 = self.conn.query_row("SELECT COUNT(*) FROM key_slots", [], |r| r.get(0))?;
+        let count: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM key_slots", [], |r| r.get(0))?;
         let details = format!("slot={slot}");
         let id = slot.0.clone();
         self.transaction(|tx| {
-            let exists: i64 =
-                tx.tx.query_row("SELECT COUNT(*) FROM key_slots WHERE slot_id = ?1", [&id], |r| r.get(0))?;
+            let exists: i64 = tx.tx.query_row(
+                "SELECT COUNT(*) FROM key_slots WHERE slot_id = ?1",
+                [&id],
+                |r| r.get(0),
+            )?;
             if exists == 0 {
                 return Err(VaultError::UnknownSlot(id.clone()));
             }
             if count <= 1 {
                 return Err(VaultError::LastAdministrator);
             }
-            tx.tx.execute("DELETE FROM key_slots WHERE slot_id = ?1", [&id])?;
+            tx.tx
+                .execute("DELETE FROM key_slots WHERE slot_id = ?1", [&id])?;
             tx.audit("admin.removed", &details)
         })
     }
@@ -247,20 +316,39 @@ impl UnlockedVault {
         let details = format!("slot={slot}");
         let (rng, master) = (&self.rng, &self.keys.master);
         let tx = self.conn.transaction()?;
-        let exists: i64 = tx.query_row("SELECT COUNT(*) FROM key_slots WHERE slot_id = ?1", [&slot.0], |r| r.get(0))?;
+        let exists: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM key_slots WHERE slot_id = ?1",
+            [&slot.0],
+            |r| r.get(0),
+        )?;
         if exists == 0 {
             return Err(VaultError::UnknownSlot(slot.0.clone()));
         }
         keyslot::write_slot(&tx, rng, slot, master, new_passphrase, iterations)?;
-        audit::append(&tx, &self.keys.rows, &self.keys.audit, self.clock.now(), "admin.passphrase_changed", &details)?;
+        audit::append(
+            &tx,
+            &self.keys.rows,
+            &self.keys.audit,
+            self.clock.now(),
+            "admin.passphrase_changed",
+            &details,
+        )?;
         tx.commit()?;
         Ok(())
     }
 
     /// The administrators, with their names decrypted.
     pub fn admins(&self) -> Result<Vec<AdminInfo>> {
-        let mut statement = self.conn.prepare("SELECT slot_id, ordinal, name_ct FROM key_slots ORDER BY ordinal")?;
-        let rows = statement.query_map([], |r| Ok((SlotId(r.get(0)?), r.get::<_, u32>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
+        let mut statement = self
+            .conn
+            .prepare("SELECT slot_id, ordinal, name_ct FROM key_slots ORDER BY ordinal")?;
+        let rows = statement.query_map([], |r| {
+            Ok((
+                SlotId(r.get(0)?),
+                r.get::<_, u32>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?;
         let mut admins = Vec::new();
         for row in rows {
             let (slot_id, ordinal, name_ct) = row?;
@@ -268,8 +356,15 @@ impl UnlockedVault {
                 .keys
                 .rows
                 .open(&name_aad(&slot_id), &name_ct)
-                .ok_or_else(|| VaultError::Integrity { table: "key_slots", row: slot_id.0.clone() })?;
-            admins.push(AdminInfo { slot_id, ordinal, name: String::from_utf8_lossy(&name).into_owned() });
+                .ok_or_else(|| VaultError::Integrity {
+                    table: "key_slots",
+                    row: slot_id.0.clone(),
+                })?;
+            admins.push(AdminInfo {
+                slot_id,
+                ordinal,
+                name: String::from_utf8_lossy(&name).into_owned(),
+            });
         }
         Ok(admins)
     }
@@ -290,7 +385,13 @@ impl UnlockedVault {
         self.transaction(|tx| tx.delete_draft(case_id))
     }
 
-    pub fn put_blob(&mut self, case_id: &str, kind: &str, position: i64, content: &[u8]) -> Result<BlobId> {
+    pub fn put_blob(
+        &mut self,
+        case_id: &str,
+        kind: &str,
+        position: i64,
+        content: &[u8],
+    ) -> Result<BlobId> {
         self.transaction(|tx| tx.put_blob(case_id, kind, position, content))
     }
 

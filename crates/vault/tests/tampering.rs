@@ -1,0 +1,153 @@
+#![allow(clippy::unwrap_used)]
+//! A flipped byte in any stored ciphertext, or a ciphertext moved to another row, gives an
+//! integrity error naming the record: never a panic, never wrong data.
+
+mod common;
+use common::*;
+
+use fieldkit_vault::{BlobId, Vault, VaultError, VaultOptions};
+use rusqlite::Connection;
+
+struct Planted {
+    dir: tempfile::TempDir,
+    blob: BlobId,
+}
+
+fn planted() -> Planted {
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = create(dir.path(), ManualClock::at(100));
+    vault
+        .put_draft("case-a", "draft", b"record of case a")
+        .unwrap();
+    vault
+        .put_draft("case-b", "draft", b"record of case b")
+        .unwrap();
+    let blob = vault.put_blob("case-a", "page", 0, &[7u8; 4096]).unwrap();
+    vault.put_setting("printer", b"cups-pdf").unwrap();
+    drop(vault.lock());
+    Planted { dir, blob }
+}
+
+/// Edit the raw file behind the vault's back, as someone with the file would.
+fn raw(p: &Planted) -> Connection {
+    Connection::open(vault_path(p.dir.path())).unwrap()
+}
+
+fn flip_byte(p: &Planted, table: &str, column: &str, key_column: &str, key: &str) {
+    let conn = raw(p);
+    let mut bytes: Vec<u8> = conn
+        .query_row(
+            &format!("SELECT {column} FROM {table} WHERE {key_column} = ?1"),
+            [key],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    conn.execute(
+        &format!("UPDATE {table} SET {column} = ?1 WHERE {key_column} = ?2"),
+        rusqlite::params![bytes, key],
+    )
+    .unwrap();
+}
+
+fn assert_integrity(err: VaultError, table: &str, row: &str) {
+    match err {
+        VaultError::Integrity { table: t, row: r } => {
+            assert_eq!((t, r.as_str()), (table, row));
+        }
+        other => panic!("expected an integrity error on {table}/{row}, got {other}"),
+    }
+}
+
+#[test]
+fn flipped_draft_byte_names_the_draft() {
+    let p = planted();
+    flip_byte(&p, "drafts", "record_ct", "case_id", "case-a");
+    let mut vault = reopen(p.dir.path(), ManualClock::at(200));
+    assert_integrity(vault.get_draft("case-a").unwrap_err(), "drafts", "case-a");
+    // The other case is untouched and still readable.
+    assert_eq!(&vault.get_draft("case-b").unwrap()[..], b"record of case b");
+}
+
+#[test]
+fn flipped_blob_byte_names_the_blob() {
+    let p = planted();
+    flip_byte(&p, "blobs", "content_ct", "blob_id", &p.blob.0);
+    let mut vault = reopen(p.dir.path(), ManualClock::at(200));
+    assert_integrity(vault.get_blob(&p.blob).unwrap_err(), "blobs", &p.blob.0);
+}
+
+#[test]
+fn flipped_setting_byte_names_the_setting() {
+    let p = planted();
+    flip_byte(&p, "settings", "value_ct", "key", "printer");
+    let mut vault = reopen(p.dir.path(), ManualClock::at(200));
+    assert_integrity(
+        vault.get_setting("printer").unwrap_err(),
+        "settings",
+        "printer",
+    );
+}
+
+#[test]
+fn flipped_key_slot_byte_names_the_slot_not_the_passphrase() {
+    let p = planted();
+    let vault = Vault::open(
+        &vault_path(p.dir.path()),
+        VaultOptions::default(),
+        ManualClock::at(200),
+    )
+    .unwrap();
+    let slot = vault.slots().unwrap()[0].slot_id.clone();
+    flip_byte(&p, "key_slots", "wrapped_vmk", "slot_id", &slot.0);
+    assert_integrity(
+        vault.unlock(&slot, PASSPHRASE).unwrap_err(),
+        "key_slots",
+        &slot.0,
+    );
+}
+
+#[test]
+fn flipped_audit_event_byte_is_named_by_its_seq() {
+    let p = planted();
+    flip_byte(&p, "audit_events", "details_ct", "seq", "2");
+    let vault = reopen(p.dir.path(), ManualClock::at(200));
+    let err = vault.verify_audit_chain().unwrap_err();
+    assert!(
+        matches!(err, VaultError::AuditChainBroken { seq: 2, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn ciphertext_moved_to_another_row_is_refused() {
+    let p = planted();
+    let conn = raw(&p);
+    conn.execute(
+        "UPDATE drafts SET record_ct = (SELECT record_ct FROM drafts WHERE case_id = 'case-a') WHERE case_id = 'case-b'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let mut vault = reopen(p.dir.path(), ManualClock::at(200));
+    assert_integrity(vault.get_draft("case-b").unwrap_err(), "drafts", "case-b");
+}
+
+#[test]
+fn ciphertext_moved_to_another_table_is_refused() {
+    let p = planted();
+    let conn = raw(&p);
+    conn.execute(
+        "UPDATE settings SET value_ct = (SELECT record_ct FROM drafts WHERE case_id = 'case-a') WHERE key = 'printer'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let mut vault = reopen(p.dir.path(), ManualClock::at(200));
+    assert_integrity(
+        vault.get_setting("printer").unwrap_err(),
+        "settings",
+        "printer",
+    );
+}
