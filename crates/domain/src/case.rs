@@ -1,1 +1,758 @@
-//! (being written)
+//! The case (справа): who applies, for which service, with which documents, what they chose,
+//! who signed, where the visit took place, and the conformity conclusion (regulation 6.7–6.15).
+//!
+//! Everything here that names a person is personal data: its `Debug` prints `<redacted>`, so
+//! a case can be logged by id and state without leaking anything.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use crate::calendar::CaseDates;
+use crate::case_number::CaseNumber;
+use crate::common::{DocumentForm, Necessity, RequirementId, ServiceCode};
+use crate::workflow::{CaseEvent, CaseState, WorkflowError};
+
+macro_rules! redacted_debug {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($t), "(<redacted>)"))
+            }
+        }
+    )*};
+}
+
+/// Why a change to a case was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaseError {
+    #[error("overriding the conformity conclusion needs a written note")]
+    OverrideNeedsNote,
+    #[error("the inventory is not signed by the administrator")]
+    AdministratorSignatureMissing,
+    #[error("the inventory is not signed by the applicant, and no reason is recorded why not")]
+    ApplicantSignatureMissing,
+    #[error("the applicant could not sign, but nobody signed instead")]
+    SubstituteSignatureMissing,
+    #[error("a signature is bound to another version of the inventory")]
+    SignatureForOtherInventory,
+    #[error("the reason why the applicant cannot sign is empty")]
+    WaiverNeedsReason,
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+}
+
+/// Surname, given name and patronymic (прізвище, ім'я, по батькові).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonName {
+    pub surname: String,
+    pub given_name: String,
+    #[serde(default)]
+    pub patronymic: Option<String>,
+}
+
+/// A postal address, as written.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Address(pub String);
+
+/// A phone number or e-mail address (validated by `validators` when entered).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Contact(pub String);
+
+/// The kind of identity document presented.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityDocumentKind {
+    /// Паспорт громадянина України у формі ID-картки.
+    IdCard,
+    /// Паспорт громадянина України у формі книжечки.
+    PassportBook,
+    ResidencePermit,
+    BirthCertificate,
+    Other(String),
+}
+
+/// The identity document of a person.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityDocument {
+    pub kind: IdentityDocumentKind,
+    pub number: String,
+    pub issued_by: String,
+    #[serde(default)]
+    pub issued_on: Option<Date>,
+}
+
+/// A natural person (фізична особа).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NaturalPerson {
+    pub name: PersonName,
+    /// РНОКПП; absent when the person refused it on religious grounds (a mark in the passport).
+    #[serde(default)]
+    pub rnokpp: Option<String>,
+    pub birth_date: Date,
+    pub identity_document: IdentityDocument,
+    pub address: Address,
+    #[serde(default)]
+    pub phone: Option<Contact>,
+    #[serde(default)]
+    pub email: Option<Contact>,
+}
+
+/// A legal entity (юридична особа) and the person acting for it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegalEntity {
+    pub name: String,
+    pub edrpou: String,
+    pub address: Address,
+    pub acting_person: PersonName,
+    /// The acting person's position or basis ("директор", "за довіреністю").
+    pub acting_as: String,
+}
+
+/// The applicant (суб'єкт звернення).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Applicant {
+    NaturalPerson(NaturalPerson),
+    LegalEntity(LegalEntity),
+}
+
+/// The kind of document proving a representative's authority (regulation 6.7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorityKind {
+    /// Нотаріально посвідчена довіреність.
+    PowerOfAttorney,
+    /// Рішення про встановлення опіки чи піклування.
+    Guardianship,
+    /// Свідоцтво про народження (законний представник дитини).
+    ParentOfChild,
+    Other(String),
+}
+
+/// The document that proves a representative may act for the applicant.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorityDocument {
+    pub kind: AuthorityKind,
+    pub number: String,
+    pub date: Date,
+    pub issued_by: String,
+    #[serde(default)]
+    pub valid_until: Option<Date>,
+}
+
+/// A representative acting for the applicant.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Representative {
+    pub person: NaturalPerson,
+    pub authority: AuthorityDocument,
+}
+
+impl AuthorityDocument {
+    pub fn valid_on(&self, date: Date) -> bool {
+        self.date <= date && self.valid_until.is_none_or(|until| date <= until)
+    }
+}
+
+/// A page stored in the vault: an opaque id and the SHA-256 of its image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRef {
+    pub blob_id: String,
+    pub sha256: String,
+}
+
+/// How a document got into the case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureMethod {
+    Scanned,
+    Photographed,
+    Imported,
+    /// The applicant signed the printed application in ink and it was scanned.
+    SignedInInkAndScanned,
+}
+
+/// A document captured against one requirement of the information card.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapturedDocument {
+    pub requirement: RequirementId,
+    pub form: DocumentForm,
+    pub method: CaptureMethod,
+    pub pages: Vec<PageRef>,
+    /// Raw payloads of the QR codes found on the pages, kept with the document.
+    #[serde(default)]
+    pub qr_payloads: Vec<String>,
+}
+
+impl CapturedDocument {
+    pub fn page_count(&self) -> usize {
+        self.pages.len()
+    }
+}
+
+/// How the applicant wants to be told that the result is ready (6.15.1).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "channel")]
+pub enum Notification {
+    Sms { phone: Contact },
+    Email { address: Contact },
+    PhoneCall { phone: Contact },
+}
+
+/// How the applicant wants to receive the result (6.15.2).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "method")]
+pub enum ResultDelivery {
+    AtCentre,
+    Post { address: Address },
+    MobileAdministrator { address: Address },
+    Electronic { email: Contact },
+}
+
+/// Who signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignerRole {
+    Applicant,
+    Representative,
+    Witness,
+    Administrator,
+}
+
+/// A signature, by reference: the signature record (strokes and image) lives in the vault and
+/// travels in the sealed envelope; it is bound to the SHA-256 of the exact document it signs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureRef {
+    pub role: SignerRole,
+    pub record_id: String,
+    pub signed_document_sha256: String,
+}
+
+/// When the applicant cannot sign (illness, disability): why, and who signs instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureWaiver {
+    pub reason: String,
+    pub signed_instead_by: SignerRole,
+}
+
+/// Where the visit took place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitPlaceKind {
+    Home,
+    Hospital,
+    CareFacility,
+    Other(String),
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitPlace {
+    pub kind: VisitPlaceKind,
+    pub address: Address,
+}
+
+redacted_debug!(
+    PersonName,
+    Address,
+    Contact,
+    IdentityDocument,
+    NaturalPerson,
+    LegalEntity,
+    Applicant,
+    AuthorityDocument,
+    Representative,
+    CapturedDocument,
+    Notification,
+    ResultDelivery,
+    VisitPlace
+);
+
+/// A requirement of the information card, as the conformity check needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequiredDocument {
+    pub id: RequirementId,
+    pub title: String,
+    pub necessity: Necessity,
+}
+
+/// A document the package lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingDocument {
+    pub id: RequirementId,
+    pub title: String,
+}
+
+/// The conformity conclusion (висновок про відповідність, 6.10–6.13).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "conclusion")]
+pub enum Conformity {
+    /// Відповідає.
+    Conforms,
+    /// Не відповідає, with what is missing.
+    DoesNotConform { missing: Vec<MissingDocument> },
+}
+
+/// The administrator's override of the computed conclusion, always with a note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConformityOverride {
+    pub conforms: bool,
+    pub note: String,
+}
+
+/// What the inventory states: the computed conclusion and, if any, the override.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConformityConclusion {
+    pub computed: Conformity,
+    pub overridden: Option<ConformityOverride>,
+}
+
+impl ConformityConclusion {
+    pub fn conforms(&self) -> bool {
+        match &self.overridden {
+            Some(o) => o.conforms,
+            None => self.computed == Conformity::Conforms,
+        }
+    }
+}
+
+/// One case, from the draft on the tablet to the hand-over of the result.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    /// Opaque id of the case on this device (no personal data).
+    pub id: String,
+    #[serde(default, with = "case_number_text")]
+    pub number: Option<CaseNumber>,
+    pub service: ServiceCode,
+    pub applicant: Applicant,
+    #[serde(default)]
+    pub representative: Option<Representative>,
+    pub visit_place: VisitPlace,
+    #[serde(default)]
+    pub documents: Vec<CapturedDocument>,
+    /// Conditional requirements whose condition the administrator marked as holding.
+    #[serde(default)]
+    pub conditions_hold: BTreeSet<RequirementId>,
+    #[serde(default)]
+    pub form_answers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub conformity_override: Option<ConformityOverride>,
+    #[serde(default)]
+    pub notification: Option<Notification>,
+    #[serde(default)]
+    pub delivery: Option<ResultDelivery>,
+    #[serde(default)]
+    pub signatures: Vec<SignatureRef>,
+    #[serde(default)]
+    pub applicant_cannot_sign: Option<SignatureWaiver>,
+    pub state: CaseState,
+    #[serde(default)]
+    pub dates: Option<CaseDates>,
+}
+
+impl std::fmt::Debug for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Case")
+            .field("id", &self.id)
+            .field("service", &self.service)
+            .field("state", &self.state)
+            .field("documents", &self.documents.len())
+            .field("signatures", &self.signatures.len())
+            .finish_non_exhaustive()
+    }
+}
+
+mod case_number_text {
+    use super::CaseNumber;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<CaseNumber>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(number) => s.serialize_some(&number.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CaseNumber>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| CaseNumber::parse(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+impl Case {
+    /// A new draft.
+    pub fn new_draft(
+        id: &str,
+        service: ServiceCode,
+        applicant: Applicant,
+        visit_place: VisitPlace,
+    ) -> Self {
+        Self {
+            id: id.to_owned(),
+            number: None,
+            service,
+            applicant,
+            representative: None,
+            visit_place,
+            documents: Vec::new(),
+            conditions_hold: BTreeSet::new(),
+            form_answers: BTreeMap::new(),
+            conformity_override: None,
+            notification: None,
+            delivery: None,
+            signatures: Vec::new(),
+            applicant_cannot_sign: None,
+            state: CaseState::Draft,
+            dates: None,
+        }
+    }
+
+    fn requirement_applies(&self, requirement: &RequiredDocument) -> bool {
+        match &requirement.necessity {
+            Necessity::Mandatory => true,
+            Necessity::Conditional { .. } => self.conditions_hold.contains(&requirement.id),
+        }
+    }
+
+    /// Compare the package with the card: every mandatory document, and every conditional one
+    /// whose condition holds, must have at least one page.
+    pub fn computed_conformity(&self, requirements: &[RequiredDocument]) -> Conformity {
+        let captured: BTreeSet<&RequirementId> = self
+            .documents
+            .iter()
+            .filter(|d| d.page_count() > 0)
+            .map(|d| &d.requirement)
+            .collect();
+        let missing: Vec<MissingDocument> = requirements
+            .iter()
+            .filter(|r| self.requirement_applies(r) && !captured.contains(&r.id))
+            .map(|r| MissingDocument {
+                id: r.id.clone(),
+                title: r.title.clone(),
+            })
+            .collect();
+        if missing.is_empty() {
+            Conformity::Conforms
+        } else {
+            Conformity::DoesNotConform { missing }
+        }
+    }
+
+    pub fn conformity(&self, requirements: &[RequiredDocument]) -> ConformityConclusion {
+        ConformityConclusion {
+            computed: self.computed_conformity(requirements),
+            overridden: self.conformity_override.clone(),
+        }
+    }
+
+    /// The administrator overrides the computed conclusion; a note saying why is required.
+    pub fn override_conformity(&mut self, conforms: bool, note: &str) -> Result<(), CaseError> {
+        if note.trim().is_empty() {
+            return Err(CaseError::OverrideNeedsNote);
+        }
+        self.conformity_override = Some(ConformityOverride {
+            conforms,
+            note: note.trim().to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Record that the applicant cannot sign, and who signs instead.
+    pub fn waive_applicant_signature(
+        &mut self,
+        reason: &str,
+        signed_instead_by: SignerRole,
+    ) -> Result<(), CaseError> {
+        if reason.trim().is_empty() {
+            return Err(CaseError::WaiverNeedsReason);
+        }
+        self.applicant_cannot_sign = Some(SignatureWaiver {
+            reason: reason.trim().to_owned(),
+            signed_instead_by,
+        });
+        Ok(())
+    }
+
+    /// Are the inventory's signatures complete, all bound to the inventory with this hash?
+    /// The administrator always signs; the applicant signs, or the reason is recorded and the
+    /// representative or a witness signs instead.
+    pub fn check_inventory_signatures(&self, inventory_sha256: &str) -> Result<(), CaseError> {
+        if self
+            .signatures
+            .iter()
+            .any(|s| s.signed_document_sha256 != inventory_sha256)
+        {
+            return Err(CaseError::SignatureForOtherInventory);
+        }
+        let signed = |role| self.signatures.iter().any(|s| s.role == role);
+        if !signed(SignerRole::Administrator) {
+            return Err(CaseError::AdministratorSignatureMissing);
+        }
+        if signed(SignerRole::Applicant) {
+            return Ok(());
+        }
+        match &self.applicant_cannot_sign {
+            None => Err(CaseError::ApplicantSignatureMissing),
+            Some(waiver) if signed(waiver.signed_instead_by) => Ok(()),
+            Some(_) => Err(CaseError::SubstituteSignatureMissing),
+        }
+    }
+
+    /// Register the case: the inventory with this hash is signed (regulation 6.12–6.13).
+    pub fn register(
+        &mut self,
+        number: CaseNumber,
+        inventory_sha256: &str,
+        today: Date,
+    ) -> Result<(), CaseError> {
+        self.check_inventory_signatures(inventory_sha256)?;
+        self.state = self.state.apply(&CaseEvent::InventorySigned)?;
+        self.number = Some(number);
+        self.dates = Some(CaseDates {
+            registered: today,
+            forwarded: None,
+            decided: None,
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn person() -> NaturalPerson {
+        NaturalPerson {
+            name: PersonName {
+                surname: "Шевченко".into(),
+                given_name: "Марія".into(),
+                patronymic: Some("Іванівна".into()),
+            },
+            rnokpp: Some("1687545620".into()),
+            birth_date: date!(1946 - 03 - 15),
+            identity_document: IdentityDocument {
+                kind: IdentityDocumentKind::IdCard,
+                number: "001234567".into(),
+                issued_by: "4610".into(),
+                issued_on: Some(date!(2019 - 05 - 20)),
+            },
+            address: Address("м. Львів, вул. Зелена, 12, кв. 3".into()),
+            phone: Some(Contact("+380671234567".into())),
+            email: None,
+        }
+    }
+
+    fn draft() -> Case {
+        Case::new_draft(
+            "c-0001",
+            ServiceCode("01151".into()),
+            Applicant::NaturalPerson(person()),
+            VisitPlace {
+                kind: VisitPlaceKind::Home,
+                address: Address("м. Львів, вул. Зелена, 12".into()),
+            },
+        )
+    }
+
+    fn requirements() -> Vec<RequiredDocument> {
+        vec![
+            RequiredDocument {
+                id: RequirementId("application".into()),
+                title: "Заява".into(),
+                necessity: Necessity::Mandatory,
+            },
+            RequiredDocument {
+                id: RequirementId("passport".into()),
+                title: "Паспорт".into(),
+                necessity: Necessity::Mandatory,
+            },
+            RequiredDocument {
+                id: RequirementId("poa".into()),
+                title: "Довіреність".into(),
+                necessity: Necessity::Conditional {
+                    condition: "якщо діє представник".into(),
+                },
+            },
+        ]
+    }
+
+    fn captured(id: &str, pages: usize) -> CapturedDocument {
+        CapturedDocument {
+            requirement: RequirementId(id.into()),
+            form: DocumentForm::Original,
+            method: CaptureMethod::Scanned,
+            pages: (0..pages)
+                .map(|i| PageRef {
+                    blob_id: format!("b{i}"),
+                    sha256: "00".repeat(32),
+                })
+                .collect(),
+            qr_payloads: Vec::new(),
+        }
+    }
+
+    fn signature(role: SignerRole, hash: &str) -> SignatureRef {
+        SignatureRef {
+            role,
+            record_id: format!("sig-{role:?}"),
+            signed_document_sha256: hash.into(),
+        }
+    }
+
+    #[test]
+    fn package_without_a_mandatory_document_does_not_conform() {
+        let mut case = draft();
+        case.documents.push(captured("application", 1));
+        let conclusion = case.conformity(&requirements());
+        assert_eq!(
+            conclusion.computed,
+            Conformity::DoesNotConform {
+                missing: vec![MissingDocument {
+                    id: RequirementId("passport".into()),
+                    title: "Паспорт".into()
+                }]
+            }
+        );
+        assert!(!conclusion.conforms());
+    }
+
+    #[test]
+    fn conditional_document_counts_only_when_its_condition_holds() {
+        let mut case = draft();
+        case.documents.push(captured("application", 1));
+        case.documents.push(captured("passport", 2));
+        assert_eq!(
+            case.computed_conformity(&requirements()),
+            Conformity::Conforms
+        );
+        case.conditions_hold.insert(RequirementId("poa".into()));
+        assert!(matches!(
+            case.computed_conformity(&requirements()),
+            Conformity::DoesNotConform { .. }
+        ));
+    }
+
+    #[test]
+    fn a_document_with_no_pages_is_still_missing() {
+        let mut case = draft();
+        case.documents.push(captured("application", 1));
+        case.documents.push(captured("passport", 0));
+        assert!(matches!(
+            case.computed_conformity(&requirements()),
+            Conformity::DoesNotConform { .. }
+        ));
+    }
+
+    #[test]
+    fn override_needs_a_written_note() {
+        let mut case = draft();
+        assert_eq!(
+            case.override_conformity(true, "   "),
+            Err(CaseError::OverrideNeedsNote)
+        );
+        case.override_conformity(true, "оригінал паспорта оглянуто, копію додано з архіву")
+            .unwrap();
+        assert!(case.conformity(&requirements()).conforms());
+    }
+
+    #[test]
+    fn registration_needs_both_signatures_on_the_same_inventory() {
+        let mut case = draft();
+        let number = CaseNumber::new("LV01", "T07", 2026, 1).unwrap();
+        case.signatures.push(signature(SignerRole::Applicant, "aa"));
+        assert_eq!(
+            case.register(number.clone(), "aa", date!(2026 - 11 - 24)),
+            Err(CaseError::AdministratorSignatureMissing)
+        );
+        case.signatures
+            .push(signature(SignerRole::Administrator, "bb"));
+        assert_eq!(
+            case.register(number.clone(), "aa", date!(2026 - 11 - 24)),
+            Err(CaseError::SignatureForOtherInventory)
+        );
+        case.signatures.pop();
+        case.signatures
+            .push(signature(SignerRole::Administrator, "aa"));
+        case.register(number.clone(), "aa", date!(2026 - 11 - 24))
+            .unwrap();
+        assert_eq!(case.state, CaseState::Registered);
+        assert_eq!(case.number, Some(number));
+    }
+
+    #[test]
+    fn applicant_who_cannot_sign_needs_a_reason_and_a_substitute_signature() {
+        let mut case = draft();
+        let number = CaseNumber::new("LV01", "T07", 2026, 2).unwrap();
+        case.signatures
+            .push(signature(SignerRole::Administrator, "aa"));
+        assert_eq!(
+            case.check_inventory_signatures("aa"),
+            Err(CaseError::ApplicantSignatureMissing)
+        );
+        assert_eq!(
+            case.waive_applicant_signature(" ", SignerRole::Witness),
+            Err(CaseError::WaiverNeedsReason)
+        );
+        case.waive_applicant_signature("тремор рук після інсульту", SignerRole::Witness)
+            .unwrap();
+        assert_eq!(
+            case.check_inventory_signatures("aa"),
+            Err(CaseError::SubstituteSignatureMissing)
+        );
+        case.signatures.push(signature(SignerRole::Witness, "aa"));
+        case.register(number, "aa", date!(2026 - 11 - 24)).unwrap();
+    }
+
+    #[test]
+    fn registered_case_cannot_be_registered_again() {
+        let mut case = draft();
+        case.signatures.push(signature(SignerRole::Applicant, "aa"));
+        case.signatures
+            .push(signature(SignerRole::Administrator, "aa"));
+        let number = CaseNumber::new("LV01", "T07", 2026, 3).unwrap();
+        case.register(number.clone(), "aa", date!(2026 - 11 - 24))
+            .unwrap();
+        assert!(matches!(
+            case.register(number, "aa", date!(2026 - 11 - 24)),
+            Err(CaseError::Workflow(_))
+        ));
+    }
+
+    #[test]
+    fn representative_authority_has_a_validity_period() {
+        let authority = AuthorityDocument {
+            kind: AuthorityKind::PowerOfAttorney,
+            number: "НВЕ 123456".into(),
+            date: date!(2025 - 01 - 10),
+            issued_by: "Приватний нотаріус Львівського МНО".into(),
+            valid_until: Some(date!(2026 - 01 - 10)),
+        };
+        assert!(authority.valid_on(date!(2025 - 06 - 01)));
+        assert!(!authority.valid_on(date!(2026 - 11 - 24)));
+    }
+
+    #[test]
+    fn case_round_trips_through_json_and_debug_leaks_nothing() {
+        let mut case = draft();
+        case.number = Some(CaseNumber::new("LV01", "T07", 2026, 4).unwrap());
+        case.notification = Some(Notification::Sms {
+            phone: Contact("+380671234567".into()),
+        });
+        case.delivery = Some(ResultDelivery::MobileAdministrator {
+            address: Address("вул. Зелена, 12".into()),
+        });
+        case.form_answers
+            .insert("reason".into(), "зміна місця проживання".into());
+        let json = serde_json::to_string(&case).unwrap();
+        let back: Case = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, case);
+        let debug = format!("{case:?} {:?}", case.applicant);
+        for secret in ["Шевченко", "1687545620", "+380671234567", "Зелена"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+    }
+}
