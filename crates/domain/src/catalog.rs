@@ -483,9 +483,10 @@ fn service_problems(
 ///
 /// Text is lower-cased, the apostrophe variants (' ’ ʼ `) become one, other punctuation is a
 /// word break. A query word matches a word of the card when the card's word starts with the
-/// query word's *stem*: the whole word up to 4 letters, otherwise the word without its last two
+/// query word's *stem*: the whole word up to 4 letters, otherwise the word without its last three
 /// letters (but at least 4) — enough to cover Ukrainian case endings ("субсидію", "субсидії" →
-/// "субсид…"). Words of one or two letters ("з", "на") are ignored. Every remaining query word
+/// "субси…") and the і/о alternation of closed syllables ("довіреності" → "довірен…" finds
+/// "довіреність"). Words of one or two letters ("з", "на") are ignored. Every remaining query word
 /// must match; a match in the title weighs 3, in the keywords 2, in a document title 1.
 pub mod search {
     use super::*;
@@ -793,7 +794,8 @@ term = "у день звернення"
 
     #[test]
     fn search_stems_cover_ukrainian_endings() {
-        assert_eq!(search::stem("субсидію"), "субсид");
+        assert_eq!(search::stem("субсидію"), "субси");
+        assert_eq!(search::stem("довіреності"), "довірен");
         assert_eq!(search::stem("місця"), "місц");
         assert_eq!(search::stem("ВПО".to_lowercase().as_str()), "впо");
     }
