@@ -483,10 +483,9 @@ fn service_problems(
 ///
 /// Text is lower-cased, the apostrophe variants (' ’ ʼ `) become one, other punctuation is a
 /// word break. A query word matches a word of the card when the card's word starts with the
-/// query word's *stem*: the whole word up to 4 letters, otherwise the word without its last three
-/// letters (but at least 4) — enough to cover Ukrainian case endings ("субсидію", "субсидії" →
-/// "субси…") and the і/о alternation of closed syllables ("довіреності" → "довірен…" finds
-/// "довіреність"). Words of one or two letters ("з", "на") are ignored. Every remaining query word
+/// query word's *stem*: the word without its longest common Ukrainian ending, keeping at least
+/// three letters ("субсидію", "субсидії" → "субсид…"; "довіреності" → "довірен…", which also
+/// covers the і/о alternation of "довіреність"). Words of one or two letters ("з", "на") are ignored. Every remaining query word
 /// must match; a match in the title weighs 3, in the keywords 2, in a document title 1.
 pub mod search {
     use super::*;
@@ -512,14 +511,23 @@ pub mod search {
         words
     }
 
+    /// Common Ukrainian inflectional endings, longest first.
+    const ENDINGS: &[&str] = &[
+        "ості", "ість", "ого", "ому", "ими", "ами", "ями", "ові", "еві", "ів", "ою", "ею", "ія",
+        "ії", "ію", "ій", "ий", "ам", "ям", "ах", "ях", "ом", "ем", "им", "а", "я", "у", "ю", "і",
+        "и", "о", "е", "ь", "й",
+    ];
+
     pub(super) fn stem(word: &str) -> String {
-        let letters: Vec<char> = word.chars().collect();
-        let keep = if letters.len() <= 4 {
-            letters.len()
-        } else {
-            (letters.len() - 2).max(4)
-        };
-        letters[..keep].iter().collect()
+        let letters = word.chars().count();
+        for ending in ENDINGS {
+            if let Some(base) = word.strip_suffix(ending) {
+                if base.chars().count() >= 3 && letters - ending.chars().count() >= 3 {
+                    return base.to_owned();
+                }
+            }
+        }
+        word.to_owned()
     }
 
     fn weight(service: &Service, query_stem: &str) -> u32 {
@@ -794,9 +802,10 @@ term = "у день звернення"
 
     #[test]
     fn search_stems_cover_ukrainian_endings() {
-        assert_eq!(search::stem("субсидію"), "субси");
+        assert_eq!(search::stem("субсидію"), "субсид");
         assert_eq!(search::stem("довіреності"), "довірен");
         assert_eq!(search::stem("місця"), "місц");
+        assert_eq!(search::stem("реєстрації"), "реєстрац");
         assert_eq!(search::stem("ВПО".to_lowercase().as_str()), "впо");
     }
 
@@ -815,7 +824,7 @@ term = "у день звернення"
             .collect();
         assert_eq!(found, vec!["S1", "S2"]);
         assert_eq!(catalog.search("прописку").len(), 1);
-        assert_eq!(catalog.search("довіреності")[0].code.0, "S1");
+        assert_eq!(catalog.search("довіреності").len(), 2);
         assert!(catalog.search("").is_empty());
         assert!(catalog.search(" , на ").is_empty());
         assert!(catalog.search("реєстрації пенсії").is_empty());
