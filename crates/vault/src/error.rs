@@ -37,6 +37,8 @@ pub enum VaultError {
     Random,
     #[error("record could not be encoded: {0}")]
     Encoding(String),
+    #[error("the case could not be sealed: {0}")]
+    Seal(#[from] fieldkit_protocol::EnvelopeError),
     #[error("storage error: {0}")]
     Storage(rusqlite::Error),
 }

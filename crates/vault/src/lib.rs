@@ -2,7 +2,8 @@
 //! device (WAL, `synchronous=FULL`); a random vault master key (VMK) wrapped in one key slot per
 //! administrator (PBKDF2-HMAC-SHA256, ≥ 600,000 rounds); every row, page image and signature
 //! sealed with AES-256-GCM under keys derived from the VMK, with associated data binding table,
-//! row id and schema version; an audit chain of keyed hashes; back-off on wrong passphrases.
+//! row id and schema version; an audit chain of keyed hashes; back-off on wrong passphrases;
+//! and sealing: a signed case leaves the vault as an envelope only the server can open.
 //!
 //! It must never write personal data, an image or a signature in clear (only opaque ids, times,
 //! states and counters are stored unencrypted), never keep the VMK after `lock`, and never
@@ -15,6 +16,7 @@ mod crypto;
 mod error;
 mod keyslot;
 mod schema;
+mod seal;
 mod store;
 mod vault;
 
@@ -25,5 +27,6 @@ pub use crypto::{MIN_KDF_ITERATIONS, MasterKey};
 pub use error::VaultError;
 pub use keyslot::SlotId;
 pub use schema::SCHEMA_VERSION;
+pub use seal::{OutboxEntry, SealCase};
 pub use store::{BlobId, BlobInfo, DraftSummary, VaultTx};
 pub use vault::{AdminInfo, SlotInfo, UnlockedVault, Vault, VaultOptions};

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{Result, VaultError};
 
 /// The schema this build writes. A file with a higher version is refused, never downgraded.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Version of the layout of encrypted records, bound into every ciphertext's associated data.
 /// A change of record layout gets a new number and a re-encrypting step on unlock.
@@ -41,6 +41,15 @@ const MIGRATIONS: &[&str] = &[
     // 1 → 2: pages keep their order within a case, and are found by case quickly.
     "ALTER TABLE blobs ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
      CREATE INDEX blobs_by_case ON blobs(case_id, position);",
+    // 2 → 3: sealed envelopes waiting for sync. Their parts are sealed to the server's key
+    // (HPKE), so the tablet keeps them as they are; the case number is an identifier only.
+    "CREATE TABLE outbox (
+        envelope_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, case_number TEXT NOT NULL,
+        manifest BLOB NOT NULL, signature BLOB NOT NULL, sealed_at INTEGER NOT NULL);
+     CREATE TABLE outbox_parts (
+        envelope_id TEXT NOT NULL REFERENCES outbox(envelope_id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL, content BLOB NOT NULL,
+        PRIMARY KEY (envelope_id, idx));",
 ];
 
 /// Open the file with the settings every connection needs.

@@ -425,3 +425,24 @@ impl UnlockedVault {
         audit::verify(&self.conn, &self.keys.rows, &self.keys.audit)
     }
 }
+
+impl UnlockedVault {
+    /// Seal a signed case (see [`crate::SealCase`]): one transaction, the draft is gone after.
+    pub fn seal_case(
+        &mut self,
+        request: &crate::SealCase<'_>,
+    ) -> Result<fieldkit_protocol::SealedEnvelope> {
+        self.transaction(|tx| tx.seal_case(request))
+    }
+
+    pub fn outbox(&mut self) -> Result<Vec<crate::OutboxEntry>> {
+        self.transaction(|tx| tx.outbox())
+    }
+
+    pub fn sealed_envelope(
+        &mut self,
+        envelope_id: &str,
+    ) -> Result<fieldkit_protocol::SealedEnvelope> {
+        self.transaction(|tx| tx.sealed_envelope(envelope_id))
+    }
+}
