@@ -24,6 +24,9 @@ pub struct VaultOptions {
     pub kdf_iterations: u32,
     pub backoff: BackoffPolicy,
     pub min_passphrase_chars: usize,
+    /// The most the vault file may grow to, so a full vault is a clear error on a tablet that
+    /// still has room for the system; `None` leaves only the disk as the limit.
+    pub max_size_bytes: Option<u64>,
 }
 
 impl Default for VaultOptions {
@@ -32,6 +35,7 @@ impl Default for VaultOptions {
             kdf_iterations: MIN_KDF_ITERATIONS,
             backoff: BackoffPolicy::default(),
             min_passphrase_chars: 8,
+            max_size_bytes: None,
         }
     }
 }
@@ -88,6 +92,17 @@ fn check_passphrase(options: &VaultOptions, passphrase: &str) -> Result<()> {
     Ok(())
 }
 
+/// Writing past the size limit fails with SQLITE_FULL, which the caller sees as `DiskFull`,
+/// exactly as a full disk would.
+fn apply_size_limit(conn: &Connection, options: &VaultOptions) -> Result<()> {
+    if let Some(limit) = options.max_size_bytes {
+        let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let pages = (limit / page_size.max(1) as u64).clamp(1, i64::MAX as u64) as i64;
+        conn.pragma_update(None, "max_page_count", pages)?;
+    }
+    Ok(())
+}
+
 fn name_aad(slot: &SlotId) -> Vec<u8> {
     row_aad("key_slots", &format!("{}/name", slot.0), RECORD_FORMAT)
 }
@@ -107,6 +122,7 @@ impl Vault {
         }
         let mut conn = schema::connect(path, true)?;
         schema::migrate(&mut conn)?;
+        apply_size_limit(&conn, &options)?;
         let rng = SystemRandom::new();
         let keys = Keys::from_master(MasterKey::generate(&rng)?)?;
         let slot = keyslot::new_slot_id(&rng)?;
@@ -173,6 +189,7 @@ impl Vault {
             return Err(VaultError::WrongPassphrase { failures });
         };
         backoff::reset(&conn)?;
+        apply_size_limit(&conn, &self.options)?;
         let keys = Keys::from_master(master)?;
         let mut vault = UnlockedVault {
             conn,
