@@ -27,32 +27,30 @@ impl SealingKeyPair {
     pub fn generate(key_id: &str, rng: &dyn SecureRandom) -> Result<Self, EnvelopeError> {
         let mut ikm = Zeroizing::new([0u8; 32]);
         rng.fill(ikm.as_mut()).map_err(|_| EnvelopeError::Random)?;
-        let (secret, public) = X25519HkdfSha256::derive_keypair(ikm.as_ref());
-        let mut secret_bytes = Zeroizing::new([0u8; 32]);
-        secret_bytes.copy_from_slice(&secret.to_bytes());
-        let mut public_bytes = [0u8; 32];
-        public_bytes.copy_from_slice(&public.to_bytes());
-        Ok(Self {
-            key_id: key_id.to_owned(),
-            secret: secret_bytes,
-            public: public_bytes,
-        })
+        let (secret, _) = X25519HkdfSha256::derive_keypair(ikm.as_ref());
+        Ok(Self::from_private_key(key_id, &secret))
     }
 
     /// Rebuild a key pair from its stored secret (the server keeps it in a file only it reads).
     pub fn from_secret_bytes(key_id: &str, secret: &[u8]) -> Result<Self, EnvelopeError> {
-        let sk = <X25519HkdfSha256 as hpke::Kem>::PrivateKey::from_bytes(secret)
+        let secret = <X25519HkdfSha256 as hpke::Kem>::PrivateKey::from_bytes(secret)
             .map_err(|_| EnvelopeError::BadKey("sealing secret key must be 32 bytes"))?;
-        let pk = X25519HkdfSha256::sk_to_pk(&sk);
+        Ok(Self::from_private_key(key_id, &secret))
+    }
+
+    fn from_private_key(
+        key_id: &str,
+        secret: &<X25519HkdfSha256 as hpke::Kem>::PrivateKey,
+    ) -> Self {
         let mut secret_bytes = Zeroizing::new([0u8; 32]);
-        secret_bytes.copy_from_slice(&sk.to_bytes());
+        secret_bytes.copy_from_slice(&secret.to_bytes());
         let mut public_bytes = [0u8; 32];
-        public_bytes.copy_from_slice(&pk.to_bytes());
-        Ok(Self {
+        public_bytes.copy_from_slice(&X25519HkdfSha256::sk_to_pk(secret).to_bytes());
+        Self {
             key_id: key_id.to_owned(),
             secret: secret_bytes,
             public: public_bytes,
-        })
+        }
     }
 
     pub fn key_id(&self) -> &str {
