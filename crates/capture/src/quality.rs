@@ -1,0 +1,145 @@
+//! Quality checks before a page is accepted: too dark, washed out, blurred, cut off at an edge,
+//! resolution too low to read. Each issue has a message for the administrator in Ukrainian.
+
+use image::GrayImage;
+
+use crate::pipeline::{otsu_threshold, percentile, thumbnail};
+
+/// Mean grey below which a page is too dark to read.
+pub const TOO_DARK_MEAN: f64 = 80.0;
+/// If even the darkest 1% of pixels are this light, the ink is washed out.
+pub const WASHED_OUT_DARKEST: u8 = 150;
+/// Variance of the Laplacian (on a 1000-pixel-wide copy) below which text is blurred.
+pub const BLUR_VARIANCE: f64 = 150.0;
+/// Below this many dots per inch small print is not legible.
+pub const MIN_DPI: u32 = 150;
+
+/// One reason to retake a page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QualityIssue {
+    TooDark { mean: f64 },
+    TooBright { darkest: u8 },
+    Blurred { sharpness: f64 },
+    CutOff { edge: Edge },
+    LowResolution { dpi: u32 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    Top,
+    Bottom,
+    Left,
+    Right,
+}
+
+impl QualityIssue {
+    pub fn message_uk(&self) -> String {
+        match self {
+            Self::TooDark { .. } => {
+                "Сторінка надто темна: додайте світла або увімкніть спалах".into()
+            }
+            Self::TooBright { .. } => {
+                "Сторінка надто світла, текст блідий: приберіть відблиск".into()
+            }
+            Self::Blurred { .. } => {
+                "Сторінка розмита: тримайте планшет нерухомо й наведіть різкість".into()
+            }
+            Self::CutOff { edge } => {
+                let side = match edge {
+                    Edge::Top => "верхній",
+                    Edge::Bottom => "нижній",
+                    Edge::Left => "лівий",
+                    Edge::Right => "правий",
+                };
+                format!("Текст обрізано біля краю ({side} край): захопіть усю сторінку")
+            }
+            Self::LowResolution { dpi } => {
+                format!("Замала роздільність (≈{dpi} dpi): потрібно щонайменше {MIN_DPI} dpi")
+            }
+        }
+    }
+}
+
+fn mean(image: &GrayImage) -> f64 {
+    image.pixels().map(|p| f64::from(p.0[0])).sum::<f64>() / image.len().max(1) as f64
+}
+
+/// Sharpness: variance of the 4-neighbour Laplacian on a copy 1000 pixels wide, so the figure
+/// does not depend on the scan's resolution.
+pub fn sharpness(image: &GrayImage) -> f64 {
+    let small = if image.width() > 1000 {
+        let height = (image.height() as f64 * 1000.0 / image.width() as f64)
+            .round()
+            .max(1.0) as u32;
+        image::imageops::resize(image, 1000, height, image::imageops::FilterType::Triangle)
+    } else {
+        image.clone()
+    };
+    let (width, height) = small.dimensions();
+    if width < 3 || height < 3 {
+        return 0.0;
+    }
+    let p = |x: u32, y: u32| f64::from(small.get_pixel(x, y).0[0]);
+    let mut values = Vec::with_capacity(((width - 2) * (height - 2)) as usize);
+    for y in 1..height - 1 {
+        for x in 1..width - 1 {
+            values.push(p(x - 1, y) + p(x + 1, y) + p(x, y - 1) + p(x, y + 1) - 4.0 * p(x, y));
+        }
+    }
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64
+}
+
+/// Dots per inch, from the scanner when known, else assuming the page is A4 (8.27 in wide).
+pub fn effective_dpi(image: &GrayImage, source_dpi: Option<u32>) -> u32 {
+    source_dpi
+        .unwrap_or_else(|| (f64::from(image.width().min(image.height())) / 8.27).round() as u32)
+}
+
+fn edge_is_cut(image: &GrayImage, edge: Edge, threshold: u8) -> bool {
+    let (width, height) = image.dimensions();
+    let band = (width.min(height) / 100).max(3);
+    let (xs, ys) = match edge {
+        Edge::Top => (0..width, 0..band.min(height)),
+        Edge::Bottom => (0..width, height.saturating_sub(band)..height),
+        Edge::Left => (0..band.min(width), 0..height),
+        Edge::Right => (width.saturating_sub(band)..width, 0..height),
+    };
+    let total = (xs.len() * ys.len()).max(1);
+    let dark = ys
+        .flat_map(|y| xs.clone().map(move |x| (x, y)))
+        .filter(|&(x, y)| image.get_pixel(x, y).0[0] < threshold)
+        .count();
+    // Text crossing the edge leaves ink in the outermost band; a clean margin leaves none.
+    dark * 100 > total * 4
+}
+
+/// Everything wrong with a page, worst first; empty when it is fine.
+pub fn assess(image: &GrayImage, source_dpi: Option<u32>) -> Vec<QualityIssue> {
+    let mut issues = Vec::new();
+    let dpi = effective_dpi(image, source_dpi);
+    if dpi < MIN_DPI {
+        issues.push(QualityIssue::LowResolution { dpi });
+    }
+    let mean = mean(image);
+    if mean < TOO_DARK_MEAN {
+        issues.push(QualityIssue::TooDark { mean });
+        return issues;
+    }
+    let darkest = percentile(image, 0.01);
+    if darkest > WASHED_OUT_DARKEST {
+        issues.push(QualityIssue::TooBright { darkest });
+        return issues;
+    }
+    let sharpness = sharpness(&thumbnail(image, 4000));
+    if sharpness < BLUR_VARIANCE {
+        issues.push(QualityIssue::Blurred { sharpness });
+    }
+    let threshold = otsu_threshold(image).min(128);
+    for edge in [Edge::Top, Edge::Bottom, Edge::Left, Edge::Right] {
+        if edge_is_cut(image, edge, threshold) {
+            issues.push(QualityIssue::CutOff { edge });
+        }
+    }
+    issues
+}

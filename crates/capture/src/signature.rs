@@ -1,0 +1,491 @@
+//! Signatures drawn on the tablet: strokes of points (x, y, time, pressure where the hardware
+//! gives it), checked, smoothed into a curve whose width follows the pen's speed, rendered to
+//! PNG (anti-aliased, transparent) and SVG, and bound to the SHA-256 of the exact document
+//! signed. Verification renders the strokes again and checks both hashes.
+
+use std::fmt::Write as _;
+use std::io::Cursor;
+
+use fieldkit_domain::case::SignerRole;
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{ImageEncoder, Rgba, RgbaImage};
+use ring::digest::{SHA256, digest};
+use serde::{Deserialize, Serialize};
+
+/// One sample of the pen.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub x: f32,
+    pub y: f32,
+    pub t_ms: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pressure: Option<f32>,
+}
+
+/// The pen down, moving, and up again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stroke {
+    pub points: Vec<Point>,
+}
+
+/// All strokes on a signature pad of the given size (in the pad's pixels).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Strokes {
+    pub width: u32,
+    pub height: u32,
+    pub strokes: Vec<Stroke>,
+}
+
+/// Why a signature was refused or does not verify.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the signature is empty")]
+    Empty,
+    #[error("the signature has only {0} points")]
+    TooFewPoints(usize),
+    #[error("the signature is too short ({length:.0} px of line)")]
+    TooShort { length: f32 },
+    #[error("the signature is a dot, not a signature")]
+    Dot,
+    #[error("a point lies outside the signature pad")]
+    OutsidePad,
+    #[error("the image does not match the strokes")]
+    ImageMismatch,
+    #[error("the signature was made for another document")]
+    OtherDocument,
+    #[error("the signature image could not be encoded: {0}")]
+    Encode(String),
+}
+
+impl SignatureError {
+    pub fn message_uk(&self) -> &'static str {
+        match self {
+            Self::Empty => "Підпис порожній: розпишіться на полі",
+            Self::TooFewPoints(_) | Self::TooShort { .. } => {
+                "Підпис закороткий: розпишіться, як у документах"
+            }
+            Self::Dot => "Це крапка, а не підпис: розпишіться ще раз",
+            Self::OutsidePad => "Підпис виходить за межі поля: розпишіться ще раз",
+            Self::ImageMismatch => "Зображення підпису не відповідає штрихам",
+            Self::OtherDocument => "Підпис зроблено під іншим документом",
+            Self::Encode(_) => "Не вдалося зберегти підпис",
+        }
+    }
+}
+
+/// Fewer points than this cannot be a signature.
+pub const MIN_POINTS: usize = 10;
+/// The line must be at least this share of the pad's width long.
+pub const MIN_LENGTH_SHARE: f32 = 0.25;
+/// Its extent must be at least this share of the pad's width (otherwise it is a dot).
+pub const MIN_EXTENT_SHARE: f32 = 0.06;
+
+fn distance(a: &Point, b: &Point) -> f32 {
+    (a.x - b.x).hypot(a.y - b.y)
+}
+
+/// Refuse what cannot be a signature, with a reason the applicant understands.
+pub fn check(strokes: &Strokes) -> Result<(), SignatureError> {
+    let points: Vec<&Point> = strokes.strokes.iter().flat_map(|s| &s.points).collect();
+    if points.is_empty() {
+        return Err(SignatureError::Empty);
+    }
+    let outside = |p: &Point| {
+        !p.x.is_finite()
+            || !p.y.is_finite()
+            || p.x < 0.0
+            || p.y < 0.0
+            || p.x > strokes.width as f32
+            || p.y > strokes.height as f32
+    };
+    if points.iter().any(|p| outside(p)) {
+        return Err(SignatureError::OutsidePad);
+    }
+    let (min_x, max_x) = points.iter().fold((f32::MAX, f32::MIN), |(lo, hi), p| {
+        (lo.min(p.x), hi.max(p.x))
+    });
+    let (min_y, max_y) = points.iter().fold((f32::MAX, f32::MIN), |(lo, hi), p| {
+        (lo.min(p.y), hi.max(p.y))
+    });
+    let extent = (max_x - min_x).max(max_y - min_y);
+    if extent < strokes.width as f32 * MIN_EXTENT_SHARE {
+        return Err(SignatureError::Dot);
+    }
+    if points.len() < MIN_POINTS {
+        return Err(SignatureError::TooFewPoints(points.len()));
+    }
+    let length: f32 = strokes
+        .strokes
+        .iter()
+        .flat_map(|s| s.points.windows(2))
+        .map(|w| distance(&w[0], &w[1]))
+        .sum();
+    if length < strokes.width as f32 * MIN_LENGTH_SHARE {
+        return Err(SignatureError::TooShort { length });
+    }
+    Ok(())
+}
+
+/// A point of the smoothed curve with the pen's width there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct InkPoint {
+    x: f32,
+    y: f32,
+    width: f32,
+}
+
+const MAX_WIDTH: f32 = 4.5;
+const MIN_WIDTH: f32 = 1.2;
+
+/// Width from speed (px/ms): a slow pen leaves a thick line, a fast one a thin line.
+fn width_for(speed: f32, pressure: Option<f32>) -> f32 {
+    let width = MAX_WIDTH / (1.0 + 1.5 * speed);
+    let width = pressure.map_or(width, |p| width * (0.5 + p.clamp(0.0, 1.0)));
+    width.clamp(MIN_WIDTH, MAX_WIDTH)
+}
+
+/// Catmull–Rom through the points, subdivided about every 1.5 px, widths eased along the line.
+fn smooth(stroke: &Stroke) -> Vec<InkPoint> {
+    let points = &stroke.points;
+    match points.len() {
+        0 => return Vec::new(),
+        1 => {
+            return vec![InkPoint {
+                x: points[0].x,
+                y: points[0].y,
+                width: MAX_WIDTH,
+            }];
+        }
+        _ => {}
+    }
+    let mut ink = Vec::new();
+    let mut width = MAX_WIDTH;
+    for i in 0..points.len() - 1 {
+        let p0 = &points[i.saturating_sub(1)];
+        let (p1, p2) = (&points[i], &points[i + 1]);
+        let p3 = &points[(i + 2).min(points.len() - 1)];
+        let elapsed = p2.t_ms.saturating_sub(p1.t_ms).max(1) as f32;
+        let target = width_for(distance(p1, p2) / elapsed, p2.pressure);
+        let steps = ((distance(p1, p2) / 1.5).ceil() as usize).max(1);
+        for step in 0..steps {
+            let t = step as f32 / steps as f32;
+            let (t2, t3) = (t * t, t * t * t);
+            let blend = |a: f32, b: f32, c: f32, d: f32| {
+                0.5 * (2.0 * b
+                    + (c - a) * t
+                    + (2.0 * a - 5.0 * b + 4.0 * c - d) * t2
+                    + (3.0 * b - a - 3.0 * c + d) * t3)
+            };
+            width += (target - width) * 0.15;
+            ink.push(InkPoint {
+                x: blend(p0.x, p1.x, p2.x, p3.x),
+                y: blend(p0.y, p1.y, p2.y, p3.y),
+                width,
+            });
+        }
+    }
+    let last = points[points.len() - 1];
+    ink.push(InkPoint {
+        x: last.x,
+        y: last.y,
+        width,
+    });
+    ink
+}
+
+const INK: [u8; 3] = [0x14, 0x24, 0x6e];
+
+/// Draw a segment with round ends whose width goes from `a.width` to `b.width`, anti-aliased
+/// by the distance of each pixel to the segment.
+fn draw_segment(image: &mut RgbaImage, a: InkPoint, b: InkPoint) {
+    let radius = a.width.max(b.width) / 2.0 + 1.0;
+    let (w, h) = (image.width() as f32, image.height() as f32);
+    let x0 = (a.x.min(b.x) - radius).floor().clamp(0.0, w - 1.0) as u32;
+    let x1 = (a.x.max(b.x) + radius).ceil().clamp(0.0, w - 1.0) as u32;
+    let y0 = (a.y.min(b.y) - radius).floor().clamp(0.0, h - 1.0) as u32;
+    let y1 = (a.y.max(b.y) + radius).ceil().clamp(0.0, h - 1.0) as u32;
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let length_sq = dx * dx + dy * dy;
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+            let t = if length_sq > 0.0 {
+                (((px - a.x) * dx + (py - a.y) * dy) / length_sq).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let d = (px - (a.x + t * dx)).hypot(py - (a.y + t * dy));
+            let r = (a.width + (b.width - a.width) * t) / 2.0;
+            let coverage = (r - d + 0.5).clamp(0.0, 1.0);
+            if coverage > 0.0 {
+                let alpha = (coverage * 255.0).round() as u8;
+                let pixel = image.get_pixel_mut(x, y);
+                if alpha > pixel.0[3] {
+                    *pixel = Rgba([INK[0], INK[1], INK[2], alpha]);
+                }
+            }
+        }
+    }
+}
+
+/// Render to RGBA pixels the size of the pad, transparent where there is no ink.
+pub fn render(strokes: &Strokes) -> RgbaImage {
+    let mut image = RgbaImage::new(strokes.width.max(1), strokes.height.max(1));
+    for stroke in &strokes.strokes {
+        let ink = smooth(stroke);
+        if ink.len() == 1 {
+            draw_segment(&mut image, ink[0], ink[0]);
+        }
+        for pair in ink.windows(2) {
+            draw_segment(&mut image, pair[0], pair[1]);
+        }
+    }
+    image
+}
+
+/// Render and encode as PNG (fixed encoder settings, so the same strokes give the same bytes).
+pub fn render_png(strokes: &Strokes) -> Result<Vec<u8>, SignatureError> {
+    let image = render(strokes);
+    let mut bytes = Cursor::new(Vec::new());
+    PngEncoder::new_with_quality(&mut bytes, CompressionType::Default, FilterType::Adaptive)
+        .write_image(
+            image.as_raw(),
+            image.width(),
+            image.height(),
+            image::ExtendedColorType::Rgba8,
+        )
+        .map_err(|e| SignatureError::Encode(e.to_string()))?;
+    Ok(bytes.into_inner())
+}
+
+/// Render as SVG: one round-capped line per smoothed step, with its width.
+pub fn render_svg(strokes: &Strokes) -> String {
+    let mut svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}"><g stroke="#{:02x}{:02x}{:02x}" stroke-linecap="round" fill="none">"##,
+        INK[0],
+        INK[1],
+        INK[2],
+        w = strokes.width,
+        h = strokes.height
+    );
+    for stroke in &strokes.strokes {
+        let ink = smooth(stroke);
+        for pair in ink.windows(2) {
+            let _ = write!(
+                svg,
+                r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke-width="{:.2}"/>"#,
+                pair[0].x,
+                pair[0].y,
+                pair[1].x,
+                pair[1].y,
+                (pair[0].width + pair[1].width) / 2.0
+            );
+        }
+    }
+    svg.push_str("</g></svg>");
+    svg
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(digest(&SHA256, bytes))
+}
+
+/// A signature as it is kept and sealed: the strokes, the hash of their rendered image, who
+/// signed in which role, when, and the hash of the exact document signed.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignatureRecord {
+    pub strokes: Strokes,
+    pub image_sha256: String,
+    pub role: SignerRole,
+    pub signer: String,
+    /// Unix seconds.
+    pub signed_at: i64,
+    pub document_sha256: String,
+}
+
+impl std::fmt::Debug for SignatureRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SignatureRecord({:?}, {} strokes, <redacted>)",
+            self.role,
+            self.strokes.strokes.len()
+        )
+    }
+}
+
+/// Check the strokes and make the record and its PNG.
+pub fn sign(
+    strokes: Strokes,
+    role: SignerRole,
+    signer: &str,
+    signed_at: i64,
+    document_sha256: &str,
+) -> Result<(SignatureRecord, Vec<u8>), SignatureError> {
+    check(&strokes)?;
+    let png = render_png(&strokes)?;
+    let record = SignatureRecord {
+        strokes,
+        image_sha256: sha256_hex(&png),
+        role,
+        signer: signer.to_owned(),
+        signed_at,
+        document_sha256: document_sha256.to_owned(),
+    };
+    Ok((record, png))
+}
+
+/// Check a record against the document it claims to sign and, if given, the stored image.
+pub fn verify(
+    record: &SignatureRecord,
+    document_sha256: &str,
+    image: Option<&[u8]>,
+) -> Result<(), SignatureError> {
+    if record.document_sha256 != document_sha256 {
+        return Err(SignatureError::OtherDocument);
+    }
+    let png = render_png(&record.strokes)?;
+    let hash = sha256_hex(&png);
+    if hash != record.image_sha256 || image.is_some_and(|stored| sha256_hex(stored) != hash) {
+        return Err(SignatureError::ImageMismatch);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plausible signature: a few loops across the pad over about `seconds`.
+    pub(crate) fn sample(seconds: u32) -> Strokes {
+        let samples = seconds * 100;
+        let points = (0..samples)
+            .map(|i| {
+                let t = i as f32 / samples as f32;
+                Point {
+                    x: 40.0 + 520.0 * t + 25.0 * (t * 40.0).sin(),
+                    y: 100.0 + 40.0 * (t * 13.0).sin() * (t * 3.0).cos(),
+                    t_ms: i * 10,
+                    pressure: None,
+                }
+            })
+            .collect();
+        Strokes {
+            width: 600,
+            height: 200,
+            strokes: vec![Stroke { points }],
+        }
+    }
+
+    fn dot() -> Strokes {
+        let points = (0..20)
+            .map(|i| Point {
+                x: 300.0 + (i % 2) as f32,
+                y: 100.0,
+                t_ms: i * 10,
+                pressure: None,
+            })
+            .collect();
+        Strokes {
+            width: 600,
+            height: 200,
+            strokes: vec![Stroke { points }],
+        }
+    }
+
+    #[test]
+    fn empty_dot_and_short_signatures_are_refused() {
+        let empty = Strokes {
+            width: 600,
+            height: 200,
+            strokes: vec![],
+        };
+        assert_eq!(check(&empty), Err(SignatureError::Empty));
+        assert_eq!(check(&dot()), Err(SignatureError::Dot));
+        let few = Strokes {
+            width: 600,
+            height: 200,
+            strokes: vec![Stroke {
+                points: (0..5)
+                    .map(|i| Point {
+                        x: 100.0 + 60.0 * i as f32,
+                        y: 100.0,
+                        t_ms: i * 10,
+                        pressure: None,
+                    })
+                    .collect(),
+            }],
+        };
+        assert_eq!(check(&few), Err(SignatureError::TooFewPoints(5)));
+        let short = Strokes {
+            width: 600,
+            height: 200,
+            strokes: vec![Stroke {
+                points: (0..12)
+                    .map(|i| Point {
+                        x: 100.0 + 4.0 * i as f32,
+                        y: 100.0,
+                        t_ms: i * 10,
+                        pressure: None,
+                    })
+                    .collect(),
+            }],
+        };
+        assert!(matches!(
+            check(&short),
+            Err(SignatureError::TooShort { .. })
+        ));
+        let mut outside = sample(2);
+        outside.strokes[0].points[3].x = 700.0;
+        assert_eq!(check(&outside), Err(SignatureError::OutsidePad));
+        assert_eq!(
+            SignatureError::Dot.message_uk(),
+            "Це крапка, а не підпис: розпишіться ще раз"
+        );
+    }
+
+    #[test]
+    fn rendering_is_transparent_around_anti_aliased_ink() {
+        let image = render(&sample(3));
+        let alphas: Vec<u8> = image.pixels().map(|p| p.0[3]).collect();
+        assert_eq!(image.get_pixel(0, 0).0[3], 0, "background is transparent");
+        assert!(alphas.iter().any(|&a| a == 255), "there is solid ink");
+        assert!(
+            alphas.iter().any(|&a| a > 0 && a < 255),
+            "edges are anti-aliased"
+        );
+        let svg = render_svg(&sample(3));
+        assert!(svg.starts_with("<svg") && svg.contains("<line") && svg.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn record_verifies_and_tampering_is_caught() {
+        let (record, png) = sign(
+            sample(3),
+            SignerRole::Applicant,
+            "Шевченко М. І.",
+            1_795_000_000,
+            "abc",
+        )
+        .unwrap();
+        verify(&record, "abc", Some(&png)).unwrap();
+        assert_eq!(
+            verify(&record, "other", Some(&png)),
+            Err(SignatureError::OtherDocument)
+        );
+        let mut moved = record.clone();
+        moved.strokes.strokes[0].points[10].y += 30.0;
+        assert_eq!(
+            verify(&moved, "abc", None),
+            Err(SignatureError::ImageMismatch)
+        );
+        let mut other_png = png.clone();
+        let last = other_png.len() - 20;
+        other_png[last] ^= 1;
+        assert_eq!(
+            verify(&record, "abc", Some(&other_png)),
+            Err(SignatureError::ImageMismatch)
+        );
+        assert!(!format!("{record:?}").contains("Шевченко"));
+    }
+}
