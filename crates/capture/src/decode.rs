@@ -37,6 +37,23 @@ fn map_error(error: ImageError, limits: &DecodeLimits, size: Option<(u32, u32)>)
     }
 }
 
+/// Lenient decoders fill a cut-off image with grey; an upload cut short must be refused
+/// instead, so check that the file ends where its format says it ends.
+fn is_complete(bytes: &[u8], format: ImageFormat) -> bool {
+    match format {
+        // JPEG ends with EOI (FF D9); some cameras pad after it.
+        ImageFormat::Jpeg => {
+            let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+            end >= 2 && bytes[end - 2..end] == [0xFF, 0xD9]
+        }
+        // PNG ends with the IEND chunk: length 0, type, CRC.
+        ImageFormat::Png => {
+            bytes.len() >= 12 && &bytes[bytes.len() - 8..bytes.len() - 4] == b"IEND"
+        }
+        _ => true,
+    }
+}
+
 /// Decode JPEG, PNG or TIFF bytes into an upright image, refusing anything too large before
 /// allocating it.
 pub fn decode_page(bytes: &[u8], limits: DecodeLimits) -> Result<DynamicImage, CaptureError> {
@@ -49,6 +66,20 @@ pub fn decode_page(bytes: &[u8], limits: DecodeLimits) -> Result<DynamicImage, C
         ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Tiff
     ) {
         return Err(CaptureError::NotAnImage);
+    }
+    // The header alone tells the size; check it before any pixel buffer is allocated.
+    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .map_err(|e| map_error(e, &limits, None))?;
+    if width > limits.max_side || height > limits.max_side {
+        return Err(CaptureError::TooLarge {
+            width,
+            height,
+            limit: limits.max_side,
+        });
+    }
+    if !is_complete(bytes, format) {
+        return Err(CaptureError::Corrupt("the file is cut short".into()));
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut image_limits = Limits::default();
