@@ -45,7 +45,8 @@ pub fn percentile(image: &GrayImage, fraction: f64) -> u8 {
     255
 }
 
-/// Otsu's threshold: the grey level that best separates ink (or background) from paper.
+/// Otsu's threshold: the grey level that best separates ink (or background) from paper;
+/// levels up to and including it are the dark class.
 pub fn otsu_threshold(image: &GrayImage) -> u8 {
     let histogram = histogram(image);
     let total: f64 = histogram.iter().sum::<u64>() as f64;
@@ -114,7 +115,7 @@ pub fn estimate_skew(image: &GrayImage) -> f32 {
     let threshold = otsu_threshold(&small);
     let dark: Vec<(f32, f32)> = small
         .enumerate_pixels()
-        .filter(|(_, _, p)| p.0[0] < threshold.min(160))
+        .filter(|(_, _, p)| p.0[0] <= threshold.min(160))
         .map(|(x, y, _)| (x as f32, y as f32))
         .collect();
     if dark.len() < 50 {

@@ -3,14 +3,16 @@
 
 use image::GrayImage;
 
-use crate::pipeline::{otsu_threshold, percentile, thumbnail};
+use crate::pipeline::{normalize_contrast, otsu_threshold, percentile, thumbnail};
 
 /// Mean grey below which a page is too dark to read.
 pub const TOO_DARK_MEAN: f64 = 80.0;
 /// If even the darkest 1% of pixels are this light, the ink is washed out.
 pub const WASHED_OUT_DARKEST: u8 = 150;
-/// Variance of the Laplacian (on a 1000-pixel-wide copy) below which text is blurred.
-pub const BLUR_VARIANCE: f64 = 150.0;
+/// Variance of the Laplacian (on a 1000-pixel-wide, contrast-stretched copy) below which text
+/// is blurred. Measured on generated A4 text pages: sharp ≈ 9200, Gaussian blur σ=1 ≈ 5200,
+/// σ=1.5 ≈ 2800, σ=2 ≈ 1500, σ=3 ≈ 520.
+pub const BLUR_VARIANCE: f64 = 1500.0;
 /// Below this many dots per inch small print is not legible.
 pub const MIN_DPI: u32 = 150;
 
@@ -108,7 +110,7 @@ fn edge_is_cut(image: &GrayImage, edge: Edge, threshold: u8) -> bool {
     let total = (xs.len() * ys.len()).max(1);
     let dark = ys
         .flat_map(|y| xs.clone().map(move |x| (x, y)))
-        .filter(|&(x, y)| image.get_pixel(x, y).0[0] < threshold)
+        .filter(|&(x, y)| image.get_pixel(x, y).0[0] <= threshold)
         .count();
     // Text crossing the edge leaves ink in the outermost band; a clean margin leaves none.
     dark * 100 > total * 4
@@ -126,14 +128,14 @@ pub fn assess(image: &GrayImage, source_dpi: Option<u32>) -> Vec<QualityIssue> {
         issues.push(QualityIssue::TooDark { mean });
         return issues;
     }
+    // Judge sharpness with the contrast stretched, so a pale but crisp page is not "blurred".
+    let sharpness = sharpness(&normalize_contrast(&thumbnail(image, 4000)));
     let darkest = percentile(image, 0.01);
-    if darkest > WASHED_OUT_DARKEST {
-        issues.push(QualityIssue::TooBright { darkest });
-        return issues;
-    }
-    let sharpness = sharpness(&thumbnail(image, 4000));
     if sharpness < BLUR_VARIANCE {
         issues.push(QualityIssue::Blurred { sharpness });
+    } else if darkest > WASHED_OUT_DARKEST {
+        issues.push(QualityIssue::TooBright { darkest });
+        return issues;
     }
     let threshold = otsu_threshold(image).min(128);
     for edge in [Edge::Top, Edge::Bottom, Edge::Left, Edge::Right] {
