@@ -449,7 +449,7 @@ mod tests {
         let image = render(&sample(3));
         let alphas: Vec<u8> = image.pixels().map(|p| p.0[3]).collect();
         assert_eq!(image.get_pixel(0, 0).0[3], 0, "background is transparent");
-        assert!(alphas.iter().any(|&a| a == 255), "there is solid ink");
+        assert!(alphas.contains(&255), "there is solid ink");
         assert!(
             alphas.iter().any(|&a| a > 0 && a < 255),
             "edges are anti-aliased"
