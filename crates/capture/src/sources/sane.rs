@@ -73,6 +73,12 @@ impl Default for Scanner {
 }
 
 impl Scanner {
+    /// Use another `scanimage` (a full path, or a wrapper).
+    pub fn with_program(mut self, program: &str) -> Self {
+        self.program = PathBuf::from(program);
+        self
+    }
+
     /// Run scanimage with extra environment, e.g. `SANE_CONFIG_DIR` for a chosen backend list.
     pub fn with_env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_owned(), value.to_owned()));
