@@ -43,7 +43,7 @@ fn text_page(width: u32, height: u32, rng: &mut Rng) -> GrayImage {
         let mut x = margin;
         while x < width - margin {
             let w = glyph / 2 + (rng.next() % u64::from(glyph)) as u32;
-            if rng.next() % 6 != 0 {
+            if !rng.next().is_multiple_of(6) {
                 for gy in y..y + glyph {
                     for gx in x..(x + w).min(width - margin) {
                         if gy - y < 2 || y + glyph - gy <= 2 || gx - x < 2 || x + w - gx <= 2 {
