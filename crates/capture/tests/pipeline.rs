@@ -162,3 +162,32 @@ fn whole_pipeline_turns_a_skewed_photo_into_a_straight_page() {
     assert!(!processed.thumbnail.bytes.is_empty());
     assert!(processed.width <= 1400 && processed.height <= 1900);
 }
+
+#[test]
+fn colour_documents_stay_in_colour_and_grey_photos_become_grey() {
+    let page = text_page(1000, 1400, 16);
+    // A red stamp on the page, photographed in colour.
+    let mut colour = image::DynamicImage::ImageLuma8(page.clone()).to_rgb8();
+    for y in 300..700 {
+        for x in 300..700 {
+            colour.put_pixel(x, y, image::Rgb([200, 30, 40]));
+        }
+    }
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    colour
+        .write_to(&mut bytes, image::ImageFormat::Jpeg)
+        .unwrap();
+    let processed = process_page(bytes.get_ref(), None).unwrap();
+    assert!(processed.colour);
+    let stored = image::load_from_memory(&processed.image.bytes).unwrap();
+    assert!(stored.color().has_color());
+
+    // The same page without the stamp, saved as a colour JPEG: stored grey.
+    let grey_photo = image::DynamicImage::ImageLuma8(page).to_rgb8();
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    grey_photo
+        .write_to(&mut bytes, image::ImageFormat::Jpeg)
+        .unwrap();
+    let processed = process_page(bytes.get_ref(), None).unwrap();
+    assert!(!processed.colour);
+}
