@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use as real peers: SANE's test scanner (sane-utils), zbarimg and
-# qrencode for QR codes, ImageMagick for the capture benchmark.
-packages=(sane-utils zbar-tools qrencode imagemagick)
+# qrencode for QR codes, qpdf and poppler-utils (pdftotext, pdftoppm) for receipts, ImageMagick
+# for the capture benchmark.
+packages=(sane-utils zbar-tools qrencode qpdf poppler-utils imagemagick)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -126,12 +126,13 @@ pub fn check(strokes: &Strokes) -> Result<(), SignatureError> {
     Ok(())
 }
 
-/// A point of the smoothed curve with the pen's width there.
+/// A point of the smoothed curve with the pen's width there (pad pixels), for drawing the
+/// signature as vectors (a receipt PDF) as well as pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct InkPoint {
-    x: f32,
-    y: f32,
-    width: f32,
+pub struct InkPoint {
+    pub x: f32,
+    pub y: f32,
+    pub width: f32,
 }
 
 const MAX_WIDTH: f32 = 4.5;
@@ -145,7 +146,7 @@ fn width_for(speed: f32, pressure: Option<f32>) -> f32 {
 }
 
 /// Catmull–Rom through the points, subdivided about every 1.5 px, widths eased along the line.
-fn smooth(stroke: &Stroke) -> Vec<InkPoint> {
+pub fn smooth(stroke: &Stroke) -> Vec<InkPoint> {
     let points = &stroke.points;
     match points.len() {
         0 => return Vec::new(),

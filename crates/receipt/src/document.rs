@@ -1,0 +1,332 @@
+//! The document model shared by the screen and the PDF, and the builders for each receipt.
+
+use fieldkit_domain::case::{MissingDocument, SignerRole};
+use fieldkit_domain::common::DocumentForm;
+use ring::digest::{SHA256, digest};
+
+/// Which paper this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptKind {
+    /// Опис вхідного пакета документів.
+    Inventory,
+    /// Розписка про отримання результату.
+    Handover,
+    /// Розписка про відкликання заяви.
+    Withdrawal,
+}
+
+/// A piece of the document, top to bottom.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    Title(String),
+    Paragraph(String),
+    Field {
+        label: String,
+        value: String,
+    },
+    /// A table: column titles, rows, and each column's share of the width.
+    Table {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+        widths: Vec<f32>,
+    },
+    /// The tracking QR code with its caption.
+    Qr {
+        payload: String,
+        caption: String,
+    },
+}
+
+/// A place for a signature, by role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignatureSlot {
+    pub role: SignerRole,
+    pub label: String,
+}
+
+/// One line of the document as text: what the screen shows and the signatures bind to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentLine(pub String);
+
+/// A receipt: its blocks, its signature slots, and the hash of its content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receipt {
+    pub kind: ReceiptKind,
+    pub blocks: Vec<Block>,
+    pub signatures: Vec<SignatureSlot>,
+}
+
+impl Receipt {
+    /// The content as lines of text, in order — exactly what is signed.
+    pub fn content_lines(&self) -> Vec<DocumentLine> {
+        let mut lines = Vec::new();
+        for block in &self.blocks {
+            match block {
+                Block::Title(text) | Block::Paragraph(text) => {
+                    lines.push(DocumentLine(text.clone()))
+                }
+                Block::Field { label, value } => {
+                    lines.push(DocumentLine(format!("{label}: {value}")))
+                }
+                Block::Table { header, rows, .. } => {
+                    lines.push(DocumentLine(header.join(" | ")));
+                    lines.extend(rows.iter().map(|row| DocumentLine(row.join(" | "))));
+                }
+                Block::Qr { payload, caption } => {
+                    lines.push(DocumentLine(format!("{caption}: {payload}")))
+                }
+            }
+        }
+        lines.extend(
+            self.signatures
+                .iter()
+                .map(|slot| DocumentLine(format!("Підпис: {}", slot.label))),
+        );
+        lines
+    }
+
+    /// SHA-256 of the content text (lines joined by "\n"), hex: what every signature binds to.
+    pub fn content_sha256(&self) -> String {
+        let text: Vec<String> = self.content_lines().into_iter().map(|l| l.0).collect();
+        hex::encode(digest(&SHA256, text.join("\n").as_bytes()))
+    }
+}
+
+/// One document of the input package as the inventory lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InventoryItem {
+    pub title: String,
+    pub form: DocumentForm,
+    pub pages: usize,
+}
+
+/// Everything the inventory of the input package states (regulation 6.12).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InventoryInput {
+    pub centre: String,
+    pub case_number: String,
+    /// Date and time of registration as printed, e.g. "27.11.2026 10:30".
+    pub registered_at: String,
+    pub service: String,
+    pub applicant: String,
+    pub representative: Option<String>,
+    pub documents: Vec<InventoryItem>,
+    pub conforms: bool,
+    pub missing: Vec<MissingDocument>,
+    pub override_note: Option<String>,
+    pub notification: String,
+    pub delivery: String,
+    pub administrator: String,
+    /// Where the applicant follows the case; encoded in the QR code.
+    pub tracking_url: String,
+    /// When the applicant cannot sign: the reason, printed on the inventory.
+    pub applicant_cannot_sign: Option<String>,
+}
+
+fn form_uk(form: DocumentForm) -> &'static str {
+    match form {
+        DocumentForm::Original => "оригінал",
+        DocumentForm::Copy => "копія",
+        DocumentForm::OriginalAndCopy => "оригінал і копія",
+    }
+}
+
+/// The inventory of the input package, with the applicant's and the administrator's slots.
+pub fn inventory(input: &InventoryInput) -> Receipt {
+    let mut blocks = vec![
+        Block::Title("Опис вхідного пакета документів".into()),
+        Block::Paragraph(input.centre.clone()),
+        Block::Field {
+            label: "Справа №".into(),
+            value: input.case_number.clone(),
+        },
+        Block::Field {
+            label: "Дата і час реєстрації".into(),
+            value: input.registered_at.clone(),
+        },
+        Block::Field {
+            label: "Послуга".into(),
+            value: input.service.clone(),
+        },
+        Block::Field {
+            label: "Заявник".into(),
+            value: input.applicant.clone(),
+        },
+    ];
+    if let Some(representative) = &input.representative {
+        blocks.push(Block::Field {
+            label: "Представник".into(),
+            value: representative.clone(),
+        });
+    }
+    blocks.push(Block::Table {
+        header: vec![
+            "№".into(),
+            "Документ".into(),
+            "Форма".into(),
+            "Аркушів".into(),
+        ],
+        rows: input
+            .documents
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                vec![
+                    (i + 1).to_string(),
+                    d.title.clone(),
+                    form_uk(d.form).into(),
+                    d.pages.to_string(),
+                ]
+            })
+            .collect(),
+        widths: vec![0.07, 0.61, 0.2, 0.12],
+    });
+    let conclusion = if input.conforms {
+        "відповідає"
+    } else {
+        "не відповідає"
+    };
+    blocks.push(Block::Field {
+        label: "Висновок про відповідність пакета інформаційній картці".into(),
+        value: conclusion.into(),
+    });
+    if !input.missing.is_empty() {
+        let titles: Vec<&str> = input.missing.iter().map(|m| m.title.as_str()).collect();
+        blocks.push(Block::Field {
+            label: "Відсутні документи".into(),
+            value: titles.join("; "),
+        });
+    }
+    if let Some(note) = &input.override_note {
+        blocks.push(Block::Field {
+            label: "Примітка адміністратора".into(),
+            value: note.clone(),
+        });
+    }
+    blocks.push(Block::Field {
+        label: "Повідомлення про результат".into(),
+        value: input.notification.clone(),
+    });
+    blocks.push(Block::Field {
+        label: "Спосіб отримання результату".into(),
+        value: input.delivery.clone(),
+    });
+    blocks.push(Block::Field {
+        label: "Адміністратор".into(),
+        value: input.administrator.clone(),
+    });
+    let mut signatures = Vec::new();
+    match &input.applicant_cannot_sign {
+        None => signatures.push(SignatureSlot {
+            role: SignerRole::Applicant,
+            label: "Заявник".into(),
+        }),
+        Some(reason) => {
+            blocks.push(Block::Field {
+                label: "Заявник не може підписати".into(),
+                value: reason.clone(),
+            });
+            signatures.push(SignatureSlot {
+                role: SignerRole::Witness,
+                label: "Свідок (за заявника)".into(),
+            });
+        }
+    }
+    signatures.push(SignatureSlot {
+        role: SignerRole::Administrator,
+        label: "Адміністратор".into(),
+    });
+    blocks.push(Block::Qr {
+        payload: input.tracking_url.clone(),
+        caption: "Стежити за справою".into(),
+    });
+    Receipt {
+        kind: ReceiptKind::Inventory,
+        blocks,
+        signatures,
+    }
+}
+
+/// The applicant received the result (regulation 8.3).
+pub fn handover_receipt(
+    case_number: &str,
+    result: &str,
+    handed_over_at: &str,
+    administrator: &str,
+) -> Receipt {
+    Receipt {
+        kind: ReceiptKind::Handover,
+        blocks: vec![
+            Block::Title("Розписка про отримання результату".into()),
+            Block::Field {
+                label: "Справа №".into(),
+                value: case_number.into(),
+            },
+            Block::Field {
+                label: "Результат".into(),
+                value: result.into(),
+            },
+            Block::Field {
+                label: "Видано".into(),
+                value: handed_over_at.into(),
+            },
+            Block::Field {
+                label: "Адміністратор".into(),
+                value: administrator.into(),
+            },
+            Block::Paragraph("Результат надання адміністративної послуги отримав(ла).".into()),
+        ],
+        signatures: vec![
+            SignatureSlot {
+                role: SignerRole::Applicant,
+                label: "Заявник".into(),
+            },
+            SignatureSlot {
+                role: SignerRole::Administrator,
+                label: "Адміністратор".into(),
+            },
+        ],
+    }
+}
+
+/// The applicant withdrew the application (regulation 8.12–8.14).
+pub fn withdrawal_receipt(
+    case_number: &str,
+    reason: &str,
+    withdrawn_at: &str,
+    administrator: &str,
+) -> Receipt {
+    Receipt {
+        kind: ReceiptKind::Withdrawal,
+        blocks: vec![
+            Block::Title("Розписка про відкликання заяви".into()),
+            Block::Field {
+                label: "Справа №".into(),
+                value: case_number.into(),
+            },
+            Block::Field {
+                label: "Причина".into(),
+                value: reason.into(),
+            },
+            Block::Field {
+                label: "Дата".into(),
+                value: withdrawn_at.into(),
+            },
+            Block::Field {
+                label: "Адміністратор".into(),
+                value: administrator.into(),
+            },
+            Block::Paragraph("Заяву відкликаю; вхідний пакет документів повернуто.".into()),
+        ],
+        signatures: vec![
+            SignatureSlot {
+                role: SignerRole::Applicant,
+                label: "Заявник".into(),
+            },
+            SignatureSlot {
+                role: SignerRole::Administrator,
+                label: "Адміністратор".into(),
+            },
+        ],
+    }
+}

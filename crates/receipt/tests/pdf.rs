@@ -1,0 +1,225 @@
+#![allow(clippy::unwrap_used)]
+//! Receipts as real PDFs: `qpdf --check` passes, `pdftotext` reads the Ukrainian text back
+//! exactly, `zbarimg` reads the tracking QR from the page rendered by `pdftoppm`, and the
+//! signatures bind to the content hash printed in the footer.
+
+use std::path::Path;
+use std::process::Command;
+
+use fieldkit_capture::signature::{Point, Stroke, Strokes, sign, verify};
+use fieldkit_domain::case::{MissingDocument, SignerRole};
+use fieldkit_domain::common::{DocumentForm, RequirementId};
+use fieldkit_receipt::{
+    InventoryInput, SignedBy, handover_receipt, inventory, render_pdf, withdrawal_receipt,
+};
+
+const TRACKING: &str = "https://cnap.example.ua/track/LV01/T07/2026/000123-5";
+
+fn input(documents: usize) -> InventoryInput {
+    InventoryInput {
+        centre: "Центр надання адміністративних послуг міста Львова".into(),
+        case_number: "LV01/T07/2026/000123-5".into(),
+        registered_at: "27.11.2026 10:30".into(),
+        service: "00001 Декларування місця проживання".into(),
+        applicant: "Шевченко Марія Іванівна".into(),
+        representative: None,
+        documents: (0..documents)
+            .map(|i| fieldkit_receipt::InventoryItem {
+                title: if i == 0 {
+                    "Декларація про місце проживання (за формою, встановленою КМУ)".into()
+                } else {
+                    format!(
+                        "Документ № {} — довідка про доходи з пенсійного фонду",
+                        i + 1
+                    )
+                },
+                form: if i % 2 == 0 {
+                    DocumentForm::Original
+                } else {
+                    DocumentForm::Copy
+                },
+                pages: 1 + i % 3,
+            })
+            .collect(),
+        conforms: false,
+        missing: vec![MissingDocument {
+            id: RequirementId("owner-consent".into()),
+            title: "Згода власника житла".into(),
+        }],
+        override_note: Some("Згоду власника буде надано під час наступного виїзду".into()),
+        notification: "SMS".into(),
+        delivery: "мобільним адміністратором".into(),
+        administrator: "Коваленко Олена Петрівна".into(),
+        tracking_url: TRACKING.into(),
+        applicant_cannot_sign: None,
+    }
+}
+
+fn strokes() -> Strokes {
+    let points = (0..300u32)
+        .map(|i| {
+            let t = i as f32 / 300.0;
+            Point {
+                x: 40.0 + 520.0 * t + 25.0 * (t * 40.0).sin(),
+                y: 100.0 + 40.0 * (t * 13.0).sin(),
+                t_ms: i * 10,
+                pressure: None,
+            }
+        })
+        .collect();
+    Strokes {
+        width: 600,
+        height: 200,
+        strokes: vec![Stroke { points }],
+    }
+}
+
+fn run(program: &str, args: &[&str]) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn signed_inventory_is_valid_pdf_with_exact_ukrainian_text_and_a_readable_qr() {
+    let dir = tempfile::tempdir().unwrap();
+    let receipt = inventory(&input(3));
+    let hash = receipt.content_sha256();
+    let (applicant, _) =
+        sign(strokes(), SignerRole::Applicant, "Шевченко М. І.", 0, &hash).unwrap();
+    let (admin, _) = sign(
+        strokes(),
+        SignerRole::Administrator,
+        "Коваленко О. П.",
+        0,
+        &hash,
+    )
+    .unwrap();
+    let signed = [
+        SignedBy {
+            role: SignerRole::Applicant,
+            strokes: &applicant.strokes,
+        },
+        SignedBy {
+            role: SignerRole::Administrator,
+            strokes: &admin.strokes,
+        },
+    ];
+    let pdf = render_pdf(&receipt, &signed).unwrap();
+    let path = write(dir.path(), "inventory.pdf", &pdf);
+
+    run("qpdf", &["--check", &path]);
+
+    let text = run("pdftotext", &["-enc", "UTF-8", &path, "-"]);
+    for expected in [
+        "Опис вхідного пакета документів",
+        "Справа №: LV01/T07/2026/000123-5",
+        "Заявник: Шевченко Марія Іванівна",
+        "Висновок про відповідність пакета інформаційній картці: не відповідає",
+        "Відсутні документи: Згода власника житла",
+        "Підпис: Заявник",
+        "Підпис: Адміністратор",
+        &hash,
+    ] {
+        assert!(text.contains(expected), "missing «{expected}» in:\n{text}");
+    }
+    assert!(text.contains("Декларація про місце проживання"), "{text}");
+
+    run(
+        "pdftoppm",
+        &[
+            "-r",
+            "200",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            &path,
+            &format!("{}/page", dir.path().display()),
+        ],
+    );
+    let png = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "png"))
+        .unwrap();
+    let decoded = Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&decoded.stdout).trim(), TRACKING);
+
+    // The signatures bind to the content hash of exactly this document.
+    verify(&applicant, &receipt.content_sha256(), None).unwrap();
+    let mut changed = input(3);
+    changed.applicant = "Шевченко Марія Іванівна (змінено)".into();
+    assert!(verify(&applicant, &inventory(&changed).content_sha256(), None).is_err());
+}
+
+#[test]
+fn long_inventory_breaks_into_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = render_pdf(&inventory(&input(45)), &[]).unwrap();
+    let path = write(dir.path(), "long.pdf", &pdf);
+    run("qpdf", &["--check", &path]);
+    let text = run("pdftotext", &["-enc", "UTF-8", &path, "-"]);
+    assert!(text.contains("сторінка 2 з"), "{text}");
+    assert!(text.contains("Документ № 45"), "{text}");
+}
+
+#[test]
+fn applicant_who_cannot_sign_gets_a_witness_slot_and_the_reason_printed() {
+    let mut data = input(2);
+    data.applicant_cannot_sign = Some("тремор рук після інсульту".into());
+    let receipt = inventory(&data);
+    let roles: Vec<SignerRole> = receipt.signatures.iter().map(|s| s.role).collect();
+    assert_eq!(roles, [SignerRole::Witness, SignerRole::Administrator]);
+    let lines: Vec<String> = receipt.content_lines().into_iter().map(|l| l.0).collect();
+    assert!(lines.contains(&"Заявник не може підписати: тремор рук після інсульту".to_string()));
+}
+
+#[test]
+fn handover_and_withdrawal_receipts_are_valid_pdfs() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, receipt, expected) in [
+        (
+            "handover.pdf",
+            handover_receipt(
+                "LV01/T07/2026/000123-5",
+                "Витяг з реєстру територіальної громади",
+                "15.12.2026",
+                "Коваленко О. П.",
+            ),
+            "Розписка про отримання результату",
+        ),
+        (
+            "withdrawal.pdf",
+            withdrawal_receipt(
+                "LV01/T07/2026/000123-5",
+                "особисте рішення заявника",
+                "01.12.2026",
+                "Коваленко О. П.",
+            ),
+            "Розписка про відкликання заяви",
+        ),
+    ] {
+        let path = write(dir.path(), name, &render_pdf(&receipt, &[]).unwrap());
+        run("qpdf", &["--check", &path]);
+        assert!(run("pdftotext", &["-enc", "UTF-8", &path, "-"]).contains(expected));
+    }
+}
