@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use as real peers: SANE's test scanner (sane-utils), zbarimg and
 # qrencode for QR codes, qpdf and poppler-utils (pdftotext, pdftoppm) for receipts, ImageMagick
-# for the capture benchmark.
-packages=(sane-utils zbar-tools qrencode qpdf poppler-utils imagemagick)
+# for the capture benchmark, CUPS for printing receipts to a real queue.
+packages=(sane-utils zbar-tools qrencode qpdf poppler-utils imagemagick cups cups-client)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -20,6 +20,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${sudo_if_needed[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo_if_needed[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+echo "== CUPS test queue"
+if [ "$(id -u)" -eq 0 ]; then bash tests/cups/setup.sh; else sudo bash tests/cups/setup.sh; fi
 
 echo "== formatting"
 cargo fmt --all -- --check

@@ -3,6 +3,8 @@
 //! conformity → case number → inventory signed → sealed in the vault → opened by the server.
 //! Page images are synthetic until the capture crate lands; everything else is the real code.
 
+pub mod outgoing;
+
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;

@@ -5,11 +5,13 @@
 //! and a footer with the SHA-256 that the signatures bind to.
 //!
 //! What is signed is the document's content text, exactly; the same text is what the screen
-//! shows and what the PDF prints. It does no I/O: printing and e-mail live at the app's edge.
+//! shows and what the PDF prints. Its only I/O is handing a finished PDF to the print system
+//! (`lp`); queueing while offline is the vault's outgoing queue, driven by the app.
 
 mod document;
 mod font;
 mod pdf;
+pub mod printing;
 
 pub use document::{
     Block, DocumentLine, InventoryInput, InventoryItem, Receipt, ReceiptKind, SignatureSlot,

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{Result, VaultError};
 
 /// The schema this build writes. A file with a higher version is refused, never downgraded.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Version of the layout of encrypted records, bound into every ciphertext's associated data.
 /// A change of record layout gets a new number and a re-encrypting step on unlock.
@@ -50,6 +50,12 @@ const MIGRATIONS: &[&str] = &[
         envelope_id TEXT NOT NULL REFERENCES outbox(envelope_id) ON DELETE CASCADE,
         idx INTEGER NOT NULL, content BLOB NOT NULL,
         PRIMARY KEY (envelope_id, idx));",
+    // 3 → 4: documents waiting to be printed or e-mailed while the printer or network is away.
+    // Where they go and what they are is personal data: both encrypted.
+    "CREATE TABLE outgoing (
+        outgoing_id TEXT PRIMARY KEY, kind TEXT NOT NULL, created_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,
+        last_error TEXT, meta_ct BLOB NOT NULL, payload_ct BLOB NOT NULL);",
 ];
 
 /// Open the file with the settings every connection needs.

@@ -32,6 +32,10 @@ fn planted_needles() -> Vec<(String, Vec<u8>)> {
         ),
         ("tax number".to_string(), TAX_NUMBER.as_bytes().to_vec()),
         ("administrator".to_string(), "Коваленко".as_bytes().to_vec()),
+        (
+            "e-mail address".to_string(),
+            b"taras.shevchenko@example.com".to_vec(),
+        ),
     ];
     let image = page_image();
     for offset in [0usize, 1_000, 20_000, 40_000, 65_000] {
