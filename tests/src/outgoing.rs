@@ -1,7 +1,8 @@
-//! Draining the vault's outgoing queue: each due document is printed (e-mail comes with the
-//! mail sender); what fails stays queued, encrypted, and is tried again later. The tablet app
-//! runs this whenever a printer or network may have come back.
+//! Draining the vault's outgoing queue: each due document is printed or e-mailed; what fails
+//! stays queued, encrypted, and is tried again later. The tablet app runs this whenever a
+//! printer or network may have come back.
 
+use fieldkit_receipt::mail::{MailSettings, send_receipt};
 use fieldkit_receipt::printing::print_pdf;
 use fieldkit_vault::{UnlockedVault, VaultError};
 
@@ -13,15 +14,38 @@ pub struct DrainReport {
     pub waiting: u64,
 }
 
-pub fn drain(vault: &mut UnlockedVault) -> Result<DrainReport, VaultError> {
+/// Queue kinds: a print job goes to a CUPS queue; an e-mail carries the case number as its
+/// title and goes to the applicant's address.
+pub const PRINT: &str = "print";
+pub const EMAIL: &str = "email";
+
+/// One pass over what is due. Without mail settings e-mails simply wait.
+pub fn drain(
+    vault: &mut UnlockedVault,
+    mail: Option<&MailSettings>,
+) -> Result<DrainReport, VaultError> {
     let due = vault.transaction(|tx| tx.due_outgoing())?;
     let mut report = DrainReport::default();
     for item in due {
         let outcome = match item.kind.as_str() {
-            "print" => print_pdf(&item.destination, &item.title, &item.payload)
+            PRINT => print_pdf(&item.destination, &item.title, &item.payload)
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
-            other => Err(format!("no sender for {other} yet")),
+            EMAIL => match mail {
+                Some(settings) => {
+                    let filename = format!("opys-{}.pdf", item.title.replace('/', "-"));
+                    send_receipt(
+                        settings,
+                        &item.destination,
+                        &item.title,
+                        &filename,
+                        &item.payload,
+                    )
+                    .map_err(|e| e.to_string())
+                }
+                None => Err("no mail server configured".to_owned()),
+            },
+            other => Err(format!("unknown outgoing kind {other}")),
         };
         match outcome {
             Ok(()) => {

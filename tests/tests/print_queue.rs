@@ -59,7 +59,7 @@ fn receipt_waits_while_the_printer_refuses_and_prints_when_it_is_back() {
 
     // The printer is away: nothing is lost, the receipt stays queued.
     cups("cupsreject");
-    let report = drain(&mut vault);
+    let report = drain(&mut vault, None);
     cups("cupsaccept");
     assert_eq!(
         report.unwrap(),
@@ -71,7 +71,7 @@ fn receipt_waits_while_the_printer_refuses_and_prints_when_it_is_back() {
     );
     // Not due again until the retry time.
     assert_eq!(
-        drain(&mut vault).unwrap(),
+        drain(&mut vault, None).unwrap(),
         DrainReport {
             sent: 0,
             failed: 0,
@@ -86,7 +86,7 @@ fn receipt_waits_while_the_printer_refuses_and_prints_when_it_is_back() {
         .collect();
     clock.0.fetch_add(60, Ordering::SeqCst);
     assert_eq!(
-        drain(&mut vault).unwrap(),
+        drain(&mut vault, None).unwrap(),
         DrainReport {
             sent: 1,
             failed: 0,

@@ -6,10 +6,12 @@
 //!
 //! What is signed is the document's content text, exactly; the same text is what the screen
 //! shows and what the PDF prints. Its only I/O is handing a finished PDF to the print system
-//! (`lp`); queueing while offline is the vault's outgoing queue, driven by the app.
+//! (`lp`) or to the centre's mail server (SMTP); queueing while offline is the vault's outgoing
+//! queue, driven by the app.
 
 mod document;
 mod font;
+pub mod mail;
 mod pdf;
 pub mod printing;
 
