@@ -322,15 +322,14 @@ pub struct EncodedImage {
     pub mime: &'static str,
 }
 
-pub fn encode_jpeg(image: &GrayImage, quality: u8) -> Result<EncodedImage, CaptureError> {
+/// JPEG for a grey or colour page (any 8-bit image buffer the JPEG encoder takes).
+fn encode_jpeg_pixels<P: Pixel<Subpixel = u8> + image::PixelWithColorType>(
+    image: &ImageBuffer<P, Vec<u8>>,
+    quality: u8,
+) -> Result<EncodedImage, CaptureError> {
     let mut bytes = Vec::new();
     JpegEncoder::new_with_quality(&mut bytes, quality)
-        .write_image(
-            image.as_raw(),
-            image.width(),
-            image.height(),
-            image::ExtendedColorType::L8,
-        )
+        .write_image(image.as_raw(), image.width(), image.height(), P::COLOR_TYPE)
         .map_err(|e| CaptureError::Encode(e.to_string()))?;
     Ok(EncodedImage {
         bytes,
@@ -338,21 +337,13 @@ pub fn encode_jpeg(image: &GrayImage, quality: u8) -> Result<EncodedImage, Captu
     })
 }
 
+pub fn encode_jpeg(image: &GrayImage, quality: u8) -> Result<EncodedImage, CaptureError> {
+    encode_jpeg_pixels(image, quality)
+}
+
 /// JPEG for a colour page.
 pub fn encode_jpeg_colour(image: &RgbImage, quality: u8) -> Result<EncodedImage, CaptureError> {
-    let mut bytes = Vec::new();
-    JpegEncoder::new_with_quality(&mut bytes, quality)
-        .write_image(
-            image.as_raw(),
-            image.width(),
-            image.height(),
-            image::ExtendedColorType::Rgb8,
-        )
-        .map_err(|e| CaptureError::Encode(e.to_string()))?;
-    Ok(EncodedImage {
-        bytes,
-        mime: "image/jpeg",
-    })
+    encode_jpeg_pixels(image, quality)
 }
 
 pub fn encode_png(image: &GrayImage) -> Result<EncodedImage, CaptureError> {

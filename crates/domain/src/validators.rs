@@ -173,7 +173,7 @@ pub const MOBILE_OPERATOR_CODES: &[&str] = &[
     "98", "99",
 ];
 
-/// A Ukrainian mobile number, normalised to `+380XXXXXXXXX`.
+/// A Ukrainian mobile number, normalised to `+380` and nine digits.
 #[derive(Clone, PartialEq, Eq)]
 pub struct MobileNumber(String);
 
@@ -184,7 +184,7 @@ impl std::fmt::Debug for MobileNumber {
 }
 
 impl MobileNumber {
-    /// Accepts `0XX…`, `380XX…`, `+380 (XX) XXX-XX-XX` and the like.
+    /// Accepts `067…`, `38067…`, `+38 (067) 123-45-67` and the like.
     pub fn parse(value: &str) -> Result<Self, ValidationError> {
         let trimmed = value.trim();
         if !trimmed
