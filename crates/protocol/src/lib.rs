@@ -14,9 +14,11 @@ mod hpke_step;
 mod keys;
 mod manifest;
 mod part_cipher;
+mod receipt;
 
 pub use envelope::{SealRequest, SealedEnvelope, check_parts, open, seal, verify_manifest};
 pub use error::EnvelopeError;
 pub use hpke_step::{open_content_key, seal_content_key};
 pub use keys::{DevicePublicKey, DeviceSigningKey, SealingKeyPair, SealingPublicKey};
 pub use manifest::{FORMAT_VERSION, HPKE_SUITE, Manifest, PartEntry, PartKind, PlainPart};
+pub use receipt::{CommitReceipt, SignedReceipt};

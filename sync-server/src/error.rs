@@ -1,0 +1,80 @@
+//! The server core's errors; each maps to one HTTP status and stable code in the API layer.
+
+/// Why a request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("not found")]
+    NotFound,
+    #[error("the upload was terminated or has expired")]
+    Gone,
+    #[error("wrong offset: the upload is at {expected}")]
+    WrongOffset { expected: u64 },
+    #[error("the chunk's checksum does not match; it was discarded")]
+    ChecksumMismatch,
+    #[error("unsupported checksum algorithm {0}")]
+    UnsupportedChecksum(String),
+    #[error("the upload would exceed its declared length or the server's maximum")]
+    TooLarge,
+    #[error("device {0} is revoked")]
+    Revoked(String),
+    #[error("unknown device {0}")]
+    UnknownDevice(String),
+    #[error("the envelope is not valid: {0}")]
+    BadEnvelope(#[from] fieldkit_protocol::EnvelopeError),
+    #[error("part {index} (sha256 {sha256}) has not been uploaded")]
+    MissingPart { index: u32, sha256: String },
+    #[error("envelope {0} was already committed with a different manifest")]
+    Conflict(String),
+    #[error("the request does not match the manifest: {0}")]
+    Mismatch(&'static str),
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+impl ServerError {
+    /// The stable code of the JSON error body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::Gone => "gone",
+            Self::WrongOffset { .. } => "wrong_offset",
+            Self::ChecksumMismatch => "checksum_mismatch",
+            Self::UnsupportedChecksum(_) => "unsupported_checksum",
+            Self::TooLarge => "too_large",
+            Self::Revoked(_) => "device_revoked",
+            Self::UnknownDevice(_) => "unknown_device",
+            Self::BadEnvelope(_) => "bad_envelope",
+            Self::MissingPart { .. } => "missing_part",
+            Self::Conflict(_) => "conflict",
+            Self::Mismatch(_) => "mismatch",
+            Self::Storage(_) => "storage",
+        }
+    }
+
+    /// The HTTP status, as tus 1.0.0 and DESIGN.md fix them.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::NotFound | Self::UnknownDevice(_) => 404,
+            Self::Gone => 410,
+            Self::WrongOffset { .. } | Self::Conflict(_) => 409,
+            Self::ChecksumMismatch => 460,
+            Self::UnsupportedChecksum(_) | Self::BadEnvelope(_) | Self::Mismatch(_) => 400,
+            Self::TooLarge => 413,
+            Self::Revoked(_) => 403,
+            Self::MissingPart { .. } => 422,
+            Self::Storage(_) => 500,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for ServerError {
+    fn from(error: rusqlite::Error) -> Self {
+        ServerError::Storage(error.to_string())
+    }
+}
+
+impl From<std::io::Error> for ServerError {
+    fn from(error: std::io::Error) -> Self {
+        ServerError::Storage(error.to_string())
+    }
+}

@@ -1,0 +1,16 @@
+//! fieldkit-sync-server: where sealed cases arrive. This part is its core, below HTTP: the
+//! metadata store and the content-addressed blob store (behind traits, SQLite and files first),
+//! resumable uploads with the rules of tus 1.0.0 (offsets, checksums, limits, expiry,
+//! termination), and the envelope commit that verifies a device's signed manifest, checks every
+//! part, stores it once and answers a signed receipt.
+//!
+//! It stores sealed envelopes as received and never opens one here; it must never accept a
+//! commit from a revoked device, never make an offset durable after the response, and never log
+//! personal data (there is none in what it sees: manifests carry ids, hashes and sizes).
+
+pub mod commit;
+mod error;
+pub mod store;
+pub mod tus;
+
+pub use error::ServerError;

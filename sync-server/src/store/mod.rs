@@ -1,0 +1,91 @@
+//! The two stores the server stands on, as traits speaking the domain (devices, uploads,
+//! envelopes, blobs), so that a larger deployment can run on PostgreSQL and an S3-compatible
+//! object store. SQLite and files come first.
+
+mod files;
+mod sqlite;
+
+pub use files::FileBlobStore;
+pub use sqlite::SqliteMetadata;
+
+use crate::ServerError;
+
+/// A device's standing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceState {
+    Active,
+    Revoked,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub device_id: String,
+    pub public_key: [u8; 32],
+    pub state: DeviceState,
+}
+
+/// A resumable upload in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub upload_id: String,
+    pub device_id: String,
+    pub length: u64,
+    pub offset: u64,
+    pub expires_at: i64,
+    pub terminated: bool,
+    /// Set when complete: the blob's SHA-256.
+    pub blob: Option<String>,
+}
+
+/// A committed envelope as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEnvelope {
+    pub envelope_id: String,
+    pub device_id: String,
+    pub manifest: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub receipt: String,
+    pub receipt_signature: String,
+}
+
+/// Devices, uploads and envelopes.
+pub trait MetadataStore: Send + Sync {
+    fn add_device(&self, device: &Device, now: i64) -> Result<(), ServerError>;
+    fn device(&self, device_id: &str) -> Result<Device, ServerError>;
+    fn revoke_device(&self, device_id: &str) -> Result<(), ServerError>;
+
+    fn create_upload(&self, upload: &Upload, now: i64) -> Result<(), ServerError>;
+    fn upload(&self, upload_id: &str) -> Result<Upload, ServerError>;
+    /// Move an upload's offset from `from` to `to`; false if it was not at `from`.
+    fn advance_upload(&self, upload_id: &str, from: u64, to: u64) -> Result<bool, ServerError>;
+    fn complete_upload(&self, upload_id: &str, blob: &str) -> Result<(), ServerError>;
+    fn terminate_upload(&self, upload_id: &str) -> Result<(), ServerError>;
+
+    fn envelope(&self, envelope_id: &str) -> Result<Option<StoredEnvelope>, ServerError>;
+    /// Store an envelope once; if one with this id exists, return it instead.
+    fn insert_envelope(
+        &self,
+        envelope: &StoredEnvelope,
+        part_hashes: &[String],
+        now: i64,
+    ) -> Result<StoredEnvelope, ServerError>;
+}
+
+/// Content-addressed blobs (the envelopes' encrypted parts), written durably.
+pub trait BlobStore: Send + Sync {
+    fn contains(&self, sha256: &str) -> Result<bool, ServerError>;
+    fn size(&self, sha256: &str) -> Result<Option<u64>, ServerError>;
+    fn get(&self, sha256: &str) -> Result<Vec<u8>, ServerError>;
+    /// Append to an upload's partial data, durably, at `offset`; returns the new length.
+    fn append_partial(
+        &self,
+        upload_id: &str,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Result<u64, ServerError>;
+    /// Drop partial data past `length` (a chunk whose checksum failed).
+    fn truncate_partial(&self, upload_id: &str, length: u64) -> Result<(), ServerError>;
+    /// Turn a finished upload into a blob; returns its SHA-256.
+    fn finish_partial(&self, upload_id: &str) -> Result<String, ServerError>;
+    fn remove_partial(&self, upload_id: &str) -> Result<(), ServerError>;
+}

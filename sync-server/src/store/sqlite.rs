@@ -1,0 +1,240 @@
+//! Metadata in one SQLite file (WAL, synchronous=FULL): what is acknowledged is on disk.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Device, DeviceState, MetadataStore, StoredEnvelope, Upload};
+use crate::ServerError;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS devices (
+    device_id TEXT PRIMARY KEY, public_key BLOB NOT NULL, state TEXT NOT NULL,
+    enrolled_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS uploads (
+    upload_id TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(device_id),
+    length INTEGER NOT NULL, offset INTEGER NOT NULL, created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL, terminated INTEGER NOT NULL DEFAULT 0, blob TEXT);
+CREATE TABLE IF NOT EXISTS envelopes (
+    envelope_id TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(device_id),
+    manifest BLOB NOT NULL, signature BLOB NOT NULL, receipt TEXT NOT NULL,
+    receipt_signature TEXT NOT NULL, received_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS envelope_parts (
+    envelope_id TEXT NOT NULL REFERENCES envelopes(envelope_id), idx INTEGER NOT NULL,
+    sha256 TEXT NOT NULL, PRIMARY KEY (envelope_id, idx));
+";
+
+/// The SQLite metadata store.
+pub struct SqliteMetadata {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteMetadata {
+    pub fn open(path: &Path) -> Result<Self, ServerError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, ServerError>,
+    ) -> Result<T, ServerError> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| ServerError::Storage("metadata lock poisoned".into()))?;
+        work(&mut conn)
+    }
+}
+
+fn upload_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Upload> {
+    Ok(Upload {
+        upload_id: row.get(0)?,
+        device_id: row.get(1)?,
+        length: row.get::<_, i64>(2)? as u64,
+        offset: row.get::<_, i64>(3)? as u64,
+        expires_at: row.get(4)?,
+        terminated: row.get::<_, i64>(5)? != 0,
+        blob: row.get(6)?,
+    })
+}
+
+fn envelope_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEnvelope> {
+    Ok(StoredEnvelope {
+        envelope_id: row.get(0)?,
+        device_id: row.get(1)?,
+        manifest: row.get(2)?,
+        signature: row.get(3)?,
+        receipt: row.get(4)?,
+        receipt_signature: row.get(5)?,
+    })
+}
+
+const ENVELOPE_COLUMNS: &str =
+    "envelope_id, device_id, manifest, signature, receipt, receipt_signature";
+
+impl MetadataStore for SqliteMetadata {
+    fn add_device(&self, device: &Device, now: i64) -> Result<(), ServerError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO devices (device_id, public_key, state, enrolled_at) VALUES (?1, ?2, 'active', ?3)",
+                params![device.device_id, device.public_key.as_slice(), now],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn device(&self, device_id: &str) -> Result<Device, ServerError> {
+        self.with(|conn| {
+            let row: Option<(Vec<u8>, String)> = conn
+                .query_row(
+                    "SELECT public_key, state FROM devices WHERE device_id = ?1",
+                    [device_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let (key, state) = row.ok_or_else(|| ServerError::UnknownDevice(device_id.into()))?;
+            let public_key: [u8; 32] = key
+                .try_into()
+                .map_err(|_| ServerError::Storage(format!("device {device_id}: bad key")))?;
+            let state = if state == "revoked" {
+                DeviceState::Revoked
+            } else {
+                DeviceState::Active
+            };
+            Ok(Device {
+                device_id: device_id.into(),
+                public_key,
+                state,
+            })
+        })
+    }
+
+    fn revoke_device(&self, device_id: &str) -> Result<(), ServerError> {
+        self.with(|conn| {
+            match conn.execute(
+                "UPDATE devices SET state = 'revoked' WHERE device_id = ?1",
+                [device_id],
+            )? {
+                0 => Err(ServerError::UnknownDevice(device_id.into())),
+                _ => Ok(()),
+            }
+        })
+    }
+
+    fn create_upload(&self, upload: &Upload, now: i64) -> Result<(), ServerError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO uploads (upload_id, device_id, length, offset, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, 0, ?4, ?5)",
+                params![
+                    upload.upload_id,
+                    upload.device_id,
+                    upload.length as i64,
+                    now,
+                    upload.expires_at
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn upload(&self, upload_id: &str) -> Result<Upload, ServerError> {
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT upload_id, device_id, length, offset, expires_at, terminated, blob FROM uploads WHERE upload_id = ?1",
+                [upload_id],
+                upload_from_row,
+            )
+            .optional()?
+            .ok_or(ServerError::NotFound)
+        })
+    }
+
+    fn advance_upload(&self, upload_id: &str, from: u64, to: u64) -> Result<bool, ServerError> {
+        self.with(|conn| {
+            let changed = conn.execute(
+                "UPDATE uploads SET offset = ?3 WHERE upload_id = ?1 AND offset = ?2 AND terminated = 0",
+                params![upload_id, from as i64, to as i64],
+            )?;
+            Ok(changed == 1)
+        })
+    }
+
+    fn complete_upload(&self, upload_id: &str, blob: &str) -> Result<(), ServerError> {
+        self.with(|conn| {
+            conn.execute(
+                "UPDATE uploads SET blob = ?2 WHERE upload_id = ?1",
+                params![upload_id, blob],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn terminate_upload(&self, upload_id: &str) -> Result<(), ServerError> {
+        self.with(|conn| {
+            conn.execute(
+                "UPDATE uploads SET terminated = 1 WHERE upload_id = ?1",
+                [upload_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn envelope(&self, envelope_id: &str) -> Result<Option<StoredEnvelope>, ServerError> {
+        self.with(|conn| {
+            Ok(conn
+                .query_row(
+                    &format!("SELECT {ENVELOPE_COLUMNS} FROM envelopes WHERE envelope_id = ?1"),
+                    [envelope_id],
+                    envelope_from_row,
+                )
+                .optional()?)
+        })
+    }
+
+    fn insert_envelope(
+        &self,
+        envelope: &StoredEnvelope,
+        part_hashes: &[String],
+        now: i64,
+    ) -> Result<StoredEnvelope, ServerError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let existing = tx
+                .query_row(&format!("SELECT {ENVELOPE_COLUMNS} FROM envelopes WHERE envelope_id = ?1"), [&envelope.envelope_id], envelope_from_row)
+                .optional()?;
+            if let Some(existing) = existing {
+                return Ok(existing);
+            }
+            tx.execute(
+                &format!("INSERT INTO envelopes ({ENVELOPE_COLUMNS}, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                params![
+                    envelope.envelope_id,
+                    envelope.device_id,
+                    envelope.manifest,
+                    envelope.signature,
+                    envelope.receipt,
+                    envelope.receipt_signature,
+                    now
+                ],
+            )?;
+            for (index, sha256) in part_hashes.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO envelope_parts (envelope_id, idx, sha256) VALUES (?1, ?2, ?3)",
+                    params![envelope.envelope_id, index as i64, sha256],
+                )?;
+            }
+            tx.commit()?;
+            Ok(envelope.clone())
+        })
+    }
+}
