@@ -1,7 +1,8 @@
 //! fieldkit-e2e: whole-system walks across the crates, used by the demo binary and the tests.
 //! A visit runs here exactly as the tablet will run it: catalog → applicant → documents →
 //! conformity → case number → inventory signed → sealed in the vault → opened by the server.
-//! Page images are synthetic until the capture crate lands; everything else is the real code.
+//! The pages are generated scans (there is no scanner in a demo) that go through the real page
+//! pipeline; the signatures are real stroke records; the inventory is the real PDF.
 
 pub mod outgoing;
 
@@ -9,17 +10,20 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
+use fieldkit_capture::pipeline::process_page;
+use fieldkit_capture::signature::{Point, Stroke, Strokes, sign};
 use fieldkit_domain::calendar::{WorkCalendar, overdue};
 use fieldkit_domain::case::{
-    Address, Applicant, CaptureMethod, CapturedDocument, Case, Contact, IdentityDocument,
-    IdentityDocumentKind, NaturalPerson, Notification, PageRef, PersonName, ResultDelivery,
-    SignatureRef, SignerRole, VisitPlace, VisitPlaceKind,
+    Address, Applicant, CaptureMethod, CapturedDocument, Case, Conformity, Contact,
+    IdentityDocument, IdentityDocumentKind, NaturalPerson, Notification, PageRef, PersonName,
+    ResultDelivery, SignatureRef, SignerRole, VisitPlace, VisitPlaceKind,
 };
 use fieldkit_domain::case_number::CaseNumber;
 use fieldkit_domain::catalog::Catalog;
 use fieldkit_domain::common::{DocumentForm, RequirementId};
 use fieldkit_domain::validators::{MobileNumber, Rnokpp, check_birth_date};
 use fieldkit_protocol::{DeviceSigningKey, SealingKeyPair, open, verify_manifest};
+use fieldkit_receipt::{InventoryInput, InventoryItem, SignedBy, inventory, render_pdf};
 use fieldkit_vault::{Clock, SealCase, Vault, VaultOptions};
 use ring::digest::{SHA256, digest};
 use ring::rand::SystemRandom;
@@ -53,6 +57,12 @@ pub enum DemoError {
     Envelope(#[from] fieldkit_protocol::EnvelopeError),
     #[error("record: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("page: {0}")]
+    Capture(#[from] fieldkit_capture::CaptureError),
+    #[error("signature: {0}")]
+    Signature(#[from] fieldkit_capture::signature::SignatureError),
+    #[error("receipt: {0}")]
+    Receipt(#[from] fieldkit_receipt::ReceiptError),
     #[error("output: {0}")]
     Output(#[from] std::io::Error),
     #[error("{0}")]
@@ -71,6 +81,10 @@ pub struct VisitReport {
     pub envelope_bytes: usize,
     pub drafts_left: usize,
     pub server_saw_applicant: bool,
+    /// Quality remarks on the captured pages.
+    pub page_issues: usize,
+    /// The signed inventory, as the applicant's copy.
+    pub inventory_pdf: Vec<u8>,
 }
 
 struct FixedClock(i64);
@@ -91,11 +105,44 @@ fn read(path: &Path) -> Result<String, DemoError> {
     })
 }
 
-/// A synthetic grey page: stands in for a scan until the capture crate is there.
-fn synthetic_page(seed: u8) -> Vec<u8> {
-    (0..200_000u32)
-        .map(|i| (i.wrapping_mul(31) as u8) ^ seed)
-        .collect()
+/// A generated 200 dpi scan of a printed page, a little skewed: lines of text-like marks.
+fn scanned_page(seed: u32) -> Result<Vec<u8>, DemoError> {
+    let (width, height) = (1654u32, 2339u32);
+    let page = image::GrayImage::from_fn(width, height, |x, y| {
+        let line = y / 40;
+        let in_text = x > 160 && x < width - 160 && y > 200 && y < height - 200 && y % 40 < 22;
+        let mark = !(x / 18 + line * 7 + seed).is_multiple_of(9) && (x % 18) < 13;
+        image::Luma([
+            if in_text && mark && (x % 18 < 2 || y % 40 < 2 || y % 40 > 19) {
+                25
+            } else {
+                242
+            },
+        ])
+    });
+    let skewed = fieldkit_capture::pipeline::rotate(&page, -2.0, 242);
+    Ok(fieldkit_capture::pipeline::encode_png(&skewed)?.bytes)
+}
+
+/// A plausible signature drawn over `seconds` at 100 Hz.
+fn drawn_signature(seconds: u32, wobble: f32) -> Strokes {
+    let samples = seconds * 100;
+    let points = (0..samples)
+        .map(|i| {
+            let t = i as f32 / samples as f32;
+            Point {
+                x: 40.0 + 520.0 * t + 25.0 * (t * 40.0 * wobble).sin(),
+                y: 100.0 + 40.0 * (t * 13.0).sin() * (t * 3.0 * wobble).cos(),
+                t_ms: i * 10,
+                pressure: None,
+            }
+        })
+        .collect();
+    Strokes {
+        width: 600,
+        height: 200,
+        strokes: vec![Stroke { points }],
+    }
 }
 
 /// Walk one home visit for residence declaration, writing what happens to `out`.
@@ -180,9 +227,22 @@ pub fn run_visit(
     );
     vault.put_draft(case_id, "draft", &serde_json::to_vec(&case)?)?;
 
-    // Documents: each page goes into the vault as it is captured.
+    // Documents: each page goes through the pipeline and into the vault as it is captured.
+    let mut page_issues = 0;
     for (position, requirement) in ["declaration", "passport"].into_iter().enumerate() {
-        let page = synthetic_page(position as u8);
+        let processed = process_page(&scanned_page(position as u32)?, Some(200))?;
+        page_issues += processed.issues.len();
+        writeln!(
+            out,
+            "Сторінка «{requirement}»: {}×{}, вирівняно на {:.1}°, {} КБ {}, зауважень: {}",
+            processed.width,
+            processed.height,
+            processed.skew_degrees,
+            processed.image.bytes.len() / 1024,
+            processed.image.mime,
+            processed.issues.len()
+        )?;
+        let page = processed.image.bytes;
         let blob = vault.put_blob(case_id, "page", position as i64, &page)?;
         case.documents.push(CapturedDocument {
             requirement: RequirementId(requirement.into()),
@@ -222,25 +282,93 @@ pub fn run_visit(
         today.year() as u16,
         sequence as u32,
     )?;
-    let inventory = format!(
-        "Опис вхідного пакета документів\nСправа {number}\nДата {today}\nПослуга {} {}\nДокументів: {}\nВисновок: {}\n",
-        service.code,
-        service.title,
-        case.documents.len(),
-        conclusion.conforms()
-    );
-    let inventory_hash = sha256_hex(inventory.as_bytes());
-    for (position, role) in [(10, SignerRole::Applicant), (11, SignerRole::Administrator)] {
-        let strokes = format!(
-            "{{\"role\":\"{role:?}\",\"inventory\":\"{inventory_hash}\",\"points\":[[10,20,0],[40,25,80],[90,22,160]]}}"
-        );
-        let blob = vault.put_blob(case_id, "signature", position, strokes.as_bytes())?;
+    let items: Vec<InventoryItem> = case
+        .documents
+        .iter()
+        .map(|d| InventoryItem {
+            title: service
+                .documents
+                .iter()
+                .find(|r| r.id == d.requirement)
+                .map_or_else(|| d.requirement.0.clone(), |r| r.title.clone()),
+            form: d.form,
+            pages: d.page_count(),
+        })
+        .collect();
+    let receipt = inventory(&InventoryInput {
+        centre: catalog.centre.office.name.clone(),
+        case_number: number.to_string(),
+        registered_at: format!(
+            "{:02}.{:02}.{} {:02}:{:02}",
+            today.day(),
+            u8::from(today.month()),
+            today.year(),
+            now.hour(),
+            now.minute()
+        ),
+        service: format!("{} {}", service.code, service.title),
+        applicant: DEMO_APPLICANT.into(),
+        representative: None,
+        documents: items,
+        conforms: conclusion.conforms(),
+        missing: match &conclusion.computed {
+            Conformity::DoesNotConform { missing } => missing.clone(),
+            Conformity::Conforms => Vec::new(),
+        },
+        override_note: None,
+        notification: "SMS".into(),
+        delivery: "мобільним адміністратором".into(),
+        administrator: "Коваленко Олена Петрівна".into(),
+        tracking_url: format!("https://cnap.example.ua/track/{number}"),
+        applicant_cannot_sign: None,
+    });
+    // What the applicant reads in applicant mode is this receipt; its hash is what they sign.
+    let inventory_hash = receipt.content_sha256();
+    let mut records = Vec::new();
+    for (position, role, signer, wobble) in [
+        (10, SignerRole::Applicant, DEMO_APPLICANT, 1.0),
+        (
+            11,
+            SignerRole::Administrator,
+            "Коваленко Олена Петрівна",
+            1.3,
+        ),
+    ] {
+        let (record, _png) = sign(
+            drawn_signature(4, wobble),
+            role,
+            signer,
+            now.unix_timestamp(),
+            &inventory_hash,
+        )?;
+        let blob = vault.put_blob(
+            case_id,
+            "signature",
+            position,
+            &serde_json::to_vec(&record)?,
+        )?;
         case.signatures.push(SignatureRef {
             role,
             record_id: blob.0,
             signed_document_sha256: inventory_hash.clone(),
         });
+        records.push(record);
     }
+    let signed: Vec<SignedBy<'_>> = records
+        .iter()
+        .map(|r| SignedBy {
+            role: r.role,
+            strokes: &r.strokes,
+        })
+        .collect();
+    let inventory_pdf = render_pdf(&receipt, &signed)?;
+    vault.put_blob(case_id, "inventory", 12, &inventory_pdf)?;
+    writeln!(
+        out,
+        "Опис підписано (SHA-256 {}…), PDF {} КБ",
+        &inventory_hash[..12],
+        inventory_pdf.len() / 1024
+    )?;
     case.register(number.clone(), &inventory_hash, today)?;
     vault.put_draft(case_id, "registered", &serde_json::to_vec(&case)?)?;
     let dates = case
@@ -327,5 +455,7 @@ pub fn run_visit(
         envelope_bytes,
         drafts_left,
         server_saw_applicant,
+        page_issues,
+        inventory_pdf,
     })
 }

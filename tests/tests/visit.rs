@@ -39,6 +39,8 @@ fn home_visit_is_registered_sealed_and_opened_by_the_server() {
     );
     assert_eq!(report.drafts_left, 0);
     assert!(report.server_saw_applicant);
+    assert_eq!(report.page_issues, 0, "{log}");
+    assert!(report.inventory_pdf.starts_with(b"%PDF-"));
     assert!(report.envelope_bytes > 400_000);
 
     let manifest = String::from_utf8(report.manifest).unwrap();

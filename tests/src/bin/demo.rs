@@ -1,5 +1,6 @@
-//! `cargo run -p fieldkit-e2e --bin fieldkit-demo`: one home visit through the real crates, in a
-//! temporary folder that is removed afterwards.
+//! `cargo run -p fieldkit-e2e --bin fieldkit-demo [-- --pdf FILE]`: one home visit through the
+//! real crates, in a temporary folder that is removed afterwards; `--pdf` keeps the applicant's
+//! signed inventory (of the fictional demo applicant) to look at.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -19,6 +20,16 @@ fn main() -> ExitCode {
     match fieldkit_e2e::run_visit(&assets, dir.path(), now, &mut std::io::stdout()) {
         Ok(report) => {
             println!("Готово / done: {}", report.case_number);
+            let mut args = std::env::args().skip(1);
+            if let (Some(flag), Some(path)) = (args.next(), args.next())
+                && flag == "--pdf"
+            {
+                if let Err(error) = std::fs::write(&path, &report.inventory_pdf) {
+                    eprintln!("Не вдалося записати / cannot write {path}: {error}");
+                    return ExitCode::FAILURE;
+                }
+                println!("Опис збережено / inventory saved: {path}");
+            }
             ExitCode::SUCCESS
         }
         Err(error) => {
