@@ -15,6 +15,14 @@ pub enum ServerError {
     UnsupportedChecksum(String),
     #[error("the upload would exceed its declared length or the server's maximum")]
     TooLarge,
+    #[error("a client certificate issued at enrollment is required")]
+    Unauthenticated,
+    #[error("the enrollment code is unknown, used or expired")]
+    InvalidEnrollCode,
+    #[error("the Tus-Resumable header must be 1.0.0")]
+    TusVersion,
+    #[error("PATCH needs Content-Type: application/offset+octet-stream")]
+    WrongContentType,
     #[error("device {0} is revoked")]
     Revoked(String),
     #[error("unknown device {0}")]
@@ -41,6 +49,10 @@ impl ServerError {
             Self::ChecksumMismatch => "checksum_mismatch",
             Self::UnsupportedChecksum(_) => "unsupported_checksum",
             Self::TooLarge => "too_large",
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidEnrollCode => "invalid_enroll_code",
+            Self::TusVersion => "tus_version",
+            Self::WrongContentType => "wrong_content_type",
             Self::Revoked(_) => "device_revoked",
             Self::UnknownDevice(_) => "unknown_device",
             Self::BadEnvelope(_) => "bad_envelope",
@@ -60,7 +72,10 @@ impl ServerError {
             Self::ChecksumMismatch => 460,
             Self::UnsupportedChecksum(_) | Self::BadEnvelope(_) | Self::Mismatch(_) => 400,
             Self::TooLarge => 413,
-            Self::Revoked(_) => 403,
+            Self::Revoked(_) | Self::InvalidEnrollCode => 403,
+            Self::Unauthenticated => 401,
+            Self::TusVersion => 412,
+            Self::WrongContentType => 415,
             Self::MissingPart { .. } => 422,
             Self::Storage(_) => 500,
         }

@@ -10,7 +10,9 @@
 
 pub mod commit;
 mod error;
+pub mod http;
 pub mod store;
+pub mod tls;
 pub mod tus;
 
 pub use error::ServerError;

@@ -51,6 +51,17 @@ pub struct StoredEnvelope {
 /// Devices, uploads and envelopes.
 pub trait MetadataStore: Send + Sync {
     fn add_device(&self, device: &Device, now: i64) -> Result<(), ServerError>;
+    /// Issue a one-time enrollment code (stored as its SHA-256) valid until `expires_at`.
+    fn add_enroll_code(&self, code_sha256: &str, expires_at: i64) -> Result<(), ServerError>;
+    /// Use an enrollment code and record the device with its client certificate, at once.
+    fn enroll_device(
+        &self,
+        code_sha256: &str,
+        device: &Device,
+        certificate_sha256: &str,
+        now: i64,
+    ) -> Result<(), ServerError>;
+    fn device_by_certificate(&self, certificate_sha256: &str) -> Result<Device, ServerError>;
     fn device(&self, device_id: &str) -> Result<Device, ServerError>;
     fn revoke_device(&self, device_id: &str) -> Result<(), ServerError>;
 

@@ -12,6 +12,10 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS devices (
     device_id TEXT PRIMARY KEY, public_key BLOB NOT NULL, state TEXT NOT NULL,
     enrolled_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS enroll_codes (
+    code_sha256 TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, used_at INTEGER);
+CREATE TABLE IF NOT EXISTS device_certificates (
+    certificate_sha256 TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(device_id));
 CREATE TABLE IF NOT EXISTS uploads (
     upload_id TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(device_id),
     length INTEGER NOT NULL, offset INTEGER NOT NULL, created_at INTEGER NOT NULL,
@@ -90,6 +94,59 @@ impl MetadataStore for SqliteMetadata {
             )?;
             Ok(())
         })
+    }
+
+    fn add_enroll_code(&self, code_sha256: &str, expires_at: i64) -> Result<(), ServerError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO enroll_codes (code_sha256, expires_at) VALUES (?1, ?2)",
+                params![code_sha256, expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn enroll_device(
+        &self,
+        code_sha256: &str,
+        device: &Device,
+        certificate_sha256: &str,
+        now: i64,
+    ) -> Result<(), ServerError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let used = tx.execute(
+                "UPDATE enroll_codes SET used_at = ?2 WHERE code_sha256 = ?1 AND used_at IS NULL AND expires_at > ?2",
+                params![code_sha256, now],
+            )?;
+            if used != 1 {
+                return Err(ServerError::InvalidEnrollCode);
+            }
+            tx.execute(
+                "INSERT INTO devices (device_id, public_key, state, enrolled_at) VALUES (?1, ?2, 'active', ?3)",
+                params![device.device_id, device.public_key.as_slice(), now],
+            )
+            .map_err(|_| ServerError::Conflict(device.device_id.clone()))?;
+            tx.execute(
+                "INSERT INTO device_certificates (certificate_sha256, device_id) VALUES (?1, ?2)",
+                params![certificate_sha256, device.device_id],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn device_by_certificate(&self, certificate_sha256: &str) -> Result<Device, ServerError> {
+        let device_id: Option<String> = self.with(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT device_id FROM device_certificates WHERE certificate_sha256 = ?1",
+                    [certificate_sha256],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })?;
+        self.device(&device_id.ok_or(ServerError::Unauthenticated)?)
     }
 
     fn device(&self, device_id: &str) -> Result<Device, ServerError> {

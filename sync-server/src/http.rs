@@ -1,0 +1,373 @@
+//! The HTTP API under /v1 over mutual TLS: enrollment (the one call without a client
+//! certificate), tus uploads, envelope commit. Each request learns its device from the client
+//! certificate it presented; a revoked device is refused on its next request.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Extension, Json, Router};
+use base64::Engine;
+use fieldkit_protocol::{SealingPublicKey, SignedReceipt};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use crate::ServerError;
+use crate::commit::{CommitRequest, ServerSigningKey, commit};
+use crate::store::{BlobStore, Device, DeviceState, MetadataStore};
+use crate::tls::{CertificateAuthority, certificate_fingerprint};
+use crate::tus::{CHECKSUM_ALGORITHMS, TusLimits, Uploads};
+
+/// What every handler shares.
+pub struct AppState {
+    pub meta: Arc<dyn MetadataStore>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub limits: TusLimits,
+    pub receipt_key: ServerSigningKey,
+    pub sealing_key: SealingPublicKey,
+    pub device_ca: CertificateAuthority,
+    /// Unix seconds; a function so tests can move time.
+    pub clock: fn() -> i64,
+}
+
+/// The SHA-256 of the client certificate presented on this connection, if any.
+#[derive(Clone, Debug)]
+pub struct ClientCertificate(pub Option<String>);
+
+#[derive(Serialize)]
+struct ErrorBody {
+    code: &'static str,
+    message: String,
+}
+
+impl IntoResponse for ServerError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                code: self.code(),
+                message: self.to_string(),
+            }),
+        )
+            .into_response();
+        if matches!(self, ServerError::TusVersion) {
+            response
+                .headers_mut()
+                .insert("Tus-Version", HeaderValue::from_static("1.0.0"));
+        }
+        response
+    }
+}
+
+type Shared = State<Arc<AppState>>;
+
+fn device_of(state: &AppState, certificate: &ClientCertificate) -> Result<Device, ServerError> {
+    let fingerprint = certificate
+        .0
+        .as_deref()
+        .ok_or(ServerError::Unauthenticated)?;
+    let device = state.meta.device_by_certificate(fingerprint)?;
+    if device.state == DeviceState::Revoked {
+        return Err(ServerError::Revoked(device.device_id));
+    }
+    Ok(device)
+}
+
+fn uploads(state: &AppState) -> Uploads<'_> {
+    Uploads {
+        meta: state.meta.as_ref(),
+        blobs: state.blobs.as_ref(),
+        limits: state.limits,
+    }
+}
+
+fn require_tus(headers: &HeaderMap) -> Result<(), ServerError> {
+    match headers.get("Tus-Resumable").and_then(|v| v.to_str().ok()) {
+        Some("1.0.0") => Ok(()),
+        _ => Err(ServerError::TusVersion),
+    }
+}
+
+fn header_u64(headers: &HeaderMap, name: &'static str) -> Result<u64, ServerError> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or(ServerError::Mismatch(
+            "a required tus header is missing or not a number",
+        ))
+}
+
+fn tus_response(status: StatusCode) -> axum::http::response::Builder {
+    Response::builder()
+        .status(status)
+        .header("Tus-Resumable", "1.0.0")
+        .header(header::CACHE_CONTROL, "no-store")
+}
+
+fn built(response: Result<Response, axum::http::Error>) -> Response {
+    response.unwrap_or_else(|e| ServerError::Storage(e.to_string()).into_response())
+}
+
+/// Enrollment request: a one-time code, the device's Ed25519 key for manifests (hex) and the
+/// public half of the P-256 TLS key it made for its client certificate (uncompressed, base64).
+#[derive(Deserialize)]
+pub struct EnrollRequest {
+    pub code: String,
+    pub device_id: String,
+    pub signing_public_key: String,
+    pub tls_public_key: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct EnrollResponse {
+    pub device_id: String,
+    pub client_certificate: String,
+    pub sealing_key_id: String,
+    pub sealing_public_key: String,
+    pub receipt_public_key: String,
+}
+
+async fn enroll(
+    State(state): Shared,
+    Json(request): Json<EnrollRequest>,
+) -> Result<Json<EnrollResponse>, ServerError> {
+    let valid_id = !request.device_id.is_empty()
+        && request.device_id.len() <= 32
+        && request
+            .device_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !valid_id {
+        return Err(ServerError::Mismatch(
+            "device id: 1–32 letters, digits or hyphens",
+        ));
+    }
+    let signing: [u8; 32] = hex::decode(&request.signing_public_key)
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or(ServerError::Mismatch("signing_public_key: 32 bytes, hex"))?;
+    let spki = base64::engine::general_purpose::STANDARD
+        .decode(&request.tls_public_key)
+        .map_err(|_| ServerError::Mismatch("tls_public_key: base64"))?;
+    let certificate = state.device_ca.issue_device(&request.device_id, &spki)?;
+    let code_sha256 = certificate_fingerprint(request.code.trim().as_bytes());
+    let device = Device {
+        device_id: request.device_id.clone(),
+        public_key: signing,
+        state: DeviceState::Active,
+    };
+    state.meta.enroll_device(
+        &code_sha256,
+        &device,
+        &certificate_fingerprint(&certificate),
+        (state.clock)(),
+    )?;
+    Ok(Json(EnrollResponse {
+        device_id: request.device_id,
+        client_certificate: base64::engine::general_purpose::STANDARD.encode(&certificate),
+        sealing_key_id: state.sealing_key.key_id.clone(),
+        sealing_public_key: hex::encode(state.sealing_key.bytes),
+        receipt_public_key: hex::encode(state.receipt_key.public_key()),
+    }))
+}
+
+async fn tus_options(State(state): Shared) -> Response {
+    built(
+        tus_response(StatusCode::NO_CONTENT)
+            .header("Tus-Version", "1.0.0")
+            .header("Tus-Extension", "creation,checksum,termination,expiration")
+            .header("Tus-Max-Size", state.limits.max_size.to_string())
+            .header("Tus-Checksum-Algorithm", CHECKSUM_ALGORITHMS)
+            .body(Body::empty()),
+    )
+}
+
+async fn tus_create(
+    State(state): Shared,
+    Extension(cert): Extension<ClientCertificate>,
+    headers: HeaderMap,
+) -> Result<Response, ServerError> {
+    require_tus(&headers)?;
+    let device = device_of(&state, &cert)?;
+    let length = header_u64(&headers, "Upload-Length")?;
+    let upload = uploads(&state).create(&device.device_id, length, (state.clock)())?;
+    Ok(built(
+        tus_response(StatusCode::CREATED)
+            .header(
+                header::LOCATION,
+                format!("/v1/uploads/{}", upload.upload_id),
+            )
+            .header("Upload-Expires", upload.expires_at.to_string())
+            .body(Body::empty()),
+    ))
+}
+
+async fn tus_head(
+    State(state): Shared,
+    Extension(cert): Extension<ClientCertificate>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ServerError> {
+    require_tus(&headers)?;
+    let device = device_of(&state, &cert)?;
+    let upload = uploads(&state).status(&id, &device.device_id, (state.clock)())?;
+    Ok(built(
+        tus_response(StatusCode::OK)
+            .header("Upload-Offset", upload.offset.to_string())
+            .header("Upload-Length", upload.length.to_string())
+            .body(Body::empty()),
+    ))
+}
+
+async fn tus_patch(
+    State(state): Shared,
+    Extension(cert): Extension<ClientCertificate>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ServerError> {
+    require_tus(&headers)?;
+    let device = device_of(&state, &cert)?;
+    if headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        != Some("application/offset+octet-stream")
+    {
+        return Err(ServerError::WrongContentType);
+    }
+    let offset = header_u64(&headers, "Upload-Offset")?;
+    let checksum = headers.get("Upload-Checksum").and_then(|v| v.to_str().ok());
+    let upload = uploads(&state).append(
+        &id,
+        &device.device_id,
+        offset,
+        &body,
+        checksum,
+        (state.clock)(),
+    )?;
+    Ok(built(
+        tus_response(StatusCode::NO_CONTENT)
+            .header("Upload-Offset", upload.offset.to_string())
+            .body(Body::empty()),
+    ))
+}
+
+async fn tus_delete(
+    State(state): Shared,
+    Extension(cert): Extension<ClientCertificate>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ServerError> {
+    require_tus(&headers)?;
+    let device = device_of(&state, &cert)?;
+    uploads(&state).terminate(&id, &device.device_id, (state.clock)())?;
+    Ok(built(
+        tus_response(StatusCode::NO_CONTENT).body(Body::empty()),
+    ))
+}
+
+/// The body of an envelope commit: the manifest bytes and the device's signature, base64.
+#[derive(Serialize, Deserialize)]
+pub struct CommitBody {
+    pub manifest: String,
+    pub signature: String,
+}
+
+async fn commit_envelope(
+    State(state): Shared,
+    Extension(cert): Extension<ClientCertificate>,
+    Path(id): Path<String>,
+    Json(body): Json<CommitBody>,
+) -> Result<Json<SignedReceipt>, ServerError> {
+    let device = device_of(&state, &cert)?;
+    let decode = |text: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|_| ServerError::Mismatch("base64"))
+    };
+    let (manifest, signature) = (decode(&body.manifest)?, decode(&body.signature)?);
+    let request = CommitRequest {
+        device_id: &device.device_id,
+        envelope_id: &id,
+        manifest: &manifest,
+        signature: &signature,
+    };
+    Ok(Json(commit(
+        state.meta.as_ref(),
+        state.blobs.as_ref(),
+        &state.receipt_key,
+        &request,
+        (state.clock)(),
+    )?))
+}
+
+/// Largest tus chunk accepted in one PATCH, and largest JSON body.
+pub const MAX_CHUNK: usize = 8 * 1024 * 1024;
+pub const MAX_JSON: usize = 256 * 1024;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/v1/enroll",
+            post(enroll).layer(DefaultBodyLimit::max(MAX_JSON)),
+        )
+        .route("/v1/uploads", post(tus_create).options(tus_options))
+        .route(
+            "/v1/uploads/{id}",
+            axum::routing::head(tus_head)
+                .patch(tus_patch)
+                .delete(tus_delete)
+                .layer(DefaultBodyLimit::max(MAX_CHUNK)),
+        )
+        .route(
+            "/v1/envelopes/{id}",
+            put(commit_envelope).layer(DefaultBodyLimit::max(MAX_JSON)),
+        )
+        .with_state(state)
+}
+
+/// Accept TLS connections on `listener` and serve `app`, telling each request which client
+/// certificate its connection presented. Runs until the listener fails.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    app: Router,
+) -> std::io::Result<()> {
+    let acceptor = TlsAcceptor::from(tls);
+    loop {
+        let (tcp, _) = listener.accept().await?;
+        let (acceptor, app) = (acceptor.clone(), app.clone());
+        tokio::spawn(async move {
+            // A failed handshake (no TLS, wrong CA) just closes that connection.
+            let Ok(stream) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let fingerprint = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|c| certificate_fingerprint(c));
+            let identity = ClientCertificate(fingerprint);
+            let service =
+                hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+                    let mut request = request.map(Body::new);
+                    request.extensions_mut().insert(identity.clone());
+                    app.clone().oneshot(request)
+                });
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
