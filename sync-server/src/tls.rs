@@ -33,20 +33,40 @@ impl std::fmt::Debug for CertificateAuthority {
     }
 }
 
+fn ca_params(common_name: &str) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, common_name);
+    params.distinguished_name = name;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params
+}
+
 impl CertificateAuthority {
     pub fn generate(common_name: &str) -> Result<Self, ServerError> {
-        let mut params = CertificateParams::default();
-        let mut name = DistinguishedName::new();
-        name.push(DnType::CommonName, common_name);
-        params.distinguished_name = name;
-        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let params = ca_params(common_name);
         let key = KeyPair::generate().map_err(tls_error)?;
         let cert = params.self_signed(&key).map_err(tls_error)?;
         Ok(Self {
             cert_der: cert.der().clone(),
             params,
             key,
+        })
+    }
+
+    /// Load a CA written by [`CertificateAuthority::generate`]: certificates it signs name the
+    /// same subject and carry the key identifier of the same key, so they chain to `cert_der`.
+    pub fn load(
+        common_name: &str,
+        key_pkcs8: &[u8],
+        cert_der: Vec<u8>,
+    ) -> Result<Self, ServerError> {
+        let key = KeyPair::try_from(key_pkcs8).map_err(tls_error)?;
+        Ok(Self {
+            params: ca_params(common_name),
+            key,
+            cert_der: CertificateDer::from(cert_der),
         })
     }
 

@@ -1,0 +1,210 @@
+//! `fieldkit-sync-server`: init a data directory, serve the API, issue enrollment codes,
+//! revoke devices. Every setting is documented in `--help` and in deploy/server/sync-server.toml.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use fieldkit_sync_server::ServerError;
+use fieldkit_sync_server::http::{AppState, router, serve};
+use fieldkit_sync_server::setup::{Layout, ServerFiles, init};
+use fieldkit_sync_server::store::{FileBlobStore, MetadataStore, SqliteMetadata};
+use fieldkit_sync_server::tls::{certificate_fingerprint, server_config};
+use fieldkit_sync_server::tus::TusLimits;
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::Deserialize;
+
+const HELP: &str = "fieldkit-sync-server — receives sealed cases from fieldkit tablets
+
+USAGE:
+  fieldkit-sync-server init --data DIR --hostname NAME [--hostname NAME…]
+      Create DIR: the metadata database, the blob folder, the device CA, the server CA
+      (tablets pin it: DIR/keys/server-ca.der) and a TLS certificate for the host names,
+      the case-sealing key and the receipt-signing key. Private keys are mode 0600.
+  fieldkit-sync-server serve --config FILE
+      Serve the API over TLS 1.3 with client certificates. FILE is TOML:
+        listen = \"0.0.0.0:8443\"          # address and port
+        data = \"/var/lib/fieldkit-sync\"  # the directory made by init
+        max_upload_bytes = 67108864       # Tus-Max-Size: largest single part
+        upload_expiry_hours = 168         # unfinished uploads expire after this
+  fieldkit-sync-server enroll-code --data DIR [--valid-minutes N]
+      Print a one-time enrollment code for a new tablet (default: valid 60 minutes).
+  fieldkit-sync-server revoke --data DIR DEVICE
+      Revoke a tablet: its next request is refused.
+";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    listen: String,
+    data: PathBuf,
+    #[serde(default = "default_max_upload")]
+    max_upload_bytes: u64,
+    #[serde(default = "default_expiry")]
+    upload_expiry_hours: i64,
+}
+
+fn default_max_upload() -> u64 {
+    64 * 1024 * 1024
+}
+
+fn default_expiry() -> i64 {
+    7 * 24
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The arguments that are neither flags nor flag values.
+fn positionals(args: &[String]) -> Vec<&String> {
+    let mut out = Vec::new();
+    let mut skip = false;
+    for arg in args {
+        if skip {
+            skip = false;
+        } else if arg.starts_with("--") {
+            skip = true;
+        } else {
+            out.push(arg);
+        }
+    }
+    out
+}
+
+/// Values of `--name` flags.
+fn flags(args: &[String], name: &str) -> Vec<String> {
+    args.windows(2)
+        .filter(|w| w[0] == name)
+        .map(|w| w[1].clone())
+        .collect()
+}
+
+fn one_flag(args: &[String], name: &str) -> Result<String, String> {
+    flags(args, name)
+        .pop()
+        .ok_or_else(|| format!("missing {name}\n\n{HELP}"))
+}
+
+/// Eight characters from an alphabet without look-alikes (no I, L, O, U), as XXXX-XXXX.
+fn new_enroll_code() -> Result<String, String> {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut bytes = [0u8; 8];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| "random number generator failed".to_owned())?;
+    let chars: String = bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[(b % 32) as usize]))
+        .collect();
+    Ok(format!("{}-{}", &chars[..4], &chars[4..]))
+}
+
+fn metadata(data: &Path) -> Result<SqliteMetadata, String> {
+    SqliteMetadata::open(&Layout::new(data).database()).map_err(|e| e.to_string())
+}
+
+async fn run_server(config_path: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(config_path)
+        .map_err(|e| format!("{}: {e}", config_path.display()))?;
+    let config: Config =
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", config_path.display()))?;
+    let layout = Layout::new(&config.data);
+    let files = ServerFiles::load(&config.data).map_err(|e| e.to_string())?;
+    let tls = server_config(
+        files.device_ca.certificate_der(),
+        files.server_chain,
+        files.server_key,
+    )
+    .map_err(|e| e.to_string())?;
+    let state = AppState {
+        meta: Arc::new(SqliteMetadata::open(&layout.database()).map_err(|e| e.to_string())?),
+        blobs: Arc::new(FileBlobStore::open(&layout.blobs()).map_err(|e| e.to_string())?),
+        limits: TusLimits {
+            max_size: config.max_upload_bytes,
+            expiry_seconds: config.upload_expiry_hours * 3600,
+        },
+        receipt_key: files.receipt_key,
+        sealing_key: files.sealing.public_key(),
+        device_ca: files.device_ca,
+        clock: now,
+    };
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| format!("{}: {e}", config.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on {address}");
+    serve(listener, Arc::new(tls), router(Arc::new(state)))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let command = args.first().map(String::as_str).unwrap_or("--help");
+    let rest = &args[1.min(args.len())..];
+    match command {
+        "init" => {
+            let data = PathBuf::from(one_flag(rest, "--data")?);
+            let hostnames = flags(rest, "--hostname");
+            if hostnames.is_empty() {
+                return Err(format!("init needs at least one --hostname\n\n{HELP}"));
+            }
+            init(&data, &hostnames).map_err(|e| e.to_string())?;
+            println!(
+                "initialised {}; tablets pin {}",
+                data.display(),
+                Layout::new(&data).server_ca_certificate().display()
+            );
+            Ok(())
+        }
+        "serve" => {
+            let config = PathBuf::from(one_flag(rest, "--config")?);
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            runtime.block_on(run_server(&config))
+        }
+        "enroll-code" => {
+            let data = PathBuf::from(one_flag(rest, "--data")?);
+            let minutes: i64 = flags(rest, "--valid-minutes")
+                .pop()
+                .map_or(Ok(60), |m| m.parse())
+                .map_err(|_| "--valid-minutes: a number".to_owned())?;
+            let code = new_enroll_code()?;
+            metadata(&data)?
+                .add_enroll_code(
+                    &certificate_fingerprint(code.as_bytes()),
+                    now() + minutes * 60,
+                )
+                .map_err(|e| e.to_string())?;
+            println!("{code}");
+            Ok(())
+        }
+        "revoke" => {
+            let data = PathBuf::from(one_flag(rest, "--data")?);
+            let device = *positionals(rest).first().ok_or("revoke: which device?")?;
+            metadata(&data)?
+                .revoke_device(device)
+                .map_err(|e: ServerError| e.to_string())?;
+            println!("revoked {device}");
+            Ok(())
+        }
+        "--help" | "-h" | "help" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => Err(format!("unknown command {other}\n\n{HELP}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The server's data directory: `init` makes it (database, blob folder, both CAs, the TLS
+//! certificate, the sealing and receipt keys, private keys readable by the service user only);
+//! `ServerFiles::load` reads it back for `serve` and the admin commands.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use fieldkit_protocol::SealingKeyPair;
+use ring::rand::SystemRandom;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use zeroize::Zeroizing;
+
+use crate::ServerError;
+use crate::commit::ServerSigningKey;
+use crate::store::{FileBlobStore, SqliteMetadata};
+use crate::tls::CertificateAuthority;
+
+pub const DEVICE_CA_NAME: &str = "fieldkit device CA";
+pub const SERVER_CA_NAME: &str = "fieldkit server CA";
+const SEALING_KEY_ID: &str = "seal-1";
+const RECEIPT_KEY_ID: &str = "receipt-1";
+
+/// Where everything lives inside the data directory.
+pub struct Layout {
+    pub root: PathBuf,
+}
+
+impl Layout {
+    pub fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_owned(),
+        }
+    }
+    fn keys(&self) -> PathBuf {
+        self.root.join("keys")
+    }
+    pub fn key(&self, name: &str) -> PathBuf {
+        self.keys().join(name)
+    }
+    pub fn database(&self) -> PathBuf {
+        self.root.join("metadata.sqlite")
+    }
+    pub fn blobs(&self) -> PathBuf {
+        self.root.join("blobs")
+    }
+    /// The server CA certificate tablets pin (DER).
+    pub fn server_ca_certificate(&self) -> PathBuf {
+        self.key("server-ca.der")
+    }
+}
+
+/// Write a secret: created with mode 0600, never wider.
+fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+fn write_public(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Create the data directory for a server reachable under `hostnames`.
+pub fn init(root: &Path, hostnames: &[String]) -> Result<(), ServerError> {
+    let layout = Layout::new(root);
+    if layout.database().exists() {
+        return Err(ServerError::Conflict(format!(
+            "{} is already initialised",
+            root.display()
+        )));
+    }
+    fs::create_dir_all(layout.keys())?;
+    fs::set_permissions(root, fs::Permissions::from_mode(0o700))?;
+    fs::set_permissions(layout.keys(), fs::Permissions::from_mode(0o700))?;
+    SqliteMetadata::open(&layout.database())?;
+    FileBlobStore::open(&layout.blobs())?;
+
+    let device_ca = CertificateAuthority::generate(DEVICE_CA_NAME)?;
+    write_secret(&layout.key("device-ca.key"), &device_ca.key_pkcs8())?;
+    write_public(&layout.key("device-ca.der"), device_ca.certificate_der())?;
+    let server_ca = CertificateAuthority::generate(SERVER_CA_NAME)?;
+    write_secret(&layout.key("server-ca.key"), &server_ca.key_pkcs8())?;
+    write_public(&layout.server_ca_certificate(), server_ca.certificate_der())?;
+    let (cert, key) = server_ca.issue_server(hostnames)?;
+    write_public(&layout.key("server.der"), &cert)?;
+    write_secret(&layout.key("server.key"), key.secret_der())?;
+
+    let sealing = SealingKeyPair::generate(SEALING_KEY_ID, &SystemRandom::new())?;
+    write_secret(
+        &layout.key(&format!("sealing-{SEALING_KEY_ID}.key")),
+        sealing.secret_bytes().as_ref(),
+    )?;
+    let receipt = ServerSigningKey::generate(RECEIPT_KEY_ID)?;
+    write_secret(
+        &layout.key(&format!("receipt-{RECEIPT_KEY_ID}.key")),
+        receipt.pkcs8(),
+    )?;
+    Ok(())
+}
+
+/// Everything `serve` needs, read from the data directory.
+pub struct ServerFiles {
+    pub device_ca: CertificateAuthority,
+    pub server_chain: Vec<CertificateDer<'static>>,
+    pub server_key: PrivateKeyDer<'static>,
+    pub sealing: SealingKeyPair,
+    pub receipt_key: ServerSigningKey,
+}
+
+fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, ServerError> {
+    fs::read(path)
+        .map(Zeroizing::new)
+        .map_err(|e| ServerError::Storage(format!("{}: {e}", path.display())))
+}
+
+impl ServerFiles {
+    pub fn load(root: &Path) -> Result<Self, ServerError> {
+        let layout = Layout::new(root);
+        let device_ca = CertificateAuthority::load(
+            DEVICE_CA_NAME,
+            &read(&layout.key("device-ca.key"))?,
+            read(&layout.key("device-ca.der"))?.to_vec(),
+        )?;
+        let server_chain = vec![CertificateDer::from(
+            read(&layout.key("server.der"))?.to_vec(),
+        )];
+        let server_key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+            read(&layout.key("server.key"))?.to_vec(),
+        ));
+        let sealing = SealingKeyPair::from_secret_bytes(
+            SEALING_KEY_ID,
+            &read(&layout.key(&format!("sealing-{SEALING_KEY_ID}.key")))?,
+        )?;
+        let receipt_key = ServerSigningKey::from_pkcs8(
+            RECEIPT_KEY_ID,
+            &read(&layout.key(&format!("receipt-{RECEIPT_KEY_ID}.key")))?,
+        )?;
+        Ok(Self {
+            device_ca,
+            server_chain,
+            server_key,
+            sealing,
+            receipt_key,
+        })
+    }
+}

@@ -1,0 +1,147 @@
+#![allow(clippy::unwrap_used)]
+//! The `fieldkit-sync-server` binary as an operator uses it: init, enroll-code, serve, revoke —
+//! and a tablet enrolling over real TLS with the printed code.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use base64::Engine;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fieldkit-sync-server");
+
+fn run(args: &[&str]) -> String {
+    let output = Command::new(BIN).args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn client(server_ca: Vec<u8>, identity: Option<(Vec<u8>, Vec<u8>)>) -> reqwest::Client {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from(server_ca)).unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots);
+    let config = match identity {
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                vec![CertificateDer::from(cert)],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
+            )
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_and_a_tablet_enrolling_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_str = data.to_str().unwrap();
+    run(&["init", "--data", data_str, "--hostname", "localhost"]);
+    for key in [
+        "device-ca.key",
+        "server-ca.key",
+        "server.key",
+        "sealing-seal-1.key",
+        "receipt-receipt-1.key",
+    ] {
+        let mode = std::fs::metadata(data.join("keys").join(key))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{key}");
+    }
+    assert_eq!(
+        std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    // init refuses to overwrite.
+    assert!(
+        !Command::new(BIN)
+            .args(["init", "--data", data_str, "--hostname", "x"])
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    let code = run(&["enroll-code", "--data", data_str]).trim().to_owned();
+    assert_eq!(code.len(), 9, "{code}");
+
+    let config = dir.path().join("server.toml");
+    std::fs::write(
+        &config,
+        format!("listen = \"127.0.0.1:0\"\ndata = \"{data_str}\"\n"),
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _server = Server(child);
+    let port = line.trim().rsplit(':').next().unwrap().to_owned();
+    let base = format!("https://localhost:{port}");
+    let server_ca = std::fs::read(data.join("keys/server-ca.der")).unwrap();
+
+    let tls_key = rcgen::KeyPair::generate().unwrap();
+    let signing =
+        fieldkit_protocol::DeviceSigningKey::generate("T07", &ring::rand::SystemRandom::new())
+            .unwrap();
+    let enroll = serde_json::json!({
+        "code": code,
+        "device_id": "T07",
+        "signing_public_key": hex::encode(signing.public_key().bytes),
+        "tls_public_key": base64::engine::general_purpose::STANDARD.encode(tls_key.public_key_raw()),
+    });
+    let anonymous = client(server_ca.clone(), None);
+    let response = anonymous
+        .post(format!("{base}/v1/enroll"))
+        .json(&enroll)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let enrolled: serde_json::Value = response.json().await.unwrap();
+    let certificate = base64::engine::general_purpose::STANDARD
+        .decode(enrolled["client_certificate"].as_str().unwrap())
+        .unwrap();
+
+    let tablet = client(server_ca, Some((certificate, tls_key.serialize_der())));
+    let create = || {
+        tablet
+            .post(format!("{base}/v1/uploads"))
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", "10")
+            .send()
+    };
+    assert_eq!(create().await.unwrap().status(), 201);
+
+    run(&["revoke", "--data", data_str, "T07"]);
+    assert_eq!(create().await.unwrap().status(), 403);
+}
