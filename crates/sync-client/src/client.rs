@@ -1,0 +1,241 @@
+//! The enrolled tablet's client: mutual TLS to the pinned server CA, tus uploads that resume
+//! from the server's offset, and the commit whose receipt is verified before it is returned.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use fieldkit_protocol::{CommitReceipt, SealedEnvelope, SignedReceipt};
+use reqwest::StatusCode;
+use ring::digest::{SHA256, digest};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use crate::SyncError;
+
+/// TLS 1.3 on ring, trusting only the server CA pinned at enrollment, with the tablet's
+/// client certificate when it has one.
+pub(crate) fn tls_config(
+    server_ca: &[u8],
+    identity: Option<(&[u8], &[u8])>,
+) -> Result<rustls::ClientConfig, SyncError> {
+    let setup = |e: &dyn std::fmt::Display| SyncError::Setup(e.to_string());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(server_ca.to_vec()))
+        .map_err(|e| setup(&e))?;
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| setup(&e))?
+        .with_root_certificates(roots);
+    match identity {
+        Some((certificate, key)) => builder
+            .with_client_auth_cert(
+                vec![CertificateDer::from(certificate.to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.to_vec())),
+            )
+            .map_err(|e| setup(&e)),
+        None => Ok(builder.with_no_client_auth()),
+    }
+}
+
+/// Turn a refusal into an error that carries the server's stable code.
+pub(crate) async fn refused(response: reqwest::Response) -> SyncError {
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    SyncError::Refused {
+        status,
+        code: body["code"].as_str().unwrap_or("").to_owned(),
+        message: body["message"].as_str().unwrap_or("").to_owned(),
+    }
+}
+
+/// How far an envelope's upload is, for the progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadProgress {
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+/// An enrolled tablet's connection to its server.
+pub struct SyncClient {
+    http: reqwest::Client,
+    server: String,
+    receipt_public_key: Vec<u8>,
+    /// Bytes per PATCH: what a cut connection can cost at most.
+    pub chunk_size: usize,
+}
+
+fn header_u64(response: &reqwest::Response, name: &str) -> Option<u64> {
+    response.headers().get(name)?.to_str().ok()?.parse().ok()
+}
+
+impl SyncClient {
+    pub fn new(
+        server: &str,
+        server_ca: &[u8],
+        client_certificate: &[u8],
+        tls_key_pkcs8: &[u8],
+        receipt_public_key: &[u8],
+    ) -> Result<Self, SyncError> {
+        let config = tls_config(server_ca, Some((client_certificate, tls_key_pkcs8)))?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(config)
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(60))
+            .build()?;
+        Ok(Self {
+            http,
+            server: server.trim_end_matches('/').to_owned(),
+            receipt_public_key: receipt_public_key.to_vec(),
+            chunk_size: 1024 * 1024,
+        })
+    }
+
+    async fn create_upload(&self, length: usize) -> Result<String, SyncError> {
+        let response = self
+            .http
+            .post(format!("{}/v1/uploads", self.server))
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", length.to_string())
+            .send()
+            .await?;
+        if response.status() != StatusCode::CREATED {
+            return Err(refused(response).await);
+        }
+        let location = response
+            .headers()
+            .get("Location")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| SyncError::BadAnswer("no Location".into()))?;
+        Ok(format!("{}{}", self.server, location))
+    }
+
+    /// The server's offset for an upload; `None` if it is gone (expired, terminated, unknown).
+    async fn offset(&self, location: &str) -> Result<Option<u64>, SyncError> {
+        let response = self
+            .http
+            .head(location)
+            .header("Tus-Resumable", "1.0.0")
+            .send()
+            .await?;
+        match response.status() {
+            StatusCode::OK => Ok(header_u64(&response, "Upload-Offset")),
+            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(None),
+            _ => Err(refused(response).await),
+        }
+    }
+
+    /// Upload one part, resuming at the server's offset if `location` holds an earlier upload.
+    async fn upload_part(
+        &self,
+        part: &[u8],
+        location: &mut Option<String>,
+        done_before: u64,
+        total: u64,
+        progress: &mut dyn FnMut(UploadProgress),
+    ) -> Result<(), SyncError> {
+        let mut offset = match location.as_deref() {
+            Some(url) => self.offset(url).await?,
+            None => None,
+        };
+        if offset.is_none() {
+            *location = Some(self.create_upload(part.len()).await?);
+            offset = Some(0);
+        }
+        let url = location.clone().unwrap_or_default();
+        let mut offset = offset.unwrap_or(0) as usize;
+        while offset < part.len() {
+            let chunk = &part[offset..(offset + self.chunk_size).min(part.len())];
+            let checksum = format!(
+                "sha256 {}",
+                base64::engine::general_purpose::STANDARD.encode(digest(&SHA256, chunk))
+            );
+            let response = self
+                .http
+                .patch(&url)
+                .header("Tus-Resumable", "1.0.0")
+                .header("Content-Type", "application/offset+octet-stream")
+                .header("Upload-Offset", offset.to_string())
+                .header("Upload-Checksum", checksum)
+                .body(chunk.to_vec())
+                .send()
+                .await?;
+            match response.status() {
+                StatusCode::NO_CONTENT => {
+                    offset = header_u64(&response, "Upload-Offset")
+                        .ok_or_else(|| SyncError::BadAnswer("no Upload-Offset".into()))?
+                        as usize;
+                }
+                // The server has more (or less) than we thought: ask where it is.
+                StatusCode::CONFLICT => {
+                    offset = self
+                        .offset(&url)
+                        .await?
+                        .ok_or_else(|| SyncError::Offline("upload gone".into()))?
+                        as usize;
+                }
+                // Damaged on the way: the server discarded it; send it again.
+                status if status.as_u16() == 460 => continue,
+                _ => return Err(refused(response).await),
+            }
+            progress(UploadProgress {
+                bytes_done: done_before + offset as u64,
+                bytes_total: total,
+            });
+        }
+        Ok(())
+    }
+
+    /// Upload every part of `envelope` and commit it. `locations` keeps each part's upload
+    /// address between calls (persist it), so a later call resumes instead of starting over.
+    /// Returns the receipt only after its signature and content have been checked.
+    pub async fn upload_envelope(
+        &self,
+        envelope_id: &str,
+        envelope: &SealedEnvelope,
+        locations: &mut BTreeMap<usize, String>,
+        progress: &mut dyn FnMut(UploadProgress),
+    ) -> Result<(SignedReceipt, CommitReceipt), SyncError> {
+        let total: u64 = envelope.parts.iter().map(|p| p.len() as u64).sum();
+        let mut done = 0u64;
+        for (index, part) in envelope.parts.iter().enumerate() {
+            let mut location = locations.get(&index).cloned();
+            let result = self
+                .upload_part(part, &mut location, done, total, progress)
+                .await;
+            if let Some(url) = location {
+                locations.insert(index, url);
+            }
+            result?;
+            done += part.len() as u64;
+        }
+        let body = serde_json::json!({
+            "manifest": base64::engine::general_purpose::STANDARD.encode(&envelope.manifest_bytes),
+            "signature": base64::engine::general_purpose::STANDARD.encode(&envelope.signature),
+        });
+        let response = self
+            .http
+            .put(format!("{}/v1/envelopes/{envelope_id}", self.server))
+            .json(&body)
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            return Err(refused(response).await);
+        }
+        let signed: SignedReceipt = response
+            .json()
+            .await
+            .map_err(|e| SyncError::BadAnswer(e.to_string()))?;
+        let receipt = signed
+            .verify(&self.receipt_public_key)
+            .map_err(|e| SyncError::BadAnswer(e.to_string()))?;
+        let manifest_sha256 = hex::encode(digest(&SHA256, &envelope.manifest_bytes));
+        if receipt.envelope_id != envelope_id || receipt.manifest_sha256 != manifest_sha256 {
+            return Err(SyncError::BadAnswer(
+                "the receipt is for another envelope".into(),
+            ));
+        }
+        Ok((signed, receipt))
+    }
+}

@@ -1,0 +1,50 @@
+//! The sync client's errors, split by what the app should do: wait and retry, or stop.
+
+/// Why a sync step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// No connection, a cut, a timeout: try again later, nothing is lost.
+    #[error("the server cannot be reached: {0}")]
+    Offline(String),
+    /// The server refused (a revoked tablet, a bad request): retrying will not help.
+    #[error("the server refused: {status} {code}: {message}")]
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("the server's answer cannot be trusted: {0}")]
+    BadAnswer(String),
+    #[error("TLS or key setup failed: {0}")]
+    Setup(String),
+}
+
+impl SyncError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Offline(_) => true,
+            Self::Refused { status, .. } => *status >= 500,
+            Self::BadAnswer(_) | Self::Setup(_) => false,
+        }
+    }
+
+    pub fn message_uk(&self) -> &'static str {
+        match self {
+            Self::Offline(_) => {
+                "Немає зв'язку з сервером: справи чекають на планшеті й будуть надіслані пізніше"
+            }
+            Self::Refused { status: 403, .. } => {
+                "Сервер відхилив планшет: зверніться до адміністратора пристроїв"
+            }
+            Self::Refused { .. } => "Сервер не прийняв запит",
+            Self::BadAnswer(_) => "Відповідь сервера не пройшла перевірку",
+            Self::Setup(_) => "Помилка налаштування захищеного з'єднання",
+        }
+    }
+}
+
+impl From<reqwest::Error> for SyncError {
+    fn from(error: reqwest::Error) -> Self {
+        SyncError::Offline(error.to_string())
+    }
+}

@@ -1,0 +1,295 @@
+#![allow(clippy::unwrap_used)]
+//! The tablet's client against the real server on loopback with real TLS: enroll with a code,
+//! upload and commit sealed cases, verify receipts — and through a proxy that cuts the
+//! connection at random byte offsets at least 100 times, every envelope still arrives exactly
+//! once, resuming from the server's offset, with at most about one chunk re-sent per cut.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use fieldkit_protocol::{DeviceSigningKey, PartKind, PlainPart, SealRequest, SealingKeyPair, seal};
+use fieldkit_sync_client::{SyncClient, SyncError, enroll};
+use fieldkit_sync_server::commit::ServerSigningKey;
+use fieldkit_sync_server::http::{AppState, router, serve};
+use fieldkit_sync_server::store::{FileBlobStore, MetadataStore, SqliteMetadata};
+use fieldkit_sync_server::tls::{CertificateAuthority, certificate_fingerprint, server_config};
+use fieldkit_sync_server::tus::TusLimits;
+use ring::rand::SystemRandom;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+fn now() -> i64 {
+    1_795_000_000
+}
+
+struct Harness {
+    port: u16,
+    server_ca: Vec<u8>,
+    meta: Arc<SqliteMetadata>,
+    sealing: SealingKeyPair,
+    _dir: tempfile::TempDir,
+}
+
+async fn start_server(codes: &[&str]) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = Arc::new(SqliteMetadata::open(&dir.path().join("meta.sqlite")).unwrap());
+    for code in codes {
+        meta.add_enroll_code(&certificate_fingerprint(code.as_bytes()), now() + 600)
+            .unwrap();
+    }
+    let server_ca = CertificateAuthority::generate("test server CA").unwrap();
+    let device_ca = CertificateAuthority::generate("test device CA").unwrap();
+    let (cert, key) = server_ca.issue_server(&["localhost".to_owned()]).unwrap();
+    let tls = server_config(device_ca.certificate_der(), vec![cert], key).unwrap();
+    let sealing = SealingKeyPair::generate("seal-1", &SystemRandom::new()).unwrap();
+    let state = AppState {
+        meta: meta.clone(),
+        blobs: Arc::new(FileBlobStore::open(&dir.path().join("blobs")).unwrap()),
+        limits: TusLimits {
+            max_size: 4 * 1024 * 1024,
+            expiry_seconds: 3600,
+        },
+        receipt_key: ServerSigningKey::generate("receipt-1").unwrap(),
+        sealing_key: sealing.public_key(),
+        device_ca,
+        clock: now,
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(serve(listener, Arc::new(tls), router(Arc::new(state))));
+    Harness {
+        port,
+        server_ca: server_ca.certificate_der().to_vec(),
+        meta,
+        sealing,
+        _dir: dir,
+    }
+}
+
+fn sealed_case(
+    envelope_id: &str,
+    device: &DeviceSigningKey,
+    harness: &Harness,
+    seed: u8,
+) -> fieldkit_protocol::SealedEnvelope {
+    let mut parts = vec![PlainPart::new(
+        PartKind::CaseRecord,
+        format!("{{\"case\":\"{envelope_id}\"}}").into_bytes(),
+    )];
+    parts.extend((0..3u8).map(|i| {
+        PlainPart::new(
+            PartKind::Page,
+            vec![seed ^ i; 150_000 + usize::from(i) * 1000],
+        )
+    }));
+    let request = SealRequest {
+        envelope_id,
+        case_number: "LV01/T07/2026/000001-5",
+        created_at: now(),
+        parts: &parts,
+    };
+    seal(
+        &request,
+        &harness.sealing.public_key(),
+        device,
+        &SystemRandom::new(),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enroll_upload_commit_and_receipt() {
+    let harness = start_server(&["AAAA-1111"]).await;
+    let base = format!("https://localhost:{}", harness.port);
+    let refused = enroll(&base, &harness.server_ca, "WRONG-0000", "T07")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, SyncError::Refused { status: 403, .. }),
+        "{refused}"
+    );
+    let enrollment = enroll(&base, &harness.server_ca, "AAAA-1111", "T07")
+        .await
+        .unwrap();
+    let device = DeviceSigningKey::from_pkcs8("T07", &enrollment.signing_key_pkcs8).unwrap();
+    let client = SyncClient::new(
+        &base,
+        &harness.server_ca,
+        &enrollment.client_certificate,
+        &enrollment.tls_key_pkcs8,
+        &enrollment.receipt_public_key,
+    )
+    .unwrap();
+    let envelope = sealed_case("env-a", &device, &harness, 1);
+    let mut seen = Vec::new();
+    let (_, receipt) = client
+        .upload_envelope("env-a", &envelope, &mut BTreeMap::new(), &mut |p| {
+            seen.push(p)
+        })
+        .await
+        .unwrap();
+    assert_eq!(receipt.envelope_id, "env-a");
+    let last = seen.last().unwrap();
+    assert_eq!(last.bytes_done, last.bytes_total);
+    assert!(harness.meta.envelope("env-a").unwrap().is_some());
+
+    // Revoked: refused, and not worth retrying.
+    harness.meta.revoke_device("T07").unwrap();
+    let err = client
+        .upload_envelope(
+            "env-b",
+            &sealed_case("env-b", &device, &harness, 2),
+            &mut BTreeMap::new(),
+            &mut |_| {},
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SyncError::Refused { status: 403, .. }) && !err.is_retryable(),
+        "{err}"
+    );
+}
+
+/// Forwards loopback connections to the server, cutting them after a random number of
+/// client bytes until `cuts_wanted` cuts have been made.
+struct CuttingProxy {
+    port: u16,
+    cuts: Arc<AtomicU64>,
+    client_bytes: Arc<AtomicU64>,
+}
+
+async fn cutting_proxy(server_port: u16, cuts_wanted: u64, seed: u64) -> CuttingProxy {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let cuts = Arc::new(AtomicU64::new(0));
+    let client_bytes = Arc::new(AtomicU64::new(0));
+    let (cuts_in, bytes_in) = (cuts.clone(), client_bytes.clone());
+    tokio::spawn(async move {
+        let mut state = seed | 1;
+        loop {
+            let Ok((mut inbound, _)) = listener.accept().await else {
+                return;
+            };
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Cut somewhere in the first 1–60 KB the tablet sends on this connection.
+            let budget = if cuts_in.load(Ordering::SeqCst) < cuts_wanted {
+                Some(1_000 + state % 60_000)
+            } else {
+                None
+            };
+            let (cuts, bytes) = (cuts_in.clone(), bytes_in.clone());
+            tokio::spawn(async move {
+                let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", server_port)).await else {
+                    return;
+                };
+                let (mut in_read, mut in_write) = inbound.split();
+                let (mut out_read, mut out_write) = outbound.split();
+                let upstream = async {
+                    let mut sent = 0u64;
+                    let mut buffer = vec![0u8; 16 * 1024];
+                    loop {
+                        let n = match in_read.read(&mut buffer).await {
+                            Ok(0) | Err(_) => return false,
+                            Ok(n) => n,
+                        };
+                        let n = match budget {
+                            Some(limit) if sent + n as u64 >= limit => {
+                                let allowed = (limit - sent) as usize;
+                                let _ = out_write.write_all(&buffer[..allowed]).await;
+                                bytes.fetch_add(allowed as u64, Ordering::SeqCst);
+                                return true;
+                            }
+                            _ => n,
+                        };
+                        if out_write.write_all(&buffer[..n]).await.is_err() {
+                            return false;
+                        }
+                        sent += n as u64;
+                        bytes.fetch_add(n as u64, Ordering::SeqCst);
+                    }
+                };
+                let downstream = tokio::io::copy(&mut out_read, &mut in_write);
+                let cut = tokio::select! {
+                    cut = upstream => cut,
+                    _ = downstream => false,
+                };
+                if cut {
+                    cuts.fetch_add(1, Ordering::SeqCst);
+                }
+                // Dropping both sockets here is the cut.
+            });
+        }
+    });
+    CuttingProxy {
+        port,
+        cuts,
+        client_bytes,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_connections_resume_and_every_envelope_arrives_once() {
+    let harness = start_server(&["BBBB-2222"]).await;
+    let direct = format!("https://localhost:{}", harness.port);
+    let enrollment = enroll(&direct, &harness.server_ca, "BBBB-2222", "T08")
+        .await
+        .unwrap();
+    let device = DeviceSigningKey::from_pkcs8("T08", &enrollment.signing_key_pkcs8).unwrap();
+
+    let seed = 20_261_124;
+    println!("cutting proxy seed {seed}");
+    let proxy = cutting_proxy(harness.port, 100, seed).await;
+    let through = format!("https://localhost:{}", proxy.port);
+    let mut client = SyncClient::new(
+        &through,
+        &harness.server_ca,
+        &enrollment.client_certificate,
+        &enrollment.tls_key_pkcs8,
+        &enrollment.receipt_public_key,
+    )
+    .unwrap();
+    client.chunk_size = 16 * 1024;
+
+    let mut payload = 0u64;
+    let mut attempts = 0u64;
+    let ids: Vec<String> = (0..8).map(|i| format!("env-cut-{i}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let envelope = sealed_case(id, &device, &harness, i as u8);
+        payload += envelope.parts.iter().map(|p| p.len() as u64).sum::<u64>();
+        let mut locations = BTreeMap::new();
+        loop {
+            attempts += 1;
+            assert!(attempts < 2_000, "no progress through the proxy");
+            match client
+                .upload_envelope(id, &envelope, &mut locations, &mut |_| {})
+                .await
+            {
+                Ok((_, receipt)) => {
+                    assert_eq!(&receipt.envelope_id, id);
+                    break;
+                }
+                Err(error) => assert!(error.is_retryable(), "a cut must be retryable, got {error}"),
+            }
+        }
+    }
+    let cuts = proxy.cuts.load(Ordering::SeqCst);
+    let sent = proxy.client_bytes.load(Ordering::SeqCst);
+    println!(
+        "{cuts} cuts, {attempts} attempts, {payload} payload bytes, {sent} bytes sent through the proxy"
+    );
+    assert!(cuts >= 100, "only {cuts} cuts");
+    for id in &ids {
+        assert!(harness.meta.envelope(id).unwrap().is_some(), "{id} missing");
+    }
+    // Everything the tablet sent beyond the payload: at most one chunk per cut, plus TLS
+    // handshakes and HTTP headers (generously 6 KiB per attempt and 2 KiB per request).
+    let requests = payload / client.chunk_size as u64 + attempts * 6;
+    let allowance = cuts * client.chunk_size as u64 + attempts * 6 * 1024 + requests * 2 * 1024;
+    assert!(
+        sent <= payload + allowance,
+        "sent {sent} for {payload} payload with {cuts} cuts"
+    );
+}
