@@ -132,6 +132,7 @@ pub fn commit(
     let envelope = StoredEnvelope {
         envelope_id: manifest.envelope_id.clone(),
         device_id: device.device_id,
+        case_number: manifest.case_number.clone(),
         manifest: request.manifest.to_vec(),
         signature: request.signature.to_vec(),
         receipt: signed.receipt.clone(),

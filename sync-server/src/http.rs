@@ -310,6 +310,32 @@ async fn commit_envelope(
     )?))
 }
 
+#[derive(Deserialize)]
+struct StatusQuery {
+    #[serde(default)]
+    since: i64,
+}
+
+/// The status feed: changes to this device's cases after `since`, and the cursor to ask from.
+#[derive(Serialize, Deserialize)]
+pub struct StatusFeed {
+    pub events: Vec<crate::store::StatusEvent>,
+    pub next: i64,
+}
+
+async fn status_feed(
+    State(state): Shared,
+    Extension(cert): Extension<ClientCertificate>,
+    axum::extract::Query(query): axum::extract::Query<StatusQuery>,
+) -> Result<Json<StatusFeed>, ServerError> {
+    let device = device_of(&state, &cert)?;
+    let events = state
+        .meta
+        .status_events(&device.device_id, query.since, 500)?;
+    let next = events.last().map_or(query.since, |e| e.cursor);
+    Ok(Json(StatusFeed { events, next }))
+}
+
 /// Largest tus chunk accepted in one PATCH, and largest JSON body.
 pub const MAX_CHUNK: usize = 8 * 1024 * 1024;
 pub const MAX_JSON: usize = 256 * 1024;
@@ -333,6 +359,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/envelopes/{id}",
             put(commit_envelope).layer(DefaultBodyLimit::max(MAX_JSON)),
         )
+        .route("/v1/status", get(status_feed))
         .with_state(state)
 }
 

@@ -11,6 +11,7 @@
 pub mod commit;
 mod error;
 pub mod http;
+pub mod local;
 pub mod setup;
 pub mod store;
 pub mod tls;

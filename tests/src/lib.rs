@@ -5,6 +5,7 @@
 //! pipeline; the signatures are real stroke records; the inventory is the real PDF.
 
 pub mod outgoing;
+pub mod sync;
 
 use std::io::Write;
 use std::path::Path;

@@ -108,14 +108,15 @@ impl SyncClient {
             .get("Location")
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| SyncError::BadAnswer("no Location".into()))?;
-        Ok(format!("{}{}", self.server, location))
+        // Keep the path only: the server may come back on another address.
+        Ok(location.to_owned())
     }
 
     /// The server's offset for an upload; `None` if it is gone (expired, terminated, unknown).
     async fn offset(&self, location: &str) -> Result<Option<u64>, SyncError> {
         let response = self
             .http
-            .head(location)
+            .head(format!("{}{location}", self.server))
             .header("Tus-Resumable", "1.0.0")
             .send()
             .await?;
@@ -143,7 +144,8 @@ impl SyncClient {
             *location = Some(self.create_upload(part.len()).await?);
             offset = Some(0);
         }
-        let url = location.clone().unwrap_or_default();
+        let path = location.clone().unwrap_or_default();
+        let url = format!("{}{path}", self.server);
         let mut offset = offset.unwrap_or(0) as usize;
         while offset < part.len() {
             let chunk = &part[offset..(offset + self.chunk_size).min(part.len())];
@@ -170,7 +172,7 @@ impl SyncClient {
                 // The server has more (or less) than we thought: ask where it is.
                 StatusCode::CONFLICT => {
                     offset = self
-                        .offset(&url)
+                        .offset(&path)
                         .await?
                         .ok_or_else(|| SyncError::Offline("upload gone".into()))?
                         as usize;
@@ -187,8 +189,8 @@ impl SyncClient {
         Ok(())
     }
 
-    /// Upload every part of `envelope` and commit it. `locations` keeps each part's upload
-    /// address between calls (persist it), so a later call resumes instead of starting over.
+    /// Upload every part of `envelope` and commit it. `locations` keeps each part's upload path
+    /// between calls (persist it), so a later call resumes instead of starting over.
     /// Returns the receipt only after its signature and content have been checked.
     pub async fn upload_envelope(
         &self,
@@ -237,5 +239,39 @@ impl SyncClient {
             ));
         }
         Ok((signed, receipt))
+    }
+}
+
+/// One status change of a case, as the server's feed reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct StatusEvent {
+    pub cursor: i64,
+    pub case_number: String,
+    pub status: String,
+    pub at: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct StatusFeed {
+    events: Vec<StatusEvent>,
+    next: i64,
+}
+
+impl SyncClient {
+    /// Status changes of this tablet's cases after `since`; returns them and the next cursor.
+    pub async fn status(&self, since: i64) -> Result<(Vec<StatusEvent>, i64), SyncError> {
+        let response = self
+            .http
+            .get(format!("{}/v1/status?since={since}", self.server))
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            return Err(refused(response).await);
+        }
+        let feed: StatusFeed = response
+            .json()
+            .await
+            .map_err(|e| SyncError::BadAnswer(e.to_string()))?;
+        Ok((feed.events, feed.next))
     }
 }

@@ -29,6 +29,6 @@ pub use error::VaultError;
 pub use keyslot::SlotId;
 pub use outgoing::{OutgoingItem, retry_delay};
 pub use schema::SCHEMA_VERSION;
-pub use seal::{OutboxEntry, SealCase};
+pub use seal::{OutboxEntry, SealCase, TrackingStub};
 pub use store::{BlobId, BlobInfo, DraftSummary, VaultTx};
 pub use vault::{AdminInfo, SlotInfo, UnlockedVault, Vault, VaultOptions};

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{Result, VaultError};
 
 /// The schema this build writes. A file with a higher version is refused, never downgraded.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Version of the layout of encrypted records, bound into every ciphertext's associated data.
 /// A change of record layout gets a new number and a re-encrypting step on unlock.
@@ -56,6 +56,11 @@ const MIGRATIONS: &[&str] = &[
         outgoing_id TEXT PRIMARY KEY, kind TEXT NOT NULL, created_at INTEGER NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,
         last_error TEXT, meta_ct BLOB NOT NULL, payload_ct BLOB NOT NULL);",
+    // 4 → 5: what is left of a delivered case on the tablet — a tracking stub with the server's
+    // signed receipt and the case's latest status (no personal data in either).
+    "CREATE TABLE tracking (
+        envelope_id TEXT PRIMARY KEY, case_number TEXT NOT NULL, delivered_at INTEGER NOT NULL,
+        receipt TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'received', status_at INTEGER);",
 ];
 
 /// Open the file with the settings every connection needs.

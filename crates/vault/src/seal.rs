@@ -133,3 +133,73 @@ impl VaultTx<'_> {
         })
     }
 }
+
+/// What the tablet keeps of a delivered case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackingStub {
+    pub envelope_id: String,
+    pub case_number: String,
+    pub delivered_at: i64,
+    pub receipt: String,
+    pub status: String,
+}
+
+impl VaultTx<'_> {
+    /// The server's receipt (already verified by the caller) arrived: drop the envelope and keep
+    /// only a tracking stub, in one transaction.
+    pub fn mark_delivered(&self, envelope_id: &str, receipt: &str) -> Result<()> {
+        let case_number: Option<String> = self
+            .tx
+            .query_row(
+                "SELECT case_number FROM outbox WHERE envelope_id = ?1",
+                [envelope_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let case_number = case_number.ok_or_else(|| VaultError::NotFound {
+            what: "envelope",
+            id: envelope_id.into(),
+        })?;
+        self.tx
+            .execute("DELETE FROM outbox WHERE envelope_id = ?1", [envelope_id])?;
+        self.tx.execute(
+            "INSERT INTO tracking (envelope_id, case_number, delivered_at, receipt) VALUES (?1, ?2, ?3, ?4)",
+            params![envelope_id, case_number, self.now, receipt],
+        )?;
+        self.audit(
+            "envelope.delivered",
+            &format!("envelope={envelope_id} number={case_number}"),
+        )
+    }
+
+    /// Record a status the server reported for a delivered case.
+    pub fn update_status(&self, case_number: &str, status: &str) -> Result<bool> {
+        let changed = self.tx.execute(
+            "UPDATE tracking SET status = ?2, status_at = ?3 WHERE case_number = ?1",
+            params![case_number, status, self.now],
+        )?;
+        if changed > 0 {
+            self.audit(
+                "case.status",
+                &format!("number={case_number} status={status}"),
+            )?;
+        }
+        Ok(changed > 0)
+    }
+
+    pub fn tracking(&self) -> Result<Vec<TrackingStub>> {
+        let mut statement = self.tx.prepare(
+            "SELECT envelope_id, case_number, delivered_at, receipt, status FROM tracking ORDER BY delivered_at, envelope_id",
+        )?;
+        let rows = statement.query_map([], |r| {
+            Ok(TrackingStub {
+                envelope_id: r.get(0)?,
+                case_number: r.get(1)?,
+                delivered_at: r.get(2)?,
+                receipt: r.get(3)?,
+                status: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

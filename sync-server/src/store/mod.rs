@@ -42,13 +42,23 @@ pub struct Upload {
 pub struct StoredEnvelope {
     pub envelope_id: String,
     pub device_id: String,
+    pub case_number: String,
     pub manifest: Vec<u8>,
     pub signature: Vec<u8>,
     pub receipt: String,
     pub receipt_signature: String,
 }
 
-/// Devices, uploads and envelopes.
+/// A change in a case's status, in the feed tablets pull (`GET /v1/status?since=cursor`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StatusEvent {
+    pub cursor: i64,
+    pub case_number: String,
+    pub status: String,
+    pub at: i64,
+}
+
+/// Devices, uploads, envelopes and status events.
 pub trait MetadataStore: Send + Sync {
     fn add_device(&self, device: &Device, now: i64) -> Result<(), ServerError>;
     /// Issue a one-time enrollment code (stored as its SHA-256) valid until `expires_at`.
@@ -73,7 +83,22 @@ pub trait MetadataStore: Send + Sync {
     fn terminate_upload(&self, upload_id: &str) -> Result<(), ServerError>;
 
     fn envelope(&self, envelope_id: &str) -> Result<Option<StoredEnvelope>, ServerError>;
-    /// Store an envelope once; if one with this id exists, return it instead.
+    /// Status events for the cases of `device_id` after `since`, oldest first.
+    fn status_events(
+        &self,
+        device_id: &str,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<StatusEvent>, ServerError>;
+    /// Record a status change of a case (the back-office and the central system do this).
+    fn add_status_event(
+        &self,
+        case_number: &str,
+        status: &str,
+        now: i64,
+    ) -> Result<i64, ServerError>;
+    /// Store an envelope once, with its "received" status event; if one with this id exists,
+    /// return it instead.
     fn insert_envelope(
         &self,
         envelope: &StoredEnvelope,

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Device, DeviceState, MetadataStore, StoredEnvelope, Upload};
+use super::{Device, DeviceState, MetadataStore, StatusEvent, StoredEnvelope, Upload};
 use crate::ServerError;
 
 const SCHEMA: &str = "
@@ -22,8 +22,12 @@ CREATE TABLE IF NOT EXISTS uploads (
     expires_at INTEGER NOT NULL, terminated INTEGER NOT NULL DEFAULT 0, blob TEXT);
 CREATE TABLE IF NOT EXISTS envelopes (
     envelope_id TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(device_id),
-    manifest BLOB NOT NULL, signature BLOB NOT NULL, receipt TEXT NOT NULL,
+    case_number TEXT NOT NULL, manifest BLOB NOT NULL, signature BLOB NOT NULL, receipt TEXT NOT NULL,
     receipt_signature TEXT NOT NULL, received_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS status_events (
+    cursor INTEGER PRIMARY KEY AUTOINCREMENT, case_number TEXT NOT NULL, status TEXT NOT NULL,
+    at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS status_by_case ON status_events(case_number);
 CREATE TABLE IF NOT EXISTS envelope_parts (
     envelope_id TEXT NOT NULL REFERENCES envelopes(envelope_id), idx INTEGER NOT NULL,
     sha256 TEXT NOT NULL, PRIMARY KEY (envelope_id, idx));
@@ -75,15 +79,16 @@ fn envelope_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEnvelope
     Ok(StoredEnvelope {
         envelope_id: row.get(0)?,
         device_id: row.get(1)?,
-        manifest: row.get(2)?,
-        signature: row.get(3)?,
-        receipt: row.get(4)?,
-        receipt_signature: row.get(5)?,
+        case_number: row.get(2)?,
+        manifest: row.get(3)?,
+        signature: row.get(4)?,
+        receipt: row.get(5)?,
+        receipt_signature: row.get(6)?,
     })
 }
 
 const ENVELOPE_COLUMNS: &str =
-    "envelope_id, device_id, manifest, signature, receipt, receipt_signature";
+    "envelope_id, device_id, case_number, manifest, signature, receipt, receipt_signature";
 
 impl MetadataStore for SqliteMetadata {
     fn add_device(&self, device: &Device, now: i64) -> Result<(), ServerError> {
@@ -246,6 +251,40 @@ impl MetadataStore for SqliteMetadata {
         })
     }
 
+    fn status_events(
+        &self,
+        device_id: &str,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<StatusEvent>, ServerError> {
+        self.with(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT s.cursor, s.case_number, s.status, s.at FROM status_events s
+                 WHERE s.cursor > ?2 AND s.case_number IN (SELECT case_number FROM envelopes WHERE device_id = ?1)
+                 ORDER BY s.cursor LIMIT ?3",
+            )?;
+            let rows = statement.query_map(params![device_id, since, limit], |r| {
+                Ok(StatusEvent { cursor: r.get(0)?, case_number: r.get(1)?, status: r.get(2)?, at: r.get(3)? })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn add_status_event(
+        &self,
+        case_number: &str,
+        status: &str,
+        now: i64,
+    ) -> Result<i64, ServerError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO status_events (case_number, status, at) VALUES (?1, ?2, ?3)",
+                params![case_number, status, now],
+            )?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
     fn envelope(&self, envelope_id: &str) -> Result<Option<StoredEnvelope>, ServerError> {
         self.with(|conn| {
             Ok(conn
@@ -273,16 +312,21 @@ impl MetadataStore for SqliteMetadata {
                 return Ok(existing);
             }
             tx.execute(
-                &format!("INSERT INTO envelopes ({ENVELOPE_COLUMNS}, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                &format!("INSERT INTO envelopes ({ENVELOPE_COLUMNS}, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
                 params![
                     envelope.envelope_id,
                     envelope.device_id,
+                    envelope.case_number,
                     envelope.manifest,
                     envelope.signature,
                     envelope.receipt,
                     envelope.receipt_signature,
                     now
                 ],
+            )?;
+            tx.execute(
+                "INSERT INTO status_events (case_number, status, at) VALUES (?1, 'received', ?2)",
+                params![envelope.case_number, now],
             )?;
             for (index, sha256) in part_hashes.iter().enumerate() {
                 tx.execute(

@@ -1,0 +1,111 @@
+//! A complete server on a loopback port, in this process, with a fresh data directory: what the
+//! demo and the whole-system tests run against. Uses the same `init` files as a real install.
+//! It runs on its own runtime, so `stop` ends every connection and request at once, as a
+//! crash would (what SQLite has committed stays committed).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use fieldkit_protocol::SealingKeyPair;
+
+use crate::ServerError;
+use crate::http::{AppState, router, serve};
+use crate::setup::{Layout, ServerFiles, init};
+use crate::store::{FileBlobStore, MetadataStore, SqliteMetadata};
+use crate::tls::{certificate_fingerprint, server_config};
+use crate::tus::TusLimits;
+
+/// A running local server.
+pub struct LocalServer {
+    pub url: String,
+    /// The server CA certificate a tablet pins (DER).
+    pub server_ca: Vec<u8>,
+    pub meta: Arc<SqliteMetadata>,
+    /// The case-sealing key pair (the back-office opens envelopes with it).
+    pub sealing: SealingKeyPair,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LocalServer {
+    /// Initialise `data` (if new) and serve it on `127.0.0.1`, clock from `clock`.
+    pub async fn start(data: &Path, clock: fn() -> i64) -> Result<Self, ServerError> {
+        let layout = Layout::new(data);
+        if !layout.database().exists() {
+            init(data, &["localhost".to_owned()])?;
+        }
+        let files = ServerFiles::load(data)?;
+        let tls = server_config(
+            files.device_ca.certificate_der(),
+            files.server_chain,
+            files.server_key,
+        )?;
+        let meta = Arc::new(SqliteMetadata::open(&layout.database())?);
+        let sealing = files.sealing;
+        let state = AppState {
+            meta: meta.clone(),
+            blobs: Arc::new(FileBlobStore::open(&layout.blobs())?),
+            limits: TusLimits::default(),
+            receipt_key: files.receipt_key,
+            sealing_key: sealing.public_key(),
+            device_ca: files.device_ca,
+            clock,
+        };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?;
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                tokio::select! {
+                    _ = serve(listener, Arc::new(tls), router(Arc::new(state))) => {}
+                    _ = stopped => {}
+                }
+            });
+            // Abort every connection task still running, mid-request or not.
+            runtime.shutdown_background();
+        });
+        let server_ca = std::fs::read(layout.server_ca_certificate())?;
+        Ok(Self {
+            url: format!("https://localhost:{port}"),
+            server_ca,
+            meta,
+            sealing,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// Issue a one-time enrollment code, valid for ten minutes.
+    pub fn enroll_code(&self, code: &str, now: i64) -> Result<(), ServerError> {
+        self.meta
+            .add_enroll_code(&certificate_fingerprint(code.as_bytes()), now + 600)
+    }
+
+    /// Stop serving: every connection and request in flight ends at once, as in a crash.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,166 @@
+#![allow(clippy::unwrap_used)]
+//! The whole path with the real parts: a tablet enrolls at a server on loopback (real TLS),
+//! seals cases in its vault, pushes them (upload, commit, verified receipt), keeps only
+//! tracking stubs, and pulls status changes back. The server is stopped at random moments
+//! during the pushes and started again on the same data: no envelope is lost or duplicated.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fieldkit_e2e::sync::{Resume, pull_status, push_outbox};
+use fieldkit_protocol::{DeviceSigningKey, open};
+use fieldkit_sync_client::{SyncClient, enroll};
+use fieldkit_sync_server::local::LocalServer;
+use fieldkit_sync_server::store::{BlobStore, FileBlobStore, MetadataStore};
+use fieldkit_vault::{Clock, SealCase, Vault, VaultOptions};
+
+fn now() -> i64 {
+    1_795_000_000
+}
+
+struct Fixed;
+impl Clock for Fixed {
+    fn now(&self) -> i64 {
+        now()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cases_travel_from_vault_to_server_and_status_comes_back_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    let server = LocalServer::start(&data, now).await.unwrap();
+    server.enroll_code("FULL-PATH", now()).unwrap();
+    let enrollment = enroll(&server.url, &server.server_ca, "FULL-PATH", "T07")
+        .await
+        .unwrap();
+    let device = DeviceSigningKey::from_pkcs8("T07", &enrollment.signing_key_pkcs8).unwrap();
+    let server_ca = server.server_ca.clone();
+    let client_for = |url: &str| {
+        let mut client = SyncClient::new(
+            url,
+            &server_ca,
+            &enrollment.client_certificate,
+            &enrollment.tls_key_pkcs8,
+            &enrollment.receipt_public_key,
+        )
+        .unwrap();
+        client.chunk_size = 32 * 1024;
+        client
+    };
+
+    let mut vault = Vault::create(
+        &dir.path().join("vault.sqlite"),
+        "Адміністратор",
+        "пароль-синхронізації",
+        VaultOptions::default(),
+        Arc::new(Fixed),
+    )
+    .unwrap();
+    let cases = 4;
+    for i in 0..cases {
+        let case_id = format!("case-{i}");
+        vault
+            .put_draft(
+                &case_id,
+                "registered",
+                format!("{{\"applicant\":\"Бойко {i}\"}}").as_bytes(),
+            )
+            .unwrap();
+        vault
+            .put_blob(&case_id, "page", 0, &vec![i as u8; 300_000])
+            .unwrap();
+        vault
+            .put_blob(&case_id, "signature", 1, b"strokes")
+            .unwrap();
+        let number = format!("LV01/T07/2026/00000{i}-0");
+        vault
+            .seal_case(&SealCase {
+                case_id: &case_id,
+                envelope_id: &format!("env-{i}"),
+                case_number: &number,
+                recipient: &enrollment.sealing_key,
+                device: &device,
+            })
+            .unwrap();
+    }
+
+    // Push while the server is stopped at random moments and started again on the same data.
+    let mut server = server;
+    let mut resume = Resume::new();
+    let mut restarts = 0;
+    let mut state = 0x2026_1124u64;
+    // Up to ten times the push is cut short at a random moment (3–33 ms in) and the server is
+    // stopped and started again; then the push runs to the end.
+    while restarts < 10 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let client = client_for(&server.url);
+        let push = push_outbox(&mut vault, &client, &mut resume);
+        match tokio::time::timeout(Duration::from_millis(3 + state % 30), push).await {
+            Ok(result) => {
+                result.unwrap();
+                break;
+            }
+            Err(_) => {
+                server.stop();
+                server = LocalServer::start(&data, now).await.unwrap();
+                restarts += 1;
+            }
+        }
+    }
+    if !vault.outbox().unwrap().is_empty() {
+        push_outbox(&mut vault, &client_for(&server.url), &mut resume)
+            .await
+            .unwrap();
+    }
+    println!("delivered {cases} cases across {restarts} server restarts");
+
+    // The tablet keeps only tracking stubs with verified receipts.
+    let stubs = vault.transaction(|tx| tx.tracking()).unwrap();
+    assert_eq!(stubs.len(), cases);
+    assert!(vault.outbox().unwrap().is_empty());
+
+    // The server has each envelope once, with one "received" event, and can open it.
+    let blobs = FileBlobStore::open(&data.join("blobs")).unwrap();
+    let client = client_for(&server.url);
+    let (events, cursor) = client.status(0).await.unwrap();
+    assert_eq!(events.len(), cases, "{events:?}");
+    for i in 0..cases {
+        let stored = server.meta.envelope(&format!("env-{i}")).unwrap().unwrap();
+        let manifest: fieldkit_protocol::Manifest =
+            serde_json::from_slice(&stored.manifest).unwrap();
+        let parts = manifest
+            .parts
+            .iter()
+            .map(|p| blobs.get(&p.sha256).unwrap())
+            .collect();
+        let envelope = fieldkit_protocol::SealedEnvelope {
+            manifest_bytes: stored.manifest.clone(),
+            signature: stored.signature.clone(),
+            parts,
+        };
+        let opened = open(&envelope, &server.sealing, &device.public_key()).unwrap();
+        assert_eq!(
+            opened[0].bytes,
+            format!("{{\"applicant\":\"Бойко {i}\"}}").as_bytes()
+        );
+    }
+
+    // A status change on the server reaches the tablet's stub.
+    server
+        .meta
+        .add_status_event("LV01/T07/2026/000002-0", "forwarded", now())
+        .unwrap();
+    let next = pull_status(&mut vault, &client, cursor).await.unwrap();
+    assert!(next > cursor);
+    let stubs = vault.transaction(|tx| tx.tracking()).unwrap();
+    let forwarded: Vec<&str> = stubs
+        .iter()
+        .filter(|s| s.status == "forwarded")
+        .map(|s| s.case_number.as_str())
+        .collect();
+    assert_eq!(forwarded, ["LV01/T07/2026/000002-0"]);
+    server.stop();
+}
