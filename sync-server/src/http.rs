@@ -34,6 +34,7 @@ pub struct AppState {
     pub device_ca: CertificateAuthority,
     /// Unix seconds; a function so tests can move time.
     pub clock: fn() -> i64,
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// The SHA-256 of the client certificate presented on this connection, if any.
@@ -301,13 +302,50 @@ async fn commit_envelope(
         manifest: &manifest,
         signature: &signature,
     };
-    Ok(Json(commit(
+    let first_time = state.meta.envelope(&id)?.is_none();
+    let receipt = commit(
         state.meta.as_ref(),
         state.blobs.as_ref(),
         &state.receipt_key,
         &request,
         (state.clock)(),
-    )?))
+    )?;
+    if first_time {
+        state.metrics.record_commit();
+    }
+    Ok(Json(receipt))
+}
+
+/// Count every request by method, route template and status.
+async fn count_requests(
+    State(state): Shared,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let body_bytes = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let response = next.run(request).await;
+    state
+        .metrics
+        .record_request(&method, &route, response.status().as_u16(), body_bytes);
+    response
+}
+
+async fn metrics(State(state): Shared) -> Response {
+    built(
+        Response::builder()
+            .header(header::CONTENT_TYPE, "text/plain; version=0.0.4")
+            .body(Body::from(state.metrics.render())),
+    )
 }
 
 #[derive(Deserialize)]
@@ -360,6 +398,15 @@ pub fn router(state: Arc<AppState>) -> Router {
             put(commit_envelope).layer(DefaultBodyLimit::max(MAX_JSON)),
         )
         .route("/v1/status", get(status_feed))
+        .route("/metrics", get(metrics))
+        .route(
+            "/v1/openapi.json",
+            get(|| async { Json(crate::openapi::document()) }),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
         .with_state(state)
 }
 

@@ -12,6 +12,8 @@ pub mod commit;
 mod error;
 pub mod http;
 pub mod local;
+pub mod metrics;
+pub mod openapi;
 pub mod setup;
 pub mod store;
 pub mod tls;

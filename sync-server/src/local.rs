@@ -50,6 +50,7 @@ impl LocalServer {
             sealing_key: sealing.public_key(),
             device_ca: files.device_ca,
             clock,
+            metrics: Default::default(),
         };
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;

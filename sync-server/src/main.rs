@@ -131,6 +131,7 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         sealing_key: files.sealing.public_key(),
         device_ca: files.device_ca,
         clock: now,
+        metrics: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

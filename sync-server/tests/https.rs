@@ -76,6 +76,7 @@ async fn start() -> Running {
         sealing_key: sealing.public_key(),
         device_ca,
         clock: now,
+        metrics: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -300,6 +301,97 @@ async fn enrolled_tablet_uploads_commits_and_is_refused_once_revoked() {
         .await
         .unwrap();
     assert_eq!(again, receipt);
+
+    // Metrics: counted by route template (no ids in labels), one envelope despite two commits.
+    let metrics = anonymous
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("fieldkit_envelopes_committed_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            r#"fieldkit_requests_total{method="PATCH",route="/v1/uploads/{id}",status="409"} 2"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"route="/v1/enroll",status="403""#),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("env-1"), "{metrics}");
+
+    // The OpenAPI document describes exactly the routes the server has: probe every operation
+    // and find it counted under its own route template.
+    let openapi: serde_json::Value = anonymous
+        .get(format!("{}/v1/openapi.json", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut documented = Vec::new();
+    for (path, operations) in openapi["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            documented.push((method.to_uppercase(), path.clone()));
+            let url = format!(
+                "{}{}",
+                server.base,
+                path.replace("{id}", "0123456789abcdef0123456789abcdef")
+            );
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            tablet
+                .request(method, url)
+                .header("Tus-Resumable", "1.0.0")
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let metrics = anonymous
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (method, path) in &documented {
+        assert!(
+            metrics.contains(&format!("method=\"{method}\",route=\"{path}\"")),
+            "{method} {path} is documented but not served"
+        );
+    }
+    for line in metrics
+        .lines()
+        .filter(|l| l.starts_with("fieldkit_requests_total{"))
+    {
+        let method = line
+            .split("method=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let route = line
+            .split("route=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        assert!(
+            documented.contains(&(method.to_owned(), route.to_owned())),
+            "{method} {route} is served but not documented"
+        );
+    }
 
     // Revoked: the very next request is refused.
     server.meta.revoke_device("T07").unwrap();

@@ -54,6 +54,7 @@ async fn start_server(codes: &[&str]) -> Harness {
         sealing_key: sealing.public_key(),
         device_ca,
         clock: now,
+        metrics: Default::default(),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -1,0 +1,89 @@
+//! The OpenAPI 3.1 description served at `/v1/openapi.json`. Written by hand next to the
+//! router; a test probes every documented operation and checks the router serves it.
+
+use serde_json::{Value, json};
+
+fn error_responses(codes: &[u16]) -> Value {
+    let mut map = serde_json::Map::new();
+    for code in codes {
+        map.insert(code.to_string(), json!({ "description": "JSON error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }));
+    }
+    Value::Object(map)
+}
+
+fn with(mut base: Value, extra: Value) -> Value {
+    if let (Some(base), Value::Object(extra)) = (base.as_object_mut(), extra) {
+        base.extend(extra);
+    }
+    base
+}
+
+fn tus_headers() -> Value {
+    json!([{ "name": "Tus-Resumable", "in": "header", "required": true, "schema": { "const": "1.0.0" } }])
+}
+
+/// The document.
+pub fn document() -> Value {
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "fieldkit sync API", "version": env!("CARGO_PKG_VERSION"),
+                  "description": "Mutual TLS 1.3: every /v1 operation except enrollment and this document needs the client certificate issued at enrollment." },
+        "paths": {
+            "/healthz": { "get": { "summary": "Liveness", "responses": { "200": { "description": "ok" } } } },
+            "/metrics": { "get": { "summary": "Prometheus counters", "responses": { "200": { "description": "text exposition format" } } } },
+            "/v1/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3.1" } } } },
+            "/v1/enroll": { "post": {
+                "summary": "Enroll a tablet with a one-time code",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrollRequest" } } } },
+                "responses": with(json!({ "200": { "description": "enrolled", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrollResponse" } } } } }), error_responses(&[400, 403, 409, 413])) } },
+            "/v1/uploads": {
+                "options": { "summary": "tus capabilities", "responses": { "204": { "description": "Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm" } } },
+                "post": { "summary": "tus creation", "parameters": with_length(),
+                          "responses": with(json!({ "201": { "description": "created; Location names the upload" } }), error_responses(&[400, 401, 403, 412, 413])) } },
+            "/v1/uploads/{id}": {
+                "head": { "summary": "tus offset", "parameters": id_and_tus(),
+                          "responses": { "200": { "description": "Upload-Offset, Upload-Length" }, "401": { "description": "no client certificate" }, "404": { "description": "unknown" }, "410": { "description": "terminated or expired" }, "412": { "description": "wrong Tus-Resumable" } } },
+                "patch": { "summary": "tus append", "parameters": id_and_tus(),
+                           "requestBody": { "required": true, "content": { "application/offset+octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+                           "responses": with(json!({ "204": { "description": "appended; Upload-Offset" } }), error_responses(&[400, 401, 403, 404, 409, 410, 412, 413, 415, 460])) },
+                "delete": { "summary": "tus termination", "parameters": id_and_tus(),
+                            "responses": with(json!({ "204": { "description": "terminated" } }), error_responses(&[401, 403, 404, 410, 412])) } },
+            "/v1/envelopes/{id}": { "put": {
+                "summary": "Commit a sealed envelope", "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } } ],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Commit" } } } },
+                "responses": with(json!({ "200": { "description": "signed receipt (the same for the same envelope)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SignedReceipt" } } } } }), error_responses(&[400, 401, 403, 404, 409, 413, 422])) } },
+            "/v1/status": { "get": {
+                "summary": "Status changes of this tablet's cases", "parameters": [ { "name": "since", "in": "query", "schema": { "type": "integer" } } ],
+                "responses": with(json!({ "200": { "description": "events and the next cursor" } }), error_responses(&[401, 403])) } }
+        },
+        "components": { "schemas": {
+            "Error": { "type": "object", "required": ["code", "message"], "properties": { "code": { "type": "string" }, "message": { "type": "string" } } },
+            "EnrollRequest": { "type": "object", "required": ["code", "device_id", "signing_public_key", "tls_public_key"],
+                "properties": { "code": { "type": "string" }, "device_id": { "type": "string", "maxLength": 32 },
+                                "signing_public_key": { "type": "string", "description": "Ed25519, hex" },
+                                "tls_public_key": { "type": "string", "description": "uncompressed P-256 point, base64" } } },
+            "EnrollResponse": { "type": "object", "properties": { "device_id": { "type": "string" }, "client_certificate": { "type": "string" },
+                "sealing_key_id": { "type": "string" }, "sealing_public_key": { "type": "string" }, "receipt_public_key": { "type": "string" } } },
+            "Commit": { "type": "object", "required": ["manifest", "signature"], "properties": { "manifest": { "type": "string" }, "signature": { "type": "string" } } },
+            "SignedReceipt": { "type": "object", "properties": { "receipt": { "type": "string" }, "signature": { "type": "string" } } }
+        } }
+    })
+}
+
+fn with_length() -> Value {
+    let mut parameters = tus_headers();
+    if let Some(list) = parameters.as_array_mut() {
+        list.push(json!({ "name": "Upload-Length", "in": "header", "required": true, "schema": { "type": "integer" } }));
+    }
+    parameters
+}
+
+fn id_and_tus() -> Value {
+    let mut parameters = tus_headers();
+    if let Some(list) = parameters.as_array_mut() {
+        list.push(
+            json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }),
+        );
+    }
+    parameters
+}
