@@ -23,6 +23,10 @@ pub enum ServerError {
     TusVersion,
     #[error("PATCH needs Content-Type: application/offset+octet-stream")]
     WrongContentType,
+    #[error(
+        "the tablet's audit chain is behind what it reported before (at event {anchored}): its vault was rolled back or cut"
+    )]
+    AuditRollback { anchored: u64 },
     #[error("device {0} is revoked")]
     Revoked(String),
     #[error("unknown device {0}")]
@@ -53,6 +57,7 @@ impl ServerError {
             Self::InvalidEnrollCode => "invalid_enroll_code",
             Self::TusVersion => "tus_version",
             Self::WrongContentType => "wrong_content_type",
+            Self::AuditRollback { .. } => "audit_rollback",
             Self::Revoked(_) => "device_revoked",
             Self::UnknownDevice(_) => "unknown_device",
             Self::BadEnvelope(_) => "bad_envelope",
@@ -68,7 +73,7 @@ impl ServerError {
         match self {
             Self::NotFound | Self::UnknownDevice(_) => 404,
             Self::Gone => 410,
-            Self::WrongOffset { .. } | Self::Conflict(_) => 409,
+            Self::WrongOffset { .. } | Self::Conflict(_) | Self::AuditRollback { .. } => 409,
             Self::ChecksumMismatch => 460,
             Self::UnsupportedChecksum(_) | Self::BadEnvelope(_) | Self::Mismatch(_) => 400,
             Self::TooLarge => 413,

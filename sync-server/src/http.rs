@@ -316,6 +316,18 @@ async fn commit_envelope(
     Ok(Json(receipt))
 }
 
+async fn device_report(
+    State(state): Shared,
+    Extension(cert): Extension<ClientCertificate>,
+    Json(report): Json<crate::store::DeviceReport>,
+) -> Result<StatusCode, ServerError> {
+    let device = device_of(&state, &cert)?;
+    state
+        .meta
+        .record_report(&device.device_id, &report, (state.clock)())?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Count every request by method, route template and status.
 async fn count_requests(
     State(state): Shared,
@@ -398,6 +410,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             put(commit_envelope).layer(DefaultBodyLimit::max(MAX_JSON)),
         )
         .route("/v1/status", get(status_feed))
+        .route(
+            "/v1/report",
+            post(device_report).layer(DefaultBodyLimit::max(MAX_JSON)),
+        )
         .route("/metrics", get(metrics))
         .route(
             "/v1/openapi.json",

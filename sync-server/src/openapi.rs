@@ -52,6 +52,10 @@ pub fn document() -> Value {
                 "summary": "Commit a sealed envelope", "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } } ],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Commit" } } } },
                 "responses": with(json!({ "200": { "description": "signed receipt (the same for the same envelope)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SignedReceipt" } } } } }), error_responses(&[400, 401, 403, 404, 409, 413, 422])) } },
+            "/v1/report": { "post": {
+                "summary": "The tablet's counts and audit-chain head, at every sync",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/DeviceReport" } } } },
+                "responses": with(json!({ "204": { "description": "recorded; the audit head is anchored" } }), error_responses(&[400, 401, 403, 409, 413])) } },
             "/v1/status": { "get": {
                 "summary": "Status changes of this tablet's cases", "parameters": [ { "name": "since", "in": "query", "schema": { "type": "integer" } } ],
                 "responses": with(json!({ "200": { "description": "events and the next cursor" } }), error_responses(&[401, 403])) } }
@@ -65,6 +69,9 @@ pub fn document() -> Value {
             "EnrollResponse": { "type": "object", "properties": { "device_id": { "type": "string" }, "client_certificate": { "type": "string" },
                 "sealing_key_id": { "type": "string" }, "sealing_public_key": { "type": "string" }, "receipt_public_key": { "type": "string" } } },
             "Commit": { "type": "object", "required": ["manifest", "signature"], "properties": { "manifest": { "type": "string" }, "signature": { "type": "string" } } },
+            "DeviceReport": { "type": "object", "required": ["cases_sealed", "envelopes_waiting", "audit_seq", "audit_hash"],
+                "properties": { "cases_sealed": { "type": "integer" }, "envelopes_waiting": { "type": "integer" },
+                                "last_case_number": { "type": ["string", "null"] }, "audit_seq": { "type": "integer" }, "audit_hash": { "type": "string" } } },
             "SignedReceipt": { "type": "object", "properties": { "receipt": { "type": "string" }, "signature": { "type": "string" } } }
         } }
     })

@@ -52,3 +52,27 @@ pub async fn pull_status(
     }
     Ok(next)
 }
+
+/// Report the tablet's counts and audit-chain head (after a push, so the counts are current).
+pub async fn report(
+    vault: &mut UnlockedVault,
+    client: &SyncClient,
+) -> Result<fieldkit_protocol::DeviceReport, SyncPassError> {
+    let waiting = vault.outbox()?;
+    let delivered = vault.transaction(|tx| tx.tracking())?;
+    let head = vault.audit_head()?;
+    let last_case_number = waiting
+        .iter()
+        .map(|e| e.case_number.clone())
+        .chain(delivered.iter().map(|s| s.case_number.clone()))
+        .max();
+    let report = fieldkit_protocol::DeviceReport {
+        cases_sealed: (waiting.len() + delivered.len()) as u64,
+        envelopes_waiting: waiting.len() as u64,
+        last_case_number,
+        audit_seq: head.seq,
+        audit_hash: hex::encode(head.hash),
+    };
+    client.report(&report).await?;
+    Ok(report)
+}

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fieldkit_e2e::sync::{Resume, pull_status, push_outbox};
+use fieldkit_e2e::sync::{Resume, pull_status, push_outbox, report};
 use fieldkit_protocol::{DeviceSigningKey, open};
 use fieldkit_sync_client::{SyncClient, enroll};
 use fieldkit_sync_server::local::LocalServer;
@@ -147,6 +147,29 @@ async fn cases_travel_from_vault_to_server_and_status_comes_back_across_restarts
             format!("{{\"applicant\":\"Бойко {i}\"}}").as_bytes()
         );
     }
+
+    // The tablet reports its counts and audit head; the server anchors the head.
+    let reported = report(&mut vault, &client).await.unwrap();
+    assert_eq!(
+        (reported.cases_sealed, reported.envelopes_waiting),
+        (cases as u64, 0)
+    );
+    // A vault restored from an older copy (an earlier head) or with an edited chain is caught.
+    let older = fieldkit_protocol::DeviceReport {
+        audit_seq: reported.audit_seq - 3,
+        ..reported.clone()
+    };
+    let rolled_back = client.report(&older).await.unwrap_err();
+    assert!(
+        matches!(&rolled_back, fieldkit_sync_client::SyncError::Refused { status: 409, code, .. } if code == "audit_rollback"),
+        "{rolled_back}"
+    );
+    let edited = fieldkit_protocol::DeviceReport {
+        audit_hash: "00".repeat(32),
+        ..reported.clone()
+    };
+    assert!(client.report(&edited).await.is_err());
+    client.report(&reported).await.unwrap();
 
     // A status change on the server reaches the tablet's stub.
     server

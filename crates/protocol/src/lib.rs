@@ -15,6 +15,7 @@ mod keys;
 mod manifest;
 mod part_cipher;
 mod receipt;
+mod report;
 
 pub use envelope::{SealRequest, SealedEnvelope, check_parts, open, seal, verify_manifest};
 pub use error::EnvelopeError;
@@ -22,3 +23,4 @@ pub use hpke_step::{open_content_key, seal_content_key};
 pub use keys::{DevicePublicKey, DeviceSigningKey, SealingKeyPair, SealingPublicKey};
 pub use manifest::{FORMAT_VERSION, HPKE_SUITE, Manifest, PartEntry, PartKind, PlainPart};
 pub use receipt::{CommitReceipt, SignedReceipt};
+pub use report::DeviceReport;

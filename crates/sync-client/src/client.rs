@@ -275,3 +275,20 @@ impl SyncClient {
         Ok((feed.events, feed.next))
     }
 }
+
+impl SyncClient {
+    /// Report the tablet's counts and audit-chain head. A 409 `audit_rollback` means the server
+    /// saw a later head before: this vault was cut or restored from an old copy.
+    pub async fn report(&self, report: &fieldkit_protocol::DeviceReport) -> Result<(), SyncError> {
+        let response = self
+            .http
+            .post(format!("{}/v1/report", self.server))
+            .json(report)
+            .send()
+            .await?;
+        if response.status() != StatusCode::NO_CONTENT {
+            return Err(refused(response).await);
+        }
+        Ok(())
+    }
+}

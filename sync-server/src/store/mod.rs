@@ -58,6 +58,8 @@ pub struct StatusEvent {
     pub at: i64,
 }
 
+pub use fieldkit_protocol::DeviceReport;
+
 /// Devices, uploads, envelopes and status events.
 pub trait MetadataStore: Send + Sync {
     fn add_device(&self, device: &Device, now: i64) -> Result<(), ServerError>;
@@ -72,6 +74,13 @@ pub trait MetadataStore: Send + Sync {
         now: i64,
     ) -> Result<(), ServerError>;
     fn device_by_certificate(&self, certificate_sha256: &str) -> Result<Device, ServerError>;
+    /// Record a report; refuses one whose audit chain is behind (or differs at) the anchor.
+    fn record_report(
+        &self,
+        device_id: &str,
+        report: &DeviceReport,
+        now: i64,
+    ) -> Result<(), ServerError>;
     fn device(&self, device_id: &str) -> Result<Device, ServerError>;
     fn revoke_device(&self, device_id: &str) -> Result<(), ServerError>;
 

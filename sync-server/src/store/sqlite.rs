@@ -5,7 +5,9 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Device, DeviceState, MetadataStore, StatusEvent, StoredEnvelope, Upload};
+use super::{
+    Device, DeviceReport, DeviceState, MetadataStore, StatusEvent, StoredEnvelope, Upload,
+};
 use crate::ServerError;
 
 const SCHEMA: &str = "
@@ -16,6 +18,13 @@ CREATE TABLE IF NOT EXISTS enroll_codes (
     code_sha256 TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, used_at INTEGER);
 CREATE TABLE IF NOT EXISTS device_certificates (
     certificate_sha256 TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(device_id));
+CREATE TABLE IF NOT EXISTS device_reports (
+    device_id TEXT PRIMARY KEY REFERENCES devices(device_id), reported_at INTEGER NOT NULL,
+    cases_sealed INTEGER NOT NULL, envelopes_waiting INTEGER NOT NULL, last_case_number TEXT,
+    audit_seq INTEGER NOT NULL, audit_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_anchors (
+    device_id TEXT NOT NULL REFERENCES devices(device_id), audit_seq INTEGER NOT NULL,
+    audit_hash TEXT NOT NULL, anchored_at INTEGER NOT NULL, PRIMARY KEY (device_id, audit_seq));
 CREATE TABLE IF NOT EXISTS uploads (
     upload_id TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(device_id),
     length INTEGER NOT NULL, offset INTEGER NOT NULL, created_at INTEGER NOT NULL,
@@ -152,6 +161,53 @@ impl MetadataStore for SqliteMetadata {
                 .optional()?)
         })?;
         self.device(&device_id.ok_or(ServerError::Unauthenticated)?)
+    }
+
+    fn record_report(
+        &self,
+        device_id: &str,
+        report: &DeviceReport,
+        now: i64,
+    ) -> Result<(), ServerError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let latest: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT audit_seq, audit_hash FROM audit_anchors WHERE device_id = ?1 ORDER BY audit_seq DESC LIMIT 1",
+                    [device_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((seq, hash)) = latest {
+                let seq = seq as u64;
+                // Behind the anchor, or the same event with another hash: the chain was cut
+                // or the vault restored from an older copy.
+                if report.audit_seq < seq || (report.audit_seq == seq && report.audit_hash != hash) {
+                    return Err(ServerError::AuditRollback { anchored: seq });
+                }
+            }
+            tx.execute(
+                "INSERT OR IGNORE INTO audit_anchors (device_id, audit_seq, audit_hash, anchored_at) VALUES (?1, ?2, ?3, ?4)",
+                params![device_id, report.audit_seq as i64, report.audit_hash, now],
+            )?;
+            tx.execute(
+                "INSERT INTO device_reports (device_id, reported_at, cases_sealed, envelopes_waiting, last_case_number, audit_seq, audit_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(device_id) DO UPDATE SET reported_at = ?2, cases_sealed = ?3, envelopes_waiting = ?4,
+                   last_case_number = ?5, audit_seq = ?6, audit_hash = ?7",
+                params![
+                    device_id,
+                    now,
+                    report.cases_sealed as i64,
+                    report.envelopes_waiting as i64,
+                    report.last_case_number,
+                    report.audit_seq as i64,
+                    report.audit_hash
+                ],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
     }
 
     fn device(&self, device_id: &str) -> Result<Device, ServerError> {
