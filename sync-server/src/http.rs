@@ -328,6 +328,57 @@ async fn device_report(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Deserialize)]
+struct CatalogQuery {
+    #[serde(default)]
+    since: u64,
+}
+
+/// A newer catalog, with the limits the tablet checks while capturing.
+#[derive(Serialize, Deserialize)]
+pub struct CatalogFeed {
+    pub version: u64,
+    /// The catalog file (format of assets/catalog).
+    pub catalog: String,
+    pub max_upload_bytes: u64,
+}
+
+async fn catalog_feed(
+    State(state): Shared,
+    Extension(cert): Extension<ClientCertificate>,
+    axum::extract::Query(query): axum::extract::Query<CatalogQuery>,
+) -> Result<Response, ServerError> {
+    device_of(&state, &cert)?;
+    Ok(match state.meta.catalog_since(query.since)? {
+        Some((version, catalog)) => Json(CatalogFeed {
+            version,
+            catalog,
+            max_upload_bytes: state.limits.max_size,
+        })
+        .into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// Commands for this device (such as "wipe"), each handed over once.
+#[derive(Serialize, Deserialize)]
+pub struct CommandFeed {
+    pub commands: Vec<String>,
+}
+
+async fn command_feed(
+    State(state): Shared,
+    Extension(cert): Extension<ClientCertificate>,
+) -> Result<Json<CommandFeed>, ServerError> {
+    let device = device_of(&state, &cert)?;
+    let commands = state
+        .meta
+        .take_commands(&device.device_id, (state.clock)())?;
+    Ok(Json(CommandFeed {
+        commands: commands.into_iter().map(|(_, c)| c).collect(),
+    }))
+}
+
 /// Count every request by method, route template and status.
 async fn count_requests(
     State(state): Shared,
@@ -410,6 +461,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             put(commit_envelope).layer(DefaultBodyLimit::max(MAX_JSON)),
         )
         .route("/v1/status", get(status_feed))
+        .route("/v1/catalog", get(catalog_feed))
+        .route("/v1/commands", get(command_feed))
         .route(
             "/v1/report",
             post(device_report).layer(DefaultBodyLimit::max(MAX_JSON)),

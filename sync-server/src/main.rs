@@ -31,6 +31,11 @@ USAGE:
       Print a one-time enrollment code for a new tablet (default: valid 60 minutes).
   fieldkit-sync-server revoke --data DIR DEVICE
       Revoke a tablet: its next request is refused.
+  fieldkit-sync-server publish-catalog --data DIR FILE
+      Validate a service catalog (the format of assets/catalog) and publish it; tablets pull
+      it at their next sync. Its version must be newer than the published one.
+  fieldkit-sync-server command --data DIR DEVICE wipe
+      Queue a command for a tablet's next contact (wipe: remove all cases and keys).
 ";
 
 #[derive(Deserialize)]
@@ -189,6 +194,54 @@ fn run(args: &[String]) -> Result<(), String> {
                 .revoke_device(device)
                 .map_err(|e: ServerError| e.to_string())?;
             println!("revoked {device}");
+            Ok(())
+        }
+        "publish-catalog" => {
+            let data = PathBuf::from(one_flag(rest, "--data")?);
+            let file = positionals(rest)
+                .first()
+                .map(PathBuf::from)
+                .ok_or("publish-catalog: which file?")?;
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let catalog =
+                fieldkit_domain::catalog::Catalog::from_toml_str(&text).map_err(|e| match e {
+                    fieldkit_domain::catalog::CatalogError::Invalid(problems) => {
+                        let list: Vec<String> =
+                            problems.iter().map(|p| format!("  - {p}")).collect();
+                        format!(
+                            "{}: the catalog has problems:\n{}",
+                            file.display(),
+                            list.join("\n")
+                        )
+                    }
+                    other => format!("{}: {other}", file.display()),
+                })?;
+            metadata(&data)?
+                .publish_catalog(catalog.version, &text, now())
+                .map_err(|e| e.to_string())?;
+            println!(
+                "published catalog version {} ({} services)",
+                catalog.version,
+                catalog.services.len()
+            );
+            Ok(())
+        }
+        "command" => {
+            let data = PathBuf::from(one_flag(rest, "--data")?);
+            let positional = positionals(rest);
+            let (Some(device), Some(command)) = (positional.first(), positional.get(1)) else {
+                return Err(format!("command: DEVICE and COMMAND\n\n{HELP}"));
+            };
+            if command.as_str() != "wipe" {
+                return Err(format!(
+                    "unknown command {command}: the one command is wipe"
+                ));
+            }
+            metadata(&data)?
+                .add_command(device, command, now())
+                .map_err(|e| e.to_string())?;
+            println!("{command} queued for {device}");
             Ok(())
         }
         "--help" | "-h" | "help" => {

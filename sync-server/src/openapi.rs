@@ -56,6 +56,13 @@ pub fn document() -> Value {
                 "summary": "The tablet's counts and audit-chain head, at every sync",
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/DeviceReport" } } } },
                 "responses": with(json!({ "204": { "description": "recorded; the audit head is anchored" } }), error_responses(&[400, 401, 403, 409, 413])) } },
+            "/v1/catalog": { "get": {
+                "summary": "The latest service catalog, if newer than `since`, with the server's limits",
+                "parameters": [ { "name": "since", "in": "query", "schema": { "type": "integer" } } ],
+                "responses": with(json!({ "200": { "description": "version, catalog (TOML), max_upload_bytes" }, "204": { "description": "nothing newer" } }), error_responses(&[401, 403])) } },
+            "/v1/commands": { "get": {
+                "summary": "Commands for this tablet (such as wipe), each handed over once",
+                "responses": with(json!({ "200": { "description": "commands" } }), error_responses(&[401, 403])) } },
             "/v1/status": { "get": {
                 "summary": "Status changes of this tablet's cases", "parameters": [ { "name": "since", "in": "query", "schema": { "type": "integer" } } ],
                 "responses": with(json!({ "200": { "description": "events and the next cursor" } }), error_responses(&[401, 403])) } }

@@ -142,6 +142,85 @@ async fn operator_commands_and_a_tablet_enrolling_over_tls() {
     };
     assert_eq!(create().await.unwrap().status(), 201);
 
+    // Catalog: a valid file is published once; a broken one is refused with its problems.
+    let catalog = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/catalog/catalog.toml"
+    );
+    assert!(
+        run(&["publish-catalog", "--data", data_str, catalog]).contains("version 1 (13 services)")
+    );
+    let again = Command::new(BIN)
+        .args(["publish-catalog", "--data", data_str, catalog])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        std::fs::read_to_string(catalog)
+            .unwrap()
+            .replace("version = 1", "version = 2")
+            .replace("provider = \"dms-lviv\"", "provider = \"nobody\""),
+    )
+    .unwrap();
+    let refused = Command::new(BIN)
+        .args([
+            "publish-catalog",
+            "--data",
+            data_str,
+            broken.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown provider nobody"));
+    let feed: serde_json::Value = tablet
+        .get(format!("{base}/v1/catalog?since=0"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(feed["version"], 1);
+    assert!(
+        feed["catalog"]
+            .as_str()
+            .unwrap()
+            .contains("Декларування місця проживання")
+    );
+    assert_eq!(
+        tablet
+            .get(format!("{base}/v1/catalog?since=1"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+
+    // A wipe command reaches the tablet once.
+    run(&["command", "--data", data_str, "T07", "wipe"]);
+    let commands: serde_json::Value = tablet
+        .get(format!("{base}/v1/commands"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(commands["commands"], serde_json::json!(["wipe"]));
+    let commands: serde_json::Value = tablet
+        .get(format!("{base}/v1/commands"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(commands["commands"], serde_json::json!([]));
+
     run(&["revoke", "--data", data_str, "T07"]);
     assert_eq!(create().await.unwrap().status(), 403);
 }

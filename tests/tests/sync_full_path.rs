@@ -185,5 +185,22 @@ async fn cases_travel_from_vault_to_server_and_status_comes_back_across_restarts
         .map(|s| s.case_number.as_str())
         .collect();
     assert_eq!(forwarded, ["LV01/T07/2026/000002-0"]);
+
+    // The catalog feed brings a newer catalog (validated by the domain on the tablet), and a
+    // command queued for the tablet arrives once.
+    assert!(client.catalog(0).await.unwrap().is_none());
+    let demo = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/catalog/catalog.toml"
+    ))
+    .unwrap();
+    server.meta.publish_catalog(1, &demo, now()).unwrap();
+    let update = client.catalog(0).await.unwrap().unwrap();
+    let catalog = fieldkit_domain::catalog::Catalog::from_toml_str(&update.catalog).unwrap();
+    assert_eq!((update.version, catalog.services.len()), (1, 13));
+    assert!(client.catalog(1).await.unwrap().is_none());
+    server.meta.add_command("T07", "wipe", now()).unwrap();
+    assert_eq!(client.commands().await.unwrap(), ["wipe"]);
+    assert!(client.commands().await.unwrap().is_empty());
     server.stop();
 }

@@ -292,3 +292,55 @@ impl SyncClient {
         Ok(())
     }
 }
+
+/// A newer service catalog from the server, with its upload limit.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct CatalogUpdate {
+    pub version: u64,
+    /// The catalog file, to be read with `fieldkit_domain::catalog::Catalog::from_toml_str`.
+    pub catalog: String,
+    pub max_upload_bytes: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct CommandFeed {
+    commands: Vec<String>,
+}
+
+impl SyncClient {
+    /// The latest catalog if newer than `since`.
+    pub async fn catalog(&self, since: u64) -> Result<Option<CatalogUpdate>, SyncError> {
+        let response = self
+            .http
+            .get(format!("{}/v1/catalog?since={since}", self.server))
+            .send()
+            .await?;
+        match response.status() {
+            StatusCode::NO_CONTENT => Ok(None),
+            StatusCode::OK => Ok(Some(
+                response
+                    .json()
+                    .await
+                    .map_err(|e| SyncError::BadAnswer(e.to_string()))?,
+            )),
+            _ => Err(refused(response).await),
+        }
+    }
+
+    /// Commands for this tablet (such as "wipe"); each is handed over once.
+    pub async fn commands(&self) -> Result<Vec<String>, SyncError> {
+        let response = self
+            .http
+            .get(format!("{}/v1/commands", self.server))
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            return Err(refused(response).await);
+        }
+        let feed: CommandFeed = response
+            .json()
+            .await
+            .map_err(|e| SyncError::BadAnswer(e.to_string()))?;
+        Ok(feed.commands)
+    }
+}

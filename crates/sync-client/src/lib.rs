@@ -10,6 +10,6 @@ mod client;
 mod enroll;
 mod error;
 
-pub use client::{StatusEvent, SyncClient, UploadProgress};
+pub use client::{CatalogUpdate, StatusEvent, SyncClient, UploadProgress};
 pub use enroll::{Enrollment, enroll};
 pub use error::SyncError;

@@ -74,6 +74,14 @@ pub trait MetadataStore: Send + Sync {
         now: i64,
     ) -> Result<(), ServerError>;
     fn device_by_certificate(&self, certificate_sha256: &str) -> Result<Device, ServerError>;
+    /// Publish a catalog version (TOML, already validated); versions only go up.
+    fn publish_catalog(&self, version: u64, toml: &str, now: i64) -> Result<(), ServerError>;
+    /// The latest catalog, if newer than `since`.
+    fn catalog_since(&self, since: u64) -> Result<Option<(u64, String)>, ServerError>;
+    /// Queue a command (e.g. "wipe") for a device's next contact.
+    fn add_command(&self, device_id: &str, command: &str, now: i64) -> Result<i64, ServerError>;
+    /// Hand over the device's pending commands, marking them delivered.
+    fn take_commands(&self, device_id: &str, now: i64) -> Result<Vec<(i64, String)>, ServerError>;
     /// Record a report; refuses one whose audit chain is behind (or differs at) the anchor.
     fn record_report(
         &self,

@@ -25,6 +25,11 @@ CREATE TABLE IF NOT EXISTS device_reports (
 CREATE TABLE IF NOT EXISTS audit_anchors (
     device_id TEXT NOT NULL REFERENCES devices(device_id), audit_seq INTEGER NOT NULL,
     audit_hash TEXT NOT NULL, anchored_at INTEGER NOT NULL, PRIMARY KEY (device_id, audit_seq));
+CREATE TABLE IF NOT EXISTS catalogs (
+    version INTEGER PRIMARY KEY, published_at INTEGER NOT NULL, toml TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS device_commands (
+    command_id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL REFERENCES devices(device_id),
+    command TEXT NOT NULL, issued_at INTEGER NOT NULL, delivered_at INTEGER);
 CREATE TABLE IF NOT EXISTS uploads (
     upload_id TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(device_id),
     length INTEGER NOT NULL, offset INTEGER NOT NULL, created_at INTEGER NOT NULL,
@@ -161,6 +166,67 @@ impl MetadataStore for SqliteMetadata {
                 .optional()?)
         })?;
         self.device(&device_id.ok_or(ServerError::Unauthenticated)?)
+    }
+
+    fn publish_catalog(&self, version: u64, toml: &str, now: i64) -> Result<(), ServerError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let latest: Option<i64> =
+                tx.query_row("SELECT MAX(version) FROM catalogs", [], |r| r.get(0))?;
+            if let Some(latest) = latest.filter(|v| *v as u64 >= version) {
+                return Err(ServerError::Conflict(format!(
+                    "catalog version {version} is not newer than {latest}"
+                )));
+            }
+            tx.execute(
+                "INSERT INTO catalogs (version, published_at, toml) VALUES (?1, ?2, ?3)",
+                params![version as i64, now, toml],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn catalog_since(&self, since: u64) -> Result<Option<(u64, String)>, ServerError> {
+        self.with(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT version, toml FROM catalogs WHERE version > ?1 ORDER BY version DESC LIMIT 1",
+                    [since as i64],
+                    |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+                )
+                .optional()?)
+        })
+    }
+
+    fn add_command(&self, device_id: &str, command: &str, now: i64) -> Result<i64, ServerError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO device_commands (device_id, command, issued_at) VALUES (?1, ?2, ?3)",
+                params![device_id, command, now],
+            )
+            .map_err(|_| ServerError::UnknownDevice(device_id.into()))?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
+    fn take_commands(&self, device_id: &str, now: i64) -> Result<Vec<(i64, String)>, ServerError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let commands: Vec<(i64, String)> = {
+                let mut statement = tx.prepare(
+                    "SELECT command_id, command FROM device_commands WHERE device_id = ?1 AND delivered_at IS NULL ORDER BY command_id",
+                )?;
+                let rows = statement.query_map([device_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            tx.execute(
+                "UPDATE device_commands SET delivered_at = ?2 WHERE device_id = ?1 AND delivered_at IS NULL",
+                params![device_id, now],
+            )?;
+            tx.commit()?;
+            Ok(commands)
+        })
     }
 
     fn record_report(
