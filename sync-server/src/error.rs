@@ -37,6 +37,8 @@ pub enum ServerError {
     MissingPart { index: u32, sha256: String },
     #[error("envelope {0} was already committed with a different manifest")]
     Conflict(String),
+    #[error("the request cannot be read: {0}")]
+    Malformed(String),
     #[error("the request does not match the manifest: {0}")]
     Mismatch(&'static str),
     #[error("storage error: {0}")]
@@ -64,6 +66,7 @@ impl ServerError {
             Self::MissingPart { .. } => "missing_part",
             Self::Conflict(_) => "conflict",
             Self::Mismatch(_) => "mismatch",
+            Self::Malformed(_) => "malformed_request",
             Self::Storage(_) => "storage",
         }
     }
@@ -75,7 +78,10 @@ impl ServerError {
             Self::Gone => 410,
             Self::WrongOffset { .. } | Self::Conflict(_) | Self::AuditRollback { .. } => 409,
             Self::ChecksumMismatch => 460,
-            Self::UnsupportedChecksum(_) | Self::BadEnvelope(_) | Self::Mismatch(_) => 400,
+            Self::UnsupportedChecksum(_)
+            | Self::BadEnvelope(_)
+            | Self::Mismatch(_)
+            | Self::Malformed(_) => 400,
             Self::TooLarge => 413,
             Self::Revoked(_) | Self::InvalidEnrollCode => 403,
             Self::Unauthenticated => 401,

@@ -70,6 +70,30 @@ impl IntoResponse for ServerError {
 
 type Shared = State<Arc<AppState>>;
 
+/// Body rejections (malformed JSON, a body over its limit) answer in the same JSON error form
+/// as every other refusal.
+fn rejected(status: StatusCode, text: String) -> ServerError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ServerError::TooLarge
+    } else {
+        ServerError::Malformed(text)
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ServerError {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        rejected(rejection.status(), rejection.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::BytesRejection> for ServerError {
+    fn from(rejection: axum::extract::rejection::BytesRejection) -> Self {
+        rejected(rejection.status(), rejection.body_text())
+    }
+}
+
+type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
 fn device_of(state: &AppState, certificate: &ClientCertificate) -> Result<Device, ServerError> {
     let fingerprint = certificate
         .0
@@ -139,8 +163,9 @@ pub struct EnrollResponse {
 
 async fn enroll(
     State(state): Shared,
-    Json(request): Json<EnrollRequest>,
+    body: JsonBody<EnrollRequest>,
 ) -> Result<Json<EnrollResponse>, ServerError> {
+    let Json(request) = body?;
     let valid_id = !request.device_id.is_empty()
         && request.device_id.len() <= 32
         && request
@@ -234,8 +259,9 @@ async fn tus_patch(
     Extension(cert): Extension<ClientCertificate>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ServerError> {
+    let body = body?;
     require_tus(&headers)?;
     let device = device_of(&state, &cert)?;
     if headers
@@ -287,8 +313,9 @@ async fn commit_envelope(
     State(state): Shared,
     Extension(cert): Extension<ClientCertificate>,
     Path(id): Path<String>,
-    Json(body): Json<CommitBody>,
+    body: JsonBody<CommitBody>,
 ) -> Result<Json<SignedReceipt>, ServerError> {
+    let Json(body) = body?;
     let device = device_of(&state, &cert)?;
     let decode = |text: &str| {
         base64::engine::general_purpose::STANDARD
@@ -319,8 +346,9 @@ async fn commit_envelope(
 async fn device_report(
     State(state): Shared,
     Extension(cert): Extension<ClientCertificate>,
-    Json(report): Json<crate::store::DeviceReport>,
+    body: JsonBody<crate::store::DeviceReport>,
 ) -> Result<StatusCode, ServerError> {
+    let Json(report) = body?;
     let device = device_of(&state, &cert)?;
     state
         .meta
