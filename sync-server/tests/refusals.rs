@@ -78,7 +78,7 @@ async fn every_refusal_has_its_status_and_code() {
         fieldkit_sync_server::tls::CertificateAuthority::generate("another CA").unwrap();
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = stranger_ca
-        .issue_device("T07", &key.public_key_raw())
+        .issue_device("T07", key.public_key_raw())
         .unwrap();
     let stranger = client(
         &server.server_ca,
