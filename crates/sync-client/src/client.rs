@@ -134,7 +134,7 @@ impl SyncClient {
         location: &mut Option<String>,
         done_before: u64,
         total: u64,
-        progress: &mut dyn FnMut(UploadProgress),
+        progress: &mut (dyn FnMut(UploadProgress) + Send),
     ) -> Result<(), SyncError> {
         let mut offset = match location.as_deref() {
             Some(url) => self.offset(url).await?,
@@ -197,7 +197,7 @@ impl SyncClient {
         envelope_id: &str,
         envelope: &SealedEnvelope,
         locations: &mut BTreeMap<usize, String>,
-        progress: &mut dyn FnMut(UploadProgress),
+        progress: &mut (dyn FnMut(UploadProgress) + Send),
     ) -> Result<(SignedReceipt, CommitReceipt), SyncError> {
         let total: u64 = envelope.parts.iter().map(|p| p.len() as u64).sum();
         let mut done = 0u64;
