@@ -21,8 +21,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive "${sudo_if_needed[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# A real SMTP server for the e-mail tests, from PyPI.
+# From PyPI: a real SMTP server for the e-mail tests, and tuspy, a third-party tus client.
 python3 -c "import aiosmtpd" 2>/dev/null || python3 -m pip install --quiet aiosmtpd
+python3 -c "import tusclient" 2>/dev/null || python3 -m pip install --quiet tuspy
 
 echo "== CUPS test queue"
 if [ "$(id -u)" -eq 0 ]; then bash tests/cups/setup.sh; else sudo bash tests/cups/setup.sh; fi
