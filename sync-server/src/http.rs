@@ -388,6 +388,32 @@ async fn catalog_feed(
     })
 }
 
+/// Visits planned for this device after a cursor.
+#[derive(Serialize, Deserialize)]
+pub struct VisitFeed {
+    pub visits: Vec<serde_json::Value>,
+    pub next: i64,
+}
+
+async fn visit_feed(
+    State(state): Shared,
+    Extension(cert): Extension<ClientCertificate>,
+    axum::extract::Query(query): axum::extract::Query<StatusQuery>,
+) -> Result<Json<VisitFeed>, ServerError> {
+    let device = device_of(&state, &cert)?;
+    let rows = state.meta.visits_since(&device.device_id, query.since)?;
+    let next = rows.last().map_or(query.since, |(id, _)| *id);
+    let visits = rows
+        .into_iter()
+        .map(|(id, details)| {
+            let mut visit: serde_json::Value = serde_json::from_str(&details).unwrap_or_default();
+            visit["visit_id"] = id.into();
+            visit
+        })
+        .collect();
+    Ok(Json(VisitFeed { visits, next }))
+}
+
 /// Commands for this device (such as "wipe"), each handed over once.
 #[derive(Serialize, Deserialize)]
 pub struct CommandFeed {
@@ -491,6 +517,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/status", get(status_feed))
         .route("/v1/catalog", get(catalog_feed))
         .route("/v1/commands", get(command_feed))
+        .route("/v1/visits", get(visit_feed))
         .route(
             "/v1/report",
             post(device_report).layer(DefaultBodyLimit::max(MAX_JSON)),

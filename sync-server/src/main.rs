@@ -34,6 +34,9 @@ USAGE:
   fieldkit-sync-server publish-catalog --data DIR FILE
       Validate a service catalog (the format of assets/catalog) and publish it; tablets pull
       it at their next sync. Its version must be newer than the published one.
+  fieldkit-sync-server plan-visit --data DIR DEVICE FILE.json
+      Plan a visit for a tablet (until the back-office does it): FILE is a JSON object with
+      the place, address, time, applicant and services; the tablet pulls it at its next sync.
   fieldkit-sync-server command --data DIR DEVICE wipe
       Queue a command for a tablet's next contact (wipe: remove all cases and keys).
 ";
@@ -225,6 +228,25 @@ fn run(args: &[String]) -> Result<(), String> {
                 catalog.version,
                 catalog.services.len()
             );
+            Ok(())
+        }
+        "plan-visit" => {
+            let data = PathBuf::from(one_flag(rest, "--data")?);
+            let positional = positionals(rest);
+            let (Some(device), Some(file)) = (positional.first(), positional.get(1)) else {
+                return Err(format!("plan-visit: DEVICE and FILE\n\n{HELP}"));
+            };
+            let text =
+                std::fs::read_to_string(file.as_str()).map_err(|e| format!("{file}: {e}"))?;
+            let visit: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
+            if !visit.is_object() {
+                return Err(format!("{file}: a visit is a JSON object"));
+            }
+            let id = metadata(&data)?
+                .plan_visit(device, &visit.to_string(), now())
+                .map_err(|e| e.to_string())?;
+            println!("visit {id} planned for {device}");
             Ok(())
         }
         "command" => {

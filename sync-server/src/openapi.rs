@@ -60,6 +60,10 @@ pub fn document() -> Value {
                 "summary": "The latest service catalog, if newer than `since`, with the server's limits",
                 "parameters": [ { "name": "since", "in": "query", "schema": { "type": "integer" } } ],
                 "responses": with(json!({ "200": { "description": "version, catalog (TOML), max_upload_bytes" }, "204": { "description": "nothing newer" } }), error_responses(&[401, 403])) } },
+            "/v1/visits": { "get": {
+                "summary": "Visits planned for this tablet after `since`",
+                "parameters": [ { "name": "since", "in": "query", "schema": { "type": "integer" } } ],
+                "responses": with(json!({ "200": { "description": "visits and the next cursor" } }), error_responses(&[401, 403])) } },
             "/v1/commands": { "get": {
                 "summary": "Commands for this tablet (such as wipe), each handed over once",
                 "responses": with(json!({ "200": { "description": "commands" } }), error_responses(&[401, 403])) } },

@@ -200,6 +200,37 @@ async fn operator_commands_and_a_tablet_enrolling_over_tls() {
         204
     );
 
+    // A planned visit reaches the tablet through the visits feed.
+    let visit = dir.path().join("visit.json");
+    std::fs::write(&visit, r#"{"place":"home","address":"м. Львів, вул. Зелена, 12","time":"2026-11-30T10:00","services":["00001"]}"#).unwrap();
+    run(&[
+        "plan-visit",
+        "--data",
+        data_str,
+        "T07",
+        visit.to_str().unwrap(),
+    ]);
+    let feed: serde_json::Value = tablet
+        .get(format!("{base}/v1/visits?since=0"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(feed["visits"][0]["place"], "home");
+    assert_eq!(feed["visits"][0]["services"][0], "00001");
+    let next = feed["next"].as_i64().unwrap();
+    let later: serde_json::Value = tablet
+        .get(format!("{base}/v1/visits?since={next}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(later["visits"], serde_json::json!([]));
+
     // A wipe command reaches the tablet once.
     run(&["command", "--data", data_str, "T07", "wipe"]);
     let commands: serde_json::Value = tablet

@@ -199,6 +199,18 @@ async fn cases_travel_from_vault_to_server_and_status_comes_back_across_restarts
     let catalog = fieldkit_domain::catalog::Catalog::from_toml_str(&update.catalog).unwrap();
     assert_eq!((update.version, catalog.services.len()), (1, 13));
     assert!(client.catalog(1).await.unwrap().is_none());
+    let (visits, _) = client.visits(0).await.unwrap();
+    assert!(visits.is_empty());
+    server
+        .meta
+        .plan_visit("T07", r#"{"place":"hospital","services":["00004"]}"#, now())
+        .unwrap();
+    let (visits, next) = client.visits(0).await.unwrap();
+    assert_eq!(
+        (visits.len(), visits[0]["place"].as_str()),
+        (1, Some("hospital"))
+    );
+    assert!(client.visits(next).await.unwrap().0.is_empty());
     server.meta.add_command("T07", "wipe", now()).unwrap();
     assert_eq!(client.commands().await.unwrap(), ["wipe"]);
     assert!(client.commands().await.unwrap().is_empty());

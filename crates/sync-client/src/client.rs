@@ -344,3 +344,28 @@ impl SyncClient {
         Ok(feed.commands)
     }
 }
+
+#[derive(serde::Deserialize)]
+struct VisitFeed {
+    visits: Vec<serde_json::Value>,
+    next: i64,
+}
+
+impl SyncClient {
+    /// Visits planned for this tablet after `since` (as JSON objects), and the next cursor.
+    pub async fn visits(&self, since: i64) -> Result<(Vec<serde_json::Value>, i64), SyncError> {
+        let response = self
+            .http
+            .get(format!("{}/v1/visits?since={since}", self.server))
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            return Err(refused(response).await);
+        }
+        let feed: VisitFeed = response
+            .json()
+            .await
+            .map_err(|e| SyncError::BadAnswer(e.to_string()))?;
+        Ok((feed.visits, feed.next))
+    }
+}

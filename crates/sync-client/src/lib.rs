@@ -6,10 +6,12 @@
 //! It stores nothing: the app keeps what enrollment returns and the receipts in the vault, and
 //! must drop an envelope only after `upload_envelope` returned a receipt whose signature checked.
 
+mod backoff;
 mod client;
 mod enroll;
 mod error;
 
+pub use backoff::Backoff;
 pub use client::{CatalogUpdate, StatusEvent, SyncClient, UploadProgress};
 pub use enroll::{Enrollment, enroll};
 pub use error::SyncError;

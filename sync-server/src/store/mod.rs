@@ -78,6 +78,11 @@ pub trait MetadataStore: Send + Sync {
     fn publish_catalog(&self, version: u64, toml: &str, now: i64) -> Result<(), ServerError>;
     /// The latest catalog, if newer than `since`.
     fn catalog_since(&self, since: u64) -> Result<Option<(u64, String)>, ServerError>;
+    /// Plan a visit for a device: `details` is the visit as JSON (place, address, time,
+    /// applicant, services) exactly as the tablet will read it.
+    fn plan_visit(&self, device_id: &str, details: &str, now: i64) -> Result<i64, ServerError>;
+    /// Visits planned for a device after cursor `since`.
+    fn visits_since(&self, device_id: &str, since: i64) -> Result<Vec<(i64, String)>, ServerError>;
     /// Queue a command (e.g. "wipe") for a device's next contact.
     fn add_command(&self, device_id: &str, command: &str, now: i64) -> Result<i64, ServerError>;
     /// Hand over the device's pending commands, marking them delivered.

@@ -30,6 +30,9 @@ CREATE TABLE IF NOT EXISTS catalogs (
 CREATE TABLE IF NOT EXISTS device_commands (
     command_id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL REFERENCES devices(device_id),
     command TEXT NOT NULL, issued_at INTEGER NOT NULL, delivered_at INTEGER);
+CREATE TABLE IF NOT EXISTS visits (
+    visit_id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL REFERENCES devices(device_id),
+    details TEXT NOT NULL, planned_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS uploads (
     upload_id TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(device_id),
     length INTEGER NOT NULL, offset INTEGER NOT NULL, created_at INTEGER NOT NULL,
@@ -196,6 +199,27 @@ impl MetadataStore for SqliteMetadata {
                     |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
                 )
                 .optional()?)
+        })
+    }
+
+    fn plan_visit(&self, device_id: &str, details: &str, now: i64) -> Result<i64, ServerError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO visits (device_id, details, planned_at) VALUES (?1, ?2, ?3)",
+                params![device_id, details, now],
+            )
+            .map_err(|_| ServerError::UnknownDevice(device_id.into()))?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
+    fn visits_since(&self, device_id: &str, since: i64) -> Result<Vec<(i64, String)>, ServerError> {
+        self.with(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT visit_id, details FROM visits WHERE device_id = ?1 AND visit_id > ?2 ORDER BY visit_id LIMIT 500",
+            )?;
+            let rows = statement.query_map(params![device_id, since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 
