@@ -339,6 +339,7 @@ async fn commit_envelope(
     )?;
     if first_time {
         state.metrics.record_commit();
+        tracing::info!(device = %device.device_id, "envelope committed");
     }
     Ok(Json(receipt))
 }
@@ -450,10 +451,15 @@ async fn count_requests(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    let started = std::time::Instant::now();
     let response = next.run(request).await;
+    let status = response.status().as_u16();
     state
         .metrics
-        .record_request(&method, &route, response.status().as_u16(), body_bytes);
+        .record_request(&method, &route, status, body_bytes);
+    // Route templates and sizes only: never ids from paths, bodies or anything personal.
+    let latency_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(method, route, status, body_bytes, latency_ms, "request");
     response
 }
 

@@ -27,6 +27,7 @@ USAGE:
         data = \"/var/lib/fieldkit-sync\"  # the directory made by init
         max_upload_bytes = 67108864       # Tus-Max-Size: largest single part
         upload_expiry_hours = 168         # unfinished uploads expire after this
+        log_level = \"info\"               # error, warn, info, debug: JSON lines on stderr
   fieldkit-sync-server enroll-code --data DIR [--valid-minutes N]
       Print a one-time enrollment code for a new tablet (default: valid 60 minutes).
   fieldkit-sync-server revoke --data DIR DEVICE
@@ -50,6 +51,12 @@ struct Config {
     max_upload_bytes: u64,
     #[serde(default = "default_expiry")]
     upload_expiry_hours: i64,
+    #[serde(default = "default_log_level")]
+    log_level: String,
+}
+
+fn default_log_level() -> String {
+    "info".to_owned()
 }
 
 fn default_max_upload() -> u64 {
@@ -120,6 +127,17 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", config_path.display()))?;
     let config: Config =
         toml::from_str(&text).map_err(|e| format!("{}: {e}", config_path.display()))?;
+    let level: tracing::Level = config.log_level.parse().map_err(|_| {
+        format!(
+            "log_level: {} is not error, warn, info or debug",
+            config.log_level
+        )
+    })?;
+    tracing_subscriber::fmt()
+        .json()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .init();
     let layout = Layout::new(&config.data);
     let files = ServerFiles::load(&config.data).map_err(|e| e.to_string())?;
     let tls = server_config(

@@ -98,8 +98,10 @@ async fn operator_commands_and_a_tablet_enrolling_over_tls() {
     let mut child = Command::new(BIN)
         .args(["serve", "--config", config.to_str().unwrap()])
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let logs = child.stderr.take().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
@@ -254,4 +256,34 @@ async fn operator_commands_and_a_tablet_enrolling_over_tls() {
 
     run(&["revoke", "--data", data_str, "T07"]);
     assert_eq!(create().await.unwrap().status(), 403);
+
+    // Logs: one JSON object per request, with the route template and status, and nothing that
+    // was in a request — not the enrollment code, not an upload id.
+    drop(_server);
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut BufReader::new(logs), &mut text).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["route"] == "/v1/uploads" && l["fields"]["status"] == 201),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["route"] == "/v1/uploads" && l["fields"]["status"] == 403),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&code),
+        "the enrollment code leaked into the logs"
+    );
+    assert!(
+        !text.contains("/v1/uploads/0") && !text.contains("Зелена"),
+        "{text}"
+    );
 }
