@@ -67,3 +67,90 @@ mod tests {
         assert_eq!(other.failed(0.5), 14);
     }
 }
+
+/// Run a sync pass again and again in the background: after a success wait the normal period,
+/// after a retryable failure the growing back-off. Ends when `stop` turns true, or with the
+/// error when a failure cannot be helped by retrying (a revoked tablet).
+pub async fn run_in_background<F, Fut>(
+    mut pass: F,
+    mut backoff: Backoff,
+    mut jitter: impl FnMut() -> f64,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), crate::SyncError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), crate::SyncError>>,
+{
+    loop {
+        if *stop.borrow() {
+            return Ok(());
+        }
+        let wait = match pass().await {
+            Ok(()) => backoff.succeeded(),
+            Err(error) if error.is_retryable() => backoff.failed(jitter()),
+            Err(error) => return Err(error),
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(wait)) => {}
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod loop_tests {
+    use super::*;
+    use crate::SyncError;
+    use std::sync::{Arc, Mutex};
+    use tokio::time::Instant;
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_back_off_while_offline_then_keep_the_period() {
+        let started = Instant::now();
+        let times = Arc::new(Mutex::new(Vec::new()));
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let seen = times.clone();
+        let pass = move || {
+            let seen = seen.clone();
+            let stop_tx = stop_tx.clone();
+            async move {
+                let mut seen = seen.lock().unwrap();
+                seen.push(started.elapsed().as_secs());
+                match seen.len() {
+                    1..=3 => Err(SyncError::Offline("no network".into())),
+                    6 => {
+                        stop_tx.send(true).unwrap();
+                        Ok(())
+                    }
+                    _ => Ok(()),
+                }
+            }
+        };
+        run_in_background(pass, Backoff::default(), || 0.0, stop)
+            .await
+            .unwrap();
+        // Three failures: waits of 15, 30, 60 s; then every 300 s.
+        assert_eq!(*times.lock().unwrap(), [0, 15, 45, 105, 405, 705]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_revoked_tablet_stops_retrying() {
+        let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+        let pass = || async {
+            Err(SyncError::Refused {
+                status: 403,
+                code: "device_revoked".into(),
+                message: String::new(),
+            })
+        };
+        let result = run_in_background(pass, Backoff::default(), || 0.0, stop).await;
+        assert!(matches!(
+            result,
+            Err(SyncError::Refused { status: 403, .. })
+        ));
+    }
+}

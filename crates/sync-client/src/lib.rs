@@ -11,7 +11,7 @@ mod client;
 mod enroll;
 mod error;
 
-pub use backoff::Backoff;
+pub use backoff::{Backoff, run_in_background};
 pub use client::{CatalogUpdate, StatusEvent, SyncClient, UploadProgress};
 pub use enroll::{Enrollment, enroll};
 pub use error::SyncError;
