@@ -497,6 +497,9 @@ async fn status_feed(
     Ok(Json(StatusFeed { events, next }))
 }
 
+/// Largest request head (request line and headers) accepted.
+pub const MAX_HEADERS: usize = 32 * 1024;
+
 /// Largest tus chunk accepted in one PATCH, and largest JSON body.
 pub const MAX_CHUNK: usize = 8 * 1024 * 1024;
 pub const MAX_JSON: usize = 256 * 1024;
@@ -569,7 +572,11 @@ pub async fn serve(
                     request.extensions_mut().insert(identity.clone());
                     app.clone().oneshot(request)
                 });
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            // Headers are small in this API: cap them (HTTP/1 read buffer, HTTP/2 header list).
+            builder.http1().max_buf_size(MAX_HEADERS);
+            builder.http2().max_header_list_size(MAX_HEADERS as u32);
+            let _ = builder
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });

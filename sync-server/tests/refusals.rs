@@ -200,6 +200,20 @@ async fn every_refusal_has_its_status_and_code() {
         (422, "missing_part".into())
     );
 
+    // Oversized headers: the connection is refused before any handler runs.
+    let big_header = "x".repeat(64 * 1024);
+    let oversized = anonymous
+        .get(format!("{base}/healthz"))
+        .header("X-Padding", big_header)
+        .send()
+        .await;
+    assert!(
+        oversized
+            .map(|r| r.status().is_client_error())
+            .unwrap_or(true),
+        "a 64 KiB header was accepted"
+    );
+
     // A revoked device.
     server.meta.revoke_device("T07").unwrap();
     let response = tus(tablet.post(format!("{base}/v1/uploads")))
