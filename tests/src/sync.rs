@@ -76,3 +76,137 @@ pub async fn report(
     client.report(&report).await?;
     Ok(report)
 }
+
+use fieldkit_protocol::{DeviceSigningKey, SealingPublicKey};
+use fieldkit_sync_client::Enrollment;
+
+const SERVER: &str = "sync.server";
+const SERVER_CA: &str = "sync.server_ca";
+const DEVICE_ID: &str = "sync.device_id";
+const SIGNING_KEY: &str = "sync.signing_key";
+const TLS_KEY: &str = "sync.tls_key";
+const CERTIFICATE: &str = "sync.client_certificate";
+const SEALING_KEY_ID: &str = "sync.sealing_key_id";
+const SEALING_KEY: &str = "sync.sealing_key";
+const RECEIPT_KEY: &str = "sync.receipt_key";
+const CATALOG: &str = "catalog.toml";
+const CATALOG_VERSION: &str = "catalog.version";
+const VISITS_CURSOR: &str = "visits.cursor";
+
+/// Keep what enrollment returned in the vault (every setting is encrypted there).
+pub fn save_enrollment(
+    vault: &mut UnlockedVault,
+    server: &str,
+    server_ca: &[u8],
+    enrollment: &Enrollment,
+) -> Result<(), VaultError> {
+    vault.transaction(|tx| {
+        tx.put_setting(SERVER, server.as_bytes())?;
+        tx.put_setting(SERVER_CA, server_ca)?;
+        tx.put_setting(DEVICE_ID, enrollment.device_id.as_bytes())?;
+        tx.put_setting(SIGNING_KEY, &enrollment.signing_key_pkcs8)?;
+        tx.put_setting(TLS_KEY, &enrollment.tls_key_pkcs8)?;
+        tx.put_setting(CERTIFICATE, &enrollment.client_certificate)?;
+        tx.put_setting(SEALING_KEY_ID, enrollment.sealing_key.key_id.as_bytes())?;
+        tx.put_setting(SEALING_KEY, &enrollment.sealing_key.bytes)?;
+        tx.put_setting(RECEIPT_KEY, &enrollment.receipt_public_key)
+    })
+}
+
+fn setting(vault: &mut UnlockedVault, key: &str) -> Result<Vec<u8>, SyncPassError> {
+    vault.get_setting(key)?.map(|v| v.to_vec()).ok_or_else(|| {
+        SyncPassError::Sync(SyncError::Setup(format!(
+            "the tablet is not enrolled ({key} missing)"
+        )))
+    })
+}
+
+/// What an enrolled tablet needs to sync and seal, read back from its vault.
+pub struct Enrolled {
+    pub client: SyncClient,
+    pub device: DeviceSigningKey,
+    pub sealing_key: SealingPublicKey,
+}
+
+pub fn enrolled_from_vault(vault: &mut UnlockedVault) -> Result<Enrolled, SyncPassError> {
+    let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+    let server = text(setting(vault, SERVER)?);
+    let device_id = text(setting(vault, DEVICE_ID)?);
+    let bad = |what: &str| SyncPassError::Sync(SyncError::Setup(what.to_owned()));
+    let device = DeviceSigningKey::from_pkcs8(&device_id, &setting(vault, SIGNING_KEY)?)
+        .map_err(|e| bad(&e.to_string()))?;
+    let sealing: [u8; 32] = setting(vault, SEALING_KEY)?
+        .try_into()
+        .map_err(|_| bad("sealing key"))?;
+    let sealing_key = SealingPublicKey {
+        key_id: text(setting(vault, SEALING_KEY_ID)?),
+        bytes: sealing,
+    };
+    let client = SyncClient::new(
+        &server,
+        &setting(vault, SERVER_CA)?,
+        &setting(vault, CERTIFICATE)?,
+        &setting(vault, TLS_KEY)?,
+        &setting(vault, RECEIPT_KEY)?,
+    )?;
+    Ok(Enrolled {
+        client,
+        device,
+        sealing_key,
+    })
+}
+
+/// What pulling the feeds changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct FeedsApplied {
+    pub catalog_version: Option<u64>,
+    pub new_visits: usize,
+    pub drafts_wiped: usize,
+}
+
+fn number(vault: &mut UnlockedVault, key: &str) -> Result<i64, SyncPassError> {
+    Ok(vault
+        .get_setting(key)?
+        .and_then(|v| String::from_utf8_lossy(&v).parse().ok())
+        .unwrap_or(0))
+}
+
+/// Pull the catalog, visits and commands feeds into the vault. A wipe command removes every
+/// draft (sealed envelopes stay: the tablet cannot read them anyway).
+pub async fn pull_feeds(
+    vault: &mut UnlockedVault,
+    client: &SyncClient,
+) -> Result<FeedsApplied, SyncPassError> {
+    let mut applied = FeedsApplied::default();
+    let since = number(vault, CATALOG_VERSION)? as u64;
+    if let Some(update) = client.catalog(since).await? {
+        vault.transaction(|tx| {
+            tx.put_setting(CATALOG, update.catalog.as_bytes())?;
+            tx.put_setting(CATALOG_VERSION, update.version.to_string().as_bytes())
+        })?;
+        applied.catalog_version = Some(update.version);
+    }
+    let cursor = number(vault, VISITS_CURSOR)?;
+    let (visits, next) = client.visits(cursor).await?;
+    vault.transaction(|tx| {
+        for visit in &visits {
+            let id = visit["visit_id"].as_i64().unwrap_or_default();
+            tx.put_setting(&format!("visit.{id}"), visit.to_string().as_bytes())?;
+        }
+        tx.put_setting(VISITS_CURSOR, next.to_string().as_bytes())
+    })?;
+    applied.new_visits = visits.len();
+    for command in client.commands().await? {
+        if command == "wipe" {
+            let drafts = vault.list_drafts()?;
+            vault.transaction(|tx| {
+                for draft in &drafts {
+                    tx.delete_draft(&draft.case_id)?;
+                }
+                tx.audit("device.wiped", "by server command")
+            })?;
+            applied.drafts_wiped += drafts.len();
+        }
+    }
+    Ok(applied)
+}
