@@ -104,7 +104,7 @@ fn one_flag(args: &[String], name: &str) -> Result<String, String> {
         .ok_or_else(|| format!("missing {name}\n\n{HELP}"))
 }
 
-/// Eight characters from an alphabet without look-alikes (no I, L, O, U), as XXXX-XXXX.
+/// Eight characters from an alphabet without look-alikes (no I, L, O, U), in two groups of four.
 fn new_enroll_code() -> Result<String, String> {
     const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     let mut bytes = [0u8; 8];
