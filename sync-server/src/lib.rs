@@ -8,6 +8,7 @@
 //! commit from a revoked device, never make an offset durable after the response, and never log
 //! personal data (there is none in what it sees: manifests carry ids, hashes and sizes).
 
+pub mod backup;
 pub mod commit;
 mod error;
 pub mod http;

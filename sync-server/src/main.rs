@@ -38,6 +38,10 @@ USAGE:
   fieldkit-sync-server plan-visit --data DIR DEVICE FILE.json
       Plan a visit for a tablet (until the back-office does it): FILE is a JSON object with
       the place, address, time, applicant and services; the tablet pulls it at its next sync.
+  fieldkit-sync-server backup --data DIR --to BACKUP
+      Copy the data directory while the server runs (SQLite online backup, then the blobs).
+  fieldkit-sync-server restore --from BACKUP --data DIR
+      Make a new data directory from a backup; unfinished uploads start again.
   fieldkit-sync-server command --data DIR DEVICE wipe
       Queue a command for a tablet's next contact (wipe: remove all cases and keys).
 ";
@@ -245,6 +249,32 @@ fn run(args: &[String]) -> Result<(), String> {
                 "published catalog version {} ({} services)",
                 catalog.version,
                 catalog.services.len()
+            );
+            Ok(())
+        }
+        "backup" => {
+            let data = PathBuf::from(one_flag(rest, "--data")?);
+            let to = PathBuf::from(one_flag(rest, "--to")?);
+            let report =
+                fieldkit_sync_server::backup::backup(&data, &to).map_err(|e| e.to_string())?;
+            println!(
+                "backed up {} blobs and {} keys to {}",
+                report.blobs,
+                report.key_files,
+                to.display()
+            );
+            Ok(())
+        }
+        "restore" => {
+            let from = PathBuf::from(one_flag(rest, "--from")?);
+            let data = PathBuf::from(one_flag(rest, "--data")?);
+            let report =
+                fieldkit_sync_server::backup::restore(&from, &data).map_err(|e| e.to_string())?;
+            println!(
+                "restored {} blobs and {} keys into {}",
+                report.blobs,
+                report.key_files,
+                data.display()
             );
             Ok(())
         }
