@@ -415,6 +415,27 @@ async fn visit_feed(
     Ok(Json(VisitFeed { visits, next }))
 }
 
+/// The server's current public keys: tablets seal new cases to this sealing key (it changes
+/// when the operator rotates it) and check receipts with the receipt key.
+#[derive(Serialize, Deserialize)]
+pub struct KeysFeed {
+    pub sealing_key_id: String,
+    pub sealing_public_key: String,
+    pub receipt_public_key: String,
+}
+
+async fn keys_feed(
+    State(state): Shared,
+    Extension(cert): Extension<ClientCertificate>,
+) -> Result<Json<KeysFeed>, ServerError> {
+    device_of(&state, &cert)?;
+    Ok(Json(KeysFeed {
+        sealing_key_id: state.sealing_key.key_id.clone(),
+        sealing_public_key: hex::encode(state.sealing_key.bytes),
+        receipt_public_key: hex::encode(state.receipt_key.public_key()),
+    }))
+}
+
 /// Commands for this device (such as "wipe"), each handed over once.
 #[derive(Serialize, Deserialize)]
 pub struct CommandFeed {
@@ -527,6 +548,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/catalog", get(catalog_feed))
         .route("/v1/commands", get(command_feed))
         .route("/v1/visits", get(visit_feed))
+        .route("/v1/keys", get(keys_feed))
         .route(
             "/v1/report",
             post(device_report).layer(DefaultBodyLimit::max(MAX_JSON)),

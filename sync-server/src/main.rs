@@ -38,6 +38,9 @@ USAGE:
   fieldkit-sync-server plan-visit --data DIR DEVICE FILE.json
       Plan a visit for a tablet (until the back-office does it): FILE is a JSON object with
       the place, address, time, applicant and services; the tablet pulls it at its next sync.
+  fieldkit-sync-server rotate-sealing-key --data DIR
+      Make a new case-sealing key current (old keys stay to open old envelopes). Restart the
+      service afterwards; tablets pick the new key up at their next sync (GET /v1/keys).
   fieldkit-sync-server backup --data DIR --to BACKUP
       Copy the data directory while the server runs (SQLite online backup, then the blobs).
   fieldkit-sync-server restore --from BACKUP --data DIR
@@ -250,6 +253,13 @@ fn run(args: &[String]) -> Result<(), String> {
                 catalog.version,
                 catalog.services.len()
             );
+            Ok(())
+        }
+        "rotate-sealing-key" => {
+            let data = PathBuf::from(one_flag(rest, "--data")?);
+            let key_id = fieldkit_sync_server::setup::rotate_sealing_key(&data)
+                .map_err(|e| e.to_string())?;
+            println!("sealing key {key_id} is now current; restart the service");
             Ok(())
         }
         "backup" => {

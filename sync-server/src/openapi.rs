@@ -64,6 +64,9 @@ pub fn document() -> Value {
                 "summary": "Visits planned for this tablet after `since`",
                 "parameters": [ { "name": "since", "in": "query", "schema": { "type": "integer" } } ],
                 "responses": with(json!({ "200": { "description": "visits and the next cursor" } }), error_responses(&[401, 403])) } },
+            "/v1/keys": { "get": {
+                "summary": "The current sealing key (changes when rotated) and the receipt key",
+                "responses": with(json!({ "200": { "description": "sealing_key_id, sealing_public_key, receipt_public_key (hex)" } }), error_responses(&[401, 403])) } },
             "/v1/commands": { "get": {
                 "summary": "Commands for this tablet (such as wipe), each handed over once",
                 "responses": with(json!({ "200": { "description": "commands" } }), error_responses(&[401, 403])) } },

@@ -117,8 +117,51 @@ pub struct ServerFiles {
     pub device_ca: CertificateAuthority,
     pub server_chain: Vec<CertificateDer<'static>>,
     pub server_key: PrivateKeyDer<'static>,
+    /// The current case-sealing key: tablets seal new cases to it.
     pub sealing: SealingKeyPair,
+    /// Every sealing key ever used, current included, to open older envelopes by key id.
+    pub sealing_keys: Vec<SealingKeyPair>,
     pub receipt_key: ServerSigningKey,
+}
+
+impl ServerFiles {
+    /// The key an envelope was sealed to, by the id in its manifest.
+    pub fn sealing_key(&self, key_id: &str) -> Option<&SealingKeyPair> {
+        self.sealing_keys.iter().find(|k| k.key_id() == key_id)
+    }
+}
+
+const CURRENT_SEALING: &str = "sealing-current";
+
+fn current_sealing_id(layout: &Layout) -> Result<String, ServerError> {
+    match fs::read_to_string(layout.key(CURRENT_SEALING)) {
+        Ok(id) => Ok(id.trim().to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SEALING_KEY_ID.to_owned()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Make a new case-sealing key and make it current. Old keys stay to open old envelopes;
+/// restart the service so it seals to the new key, and tablets pick it up at their next sync.
+pub fn rotate_sealing_key(root: &Path) -> Result<String, ServerError> {
+    let layout = Layout::new(root);
+    let count = fs::read_dir(layout.key(""))?
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("sealing-seal-"))
+        .count();
+    let key_id = format!("seal-{}", count + 1);
+    let key = SealingKeyPair::generate(&key_id, &SystemRandom::new())?;
+    write_secret(
+        &layout.key(&format!("sealing-{key_id}.key")),
+        key.secret_bytes().as_ref(),
+    )?;
+    // Switch atomically: a crash leaves the old key current, never a half-written id.
+    let temporary = layout.key(&format!("{CURRENT_SEALING}.tmp"));
+    let _ = fs::remove_file(&temporary);
+    write_public(&temporary, key_id.as_bytes())?;
+    fs::rename(&temporary, layout.key(CURRENT_SEALING))?;
+    fs::File::open(layout.key(""))?.sync_all()?;
+    Ok(key_id)
 }
 
 fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, ServerError> {
@@ -141,10 +184,25 @@ impl ServerFiles {
         let server_key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
             read(&layout.key("server.key"))?.to_vec(),
         ));
-        let sealing = SealingKeyPair::from_secret_bytes(
-            SEALING_KEY_ID,
-            &read(&layout.key(&format!("sealing-{SEALING_KEY_ID}.key")))?,
-        )?;
+        let mut sealing_keys = Vec::new();
+        for entry in fs::read_dir(layout.key(""))? {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            if let Some(id) = name
+                .strip_prefix("sealing-")
+                .and_then(|n| n.strip_suffix(".key"))
+            {
+                sealing_keys.push(SealingKeyPair::from_secret_bytes(
+                    id,
+                    &read(&layout.key(&name))?,
+                )?);
+            }
+        }
+        let current = current_sealing_id(&layout)?;
+        let sealing = sealing_keys
+            .iter()
+            .find(|k| k.key_id() == current)
+            .map(|k| SealingKeyPair::from_secret_bytes(k.key_id(), k.secret_bytes().as_ref()))
+            .ok_or_else(|| ServerError::Storage(format!("sealing key {current} is missing")))??;
         let receipt_key = ServerSigningKey::from_pkcs8(
             RECEIPT_KEY_ID,
             &read(&layout.key(&format!("receipt-{RECEIPT_KEY_ID}.key")))?,
@@ -154,6 +212,7 @@ impl ServerFiles {
             server_chain,
             server_key,
             sealing,
+            sealing_keys,
             receipt_key,
         })
     }

@@ -159,6 +159,8 @@ pub fn enrolled_from_vault(vault: &mut UnlockedVault) -> Result<Enrolled, SyncPa
 /// What pulling the feeds changed.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct FeedsApplied {
+    /// Set when the server's sealing key changed (rotation): new cases seal to this key id.
+    pub sealing_key_rotated: Option<String>,
     pub catalog_version: Option<u64>,
     pub new_visits: usize,
     pub drafts_wiped: usize,
@@ -171,13 +173,23 @@ fn number(vault: &mut UnlockedVault, key: &str) -> Result<i64, SyncPassError> {
         .unwrap_or(0))
 }
 
-/// Pull the catalog, visits and commands feeds into the vault. A wipe command removes every
-/// draft (sealed envelopes stay: the tablet cannot read them anyway).
+/// Pull the server's current sealing key and the catalog, visits and commands feeds into the
+/// vault. A wipe command removes every draft (sealed envelopes stay: the tablet cannot read
+/// them anyway).
 pub async fn pull_feeds(
     vault: &mut UnlockedVault,
     client: &SyncClient,
 ) -> Result<FeedsApplied, SyncPassError> {
     let mut applied = FeedsApplied::default();
+    let current = client.sealing_key().await?;
+    let known = String::from_utf8_lossy(&setting(vault, SEALING_KEY_ID)?).into_owned();
+    if current.key_id != known {
+        vault.transaction(|tx| {
+            tx.put_setting(SEALING_KEY_ID, current.key_id.as_bytes())?;
+            tx.put_setting(SEALING_KEY, &current.bytes)
+        })?;
+        applied.sealing_key_rotated = Some(current.key_id);
+    }
     let since = number(vault, CATALOG_VERSION)? as u64;
     if let Some(update) = client.catalog(since).await? {
         vault.transaction(|tx| {

@@ -87,6 +87,7 @@ async fn an_enrolled_tablet_keeps_its_keys_in_the_vault_and_applies_the_feeds() 
     assert_eq!(
         applied,
         FeedsApplied {
+            sealing_key_rotated: None,
             catalog_version: Some(1),
             new_visits: 1,
             drafts_wiped: 1

@@ -369,3 +369,35 @@ impl SyncClient {
         Ok((feed.visits, feed.next))
     }
 }
+
+#[derive(serde::Deserialize)]
+struct KeysFeed {
+    sealing_key_id: String,
+    sealing_public_key: String,
+}
+
+impl SyncClient {
+    /// The server's current sealing key: seal new cases to it (it changes when rotated).
+    pub async fn sealing_key(&self) -> Result<fieldkit_protocol::SealingPublicKey, SyncError> {
+        let response = self
+            .http
+            .get(format!("{}/v1/keys", self.server))
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            return Err(refused(response).await);
+        }
+        let feed: KeysFeed = response
+            .json()
+            .await
+            .map_err(|e| SyncError::BadAnswer(e.to_string()))?;
+        let bytes: [u8; 32] = hex::decode(&feed.sealing_public_key)
+            .ok()
+            .and_then(|k| k.try_into().ok())
+            .ok_or_else(|| SyncError::BadAnswer("sealing key".into()))?;
+        Ok(fieldkit_protocol::SealingPublicKey {
+            key_id: feed.sealing_key_id,
+            bytes,
+        })
+    }
+}
