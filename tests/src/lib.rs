@@ -4,8 +4,9 @@
 //! The pages are generated scans (there is no scanner in a demo) that go through the real page
 //! pipeline; the signatures are real stroke records; the inventory is the real PDF.
 
-pub mod outgoing;
-pub mod sync;
+// The tablet's sync pass and outgoing queue live in the app; the whole-system tests use them.
+pub use fieldkit_app::outgoing;
+pub use fieldkit_app::sync_pass as sync;
 
 use std::io::Write;
 use std::path::Path;

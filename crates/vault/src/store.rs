@@ -264,6 +264,23 @@ impl VaultTx<'_> {
         self.audit("setting.changed", &format!("key={key}"))
     }
 
+    /// Every setting whose name starts with `prefix` (e.g. the planned visits), by name.
+    pub fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>> {
+        let mut statement = self
+            .tx
+            .prepare("SELECT key FROM settings WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")?;
+        let keys = statement
+            .query_map([prefix], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        keys.into_iter()
+            .filter_map(|key| match self.get_setting(&key) {
+                Ok(Some(value)) => Some(Ok((key, value))),
+                Ok(None) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect()
+    }
+
     pub fn get_setting(&self, key: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
         let sealed: Option<Vec<u8>> = self
             .tx

@@ -251,6 +251,24 @@ impl UnlockedVault {
         }
     }
 
+    /// A second connection to the same vault with the same keys, for a background worker
+    /// (sync, printing) so it never holds the screen's connection. SQLite's WAL lets both work
+    /// at once; each waits briefly for the other's write lock. Its keys are wiped when dropped.
+    pub fn second_connection(&self) -> Result<UnlockedVault> {
+        let conn = schema::connect(&self.path, false)?;
+        apply_size_limit(&conn, &self.options)?;
+        let master = MasterKey::from_bytes(self.keys.master.expose()).ok_or(VaultError::Random)?;
+        Ok(UnlockedVault {
+            conn,
+            keys: Keys::from_master(master)?,
+            rng: SystemRandom::new(),
+            slot: self.slot.clone(),
+            path: self.path.clone(),
+            options: self.options.clone(),
+            clock: self.clock.clone(),
+        })
+    }
+
     /// The administrator who unlocked.
     pub fn slot(&self) -> &SlotId {
         &self.slot

@@ -1,0 +1,186 @@
+//! The cases on this tablet: waiting to sync, delivered, and their status from the centre. A
+//! later visit hands over a result or records a withdrawal under the applicant's signature;
+//! that record is sealed and synced like a case.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use fieldkit_capture::signature::sign;
+use fieldkit_domain::case::SignerRole;
+use fieldkit_receipt::{SignedBy, handover_receipt, render_pdf, withdrawal_receipt};
+use fieldkit_vault::SealCase;
+use slint::{ComponentHandle, ModelRc, VecModel};
+
+use super::{Controller, act};
+use crate::error::{AppError, Result};
+use crate::i18n::Message;
+use crate::sync_pass::enrolled_from_vault;
+use crate::ui::{App, AppWindow, CaseRow, CasesPage};
+
+pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
+    let page = window.global::<CasesPage>();
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        page.on_select(move |number| act(&c, &w, |_, win| {
+            let page = win.global::<CasesPage>();
+            page.set_selected(number);
+            page.set_action(0);
+            page.set_error("".into());
+            Ok(())
+        }));
+    }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        page.on_start_action(move |action| act(&c, &w, |ctl, win| {
+            ctl.pad.take();
+            let page = win.global::<CasesPage>();
+            page.set_action(action);
+            page.set_ink(slint::Image::default());
+            Ok(())
+        }));
+    }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        page.on_point(move |x, y, width, height, start| act(&c, &w, |ctl, win| {
+            ctl.pad.point(x, y, width, height, start);
+            win.global::<CasesPage>().set_ink(ctl.pad.ink());
+            Ok(())
+        }));
+    }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        page.on_lift(move || act(&c, &w, |ctl, _| {
+            ctl.pad.lift();
+            Ok(())
+        }));
+    }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        page.on_clear(move || act(&c, &w, |ctl, win| {
+            ctl.pad.take();
+            win.global::<CasesPage>().set_ink(slint::Image::default());
+            Ok(())
+        }));
+    }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        page.on_confirm(move || act(&c, &w, |ctl, win| ctl.confirm_case_action(win)));
+    }
+}
+
+/// How a status from the centre reads on the tablet.
+pub fn status_text(status: &str, lang: crate::i18n::Lang) -> String {
+    let (uk, en) = match status {
+        "received" => ("отримано сервером", "received by the server"),
+        "accepted" | "forwarded" => ("передано до системи", "forwarded"),
+        "returned" => ("повернуто адміністратору", "returned to the administrator"),
+        "in_progress" | "forwarded_to_provider" => ("у роботі", "in progress"),
+        "issued" | "decision_issued" => ("рішення прийнято", "decision issued"),
+        "refused" => ("відмовлено", "refused"),
+        "result_ready" => ("результат готовий", "result ready"),
+        "delivered" => ("видано", "delivered"),
+        other => (other, other),
+    };
+    lang.pick(uk, en).to_owned()
+}
+
+impl Controller {
+    pub fn refresh_cases(&mut self, window: &AppWindow) -> Result<()> {
+        let lang = self.lang();
+        let vault = self.vault()?;
+        let services: std::collections::BTreeMap<String, String> = vault
+            .transaction(|tx| tx.settings_with_prefix("case."))?
+            .into_iter()
+            .map(|(key, value)| (key.trim_start_matches("case.").to_owned(), String::from_utf8_lossy(&value).into_owned()))
+            .collect();
+        let mut rows = Vec::new();
+        for entry in vault.outbox()? {
+            rows.push(CaseRow {
+                service: services.get(&entry.case_number).cloned().unwrap_or_default().into(),
+                number: entry.case_number.into(),
+                state: "sealed".into(),
+                status: "".into(),
+                changed: false,
+                delivered: false,
+            });
+        }
+        for stub in vault.transaction(|tx| tx.tracking())? {
+            rows.push(CaseRow {
+                service: services.get(&stub.case_number).cloned().unwrap_or_default().into(),
+                number: stub.case_number.clone().into(),
+                state: "delivered".into(),
+                status: status_text(&stub.status, lang).into(),
+                changed: !stub.status.is_empty() && stub.status != "received",
+                delivered: true,
+            });
+        }
+        rows.sort_by(|a, b| b.number.cmp(&a.number));
+        window.global::<CasesPage>().set_cases(ModelRc::new(VecModel::from(rows)));
+        self.unseen_statuses = 0;
+        window.global::<App>().set_status_changes(0);
+        Ok(())
+    }
+
+    /// Hand-over or withdrawal, signed by the applicant, sealed like a case.
+    fn confirm_case_action(&mut self, window: &AppWindow) -> Result<()> {
+        let page = window.global::<CasesPage>();
+        page.set_error("".into());
+        let number = page.get_selected().to_string();
+        let action = page.get_action();
+        let now = self.now();
+        let when = format!("{:02}.{:02}.{} {:02}:{:02}", now.day(), u8::from(now.month()), now.year(), now.hour(), now.minute());
+        let receipt = if action == 1 {
+            handover_receipt(&number, "результат надання адміністративної послуги", &when, &self.admin_name)
+        } else {
+            withdrawal_receipt(&number, "за бажанням заявника", &when, &self.admin_name)
+        };
+        let Some(strokes) = self.pad.strokes.clone() else {
+            page.set_error(Message::new("Підпис порожній: розпишіться на полі.", "The signature is empty: sign in the box.").in_lang(self.lang()).into());
+            return Ok(());
+        };
+        let (record, _) = match sign(strokes, SignerRole::Applicant, "", now.unix_timestamp(), &receipt.content_sha256()) {
+            Ok(signed) => signed,
+            Err(error) => {
+                page.set_error(AppError::from(error).message().in_lang(self.lang()).into());
+                return Ok(());
+            }
+        };
+        let pdf = zeroize::Zeroizing::new(render_pdf(&receipt, &[SignedBy { role: record.role, strokes: &record.strokes }])?);
+        let kind = if action == 1 { "handover" } else { "withdrawal" };
+        let case_id = format!("{kind}-{number}");
+        let document = serde_json::json!({
+            "kind": kind,
+            "case_number": number,
+            "at": now.unix_timestamp(),
+            "document_sha256": receipt.content_sha256(),
+        });
+        let record_json = zeroize::Zeroizing::new(serde_json::to_vec(&record)?);
+        let vault = self.vault()?;
+        let enrolled = enrolled_from_vault(vault)?;
+        let envelope_id = format!("env-{kind}-{}", number.replace('/', "-"));
+        vault.transaction(|tx| {
+            tx.put_draft(&case_id, kind, document.to_string().as_bytes())?;
+            tx.put_blob(&case_id, "signature", 0, &record_json)?;
+            tx.put_blob(&case_id, kind, 1, &pdf)?;
+            tx.seal_case(&SealCase {
+                case_id: &case_id,
+                envelope_id: &envelope_id,
+                case_number: &number,
+                recipient: &enrolled.sealing_key,
+                device: &enrolled.device,
+            })
+            .map(|_| ())
+        })?;
+        self.pad.take();
+        page.set_action(0);
+        page.set_ink(slint::Image::default());
+        let message = if action == 1 {
+            Message::new("Видачу результату записано й запечатано.", "The hand-over is recorded and sealed.")
+        } else {
+            Message::new("Відкликання заяви записано й запечатано.", "The withdrawal is recorded and sealed.")
+        };
+        self.notify(window, &message, false);
+        self.sync_now();
+        self.refresh_cases(window)
+    }
+}

@@ -1,0 +1,428 @@
+//! The inventory of the input package, the signatures and sealing. The inventory text is
+//! fixed (case number, registration time) when it is first shown, so the hash each signature
+//! is bound to never changes. In applicant mode only this page and the pad can be reached;
+//! leaving it takes the administrator's passphrase. Sealing writes the case record, the signed
+//! inventory and the envelope in one transaction.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Instant;
+
+use fieldkit_capture::signature::{Point, Stroke, Strokes, render, sign};
+use fieldkit_domain::case::{Case, Conformity, Notification, ResultDelivery, SignatureRef, SignerRole};
+use fieldkit_domain::case_number::CaseNumber;
+use fieldkit_receipt::{InventoryInput, InventoryItem, Receipt, SignedBy, inventory, render_pdf};
+use fieldkit_vault::{BlobId, SealCase, Vault, VaultOptions};
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+
+use super::{Controller, act};
+use crate::draft::Registration;
+use crate::error::{AppError, Result};
+use crate::i18n::Message;
+use crate::images;
+use crate::sync_pass::enrolled_from_vault;
+use crate::ui::{App, AppWindow, ReceiptPage, Screen, SignPage};
+
+/// The strokes being drawn on a signature pad.
+#[derive(Default)]
+pub struct PadState {
+    pub strokes: Option<Strokes>,
+    started: Option<Instant>,
+    drawing: bool,
+}
+
+impl PadState {
+    /// A point from the pad, in pad pixels. `start` begins a new stroke.
+    pub fn point(&mut self, x: f32, y: f32, width: f32, height: f32, start: bool) {
+        let started = *self.started.get_or_insert_with(Instant::now);
+        let strokes = self.strokes.get_or_insert_with(|| Strokes {
+            width: width.max(1.0) as u32,
+            height: height.max(1.0) as u32,
+            strokes: Vec::new(),
+        });
+        if start || !self.drawing || strokes.strokes.is_empty() {
+            strokes.strokes.push(Stroke { points: Vec::new() });
+            self.drawing = true;
+        }
+        let t_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+        if let Some(stroke) = strokes.strokes.last_mut() {
+            stroke.points.push(Point {
+                x: x.clamp(0.0, width),
+                y: y.clamp(0.0, height),
+                t_ms,
+                pressure: None,
+            });
+        }
+    }
+
+    pub fn lift(&mut self) {
+        self.drawing = false;
+    }
+
+    pub fn ink(&self) -> slint::Image {
+        match &self.strokes {
+            Some(strokes) if !strokes.strokes.is_empty() => images::from_rgba(&render(strokes)),
+            _ => slint::Image::default(),
+        }
+    }
+
+    pub fn take(&mut self) -> Option<Strokes> {
+        self.started = None;
+        self.drawing = false;
+        self.strokes.take()
+    }
+}
+
+pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
+    let page = window.global::<SignPage>();
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        page.on_hand_to_applicant(move || act(&c, &w, |ctl, win| ctl.hand_to_applicant(win)));
+    }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        page.on_point(move |x, y, width, height, start| act(&c, &w, |ctl, win| {
+            ctl.pad.point(x, y, width, height, start);
+            win.global::<SignPage>().set_ink(ctl.pad.ink());
+            Ok(())
+        }));
+    }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        page.on_lift(move || act(&c, &w, |ctl, _| {
+            ctl.pad.lift();
+            Ok(())
+        }));
+    }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        page.on_clear(move || act(&c, &w, |ctl, win| {
+            ctl.pad.take();
+            win.global::<SignPage>().set_ink(slint::Image::default());
+            Ok(())
+        }));
+    }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        page.on_sign(move || act(&c, &w, |ctl, win| ctl.sign(win)));
+    }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        page.on_ask_admin(move || act(&c, &w, |_, win| {
+            win.global::<SignPage>().set_asking_admin(true);
+            win.global::<App>().set_keyboard_open(true);
+            Ok(())
+        }));
+    }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        page.on_leave_applicant_mode(move || act(&c, &w, |ctl, win| ctl.leave_applicant_mode(win)));
+    }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        page.on_seal(move || act(&c, &w, |ctl, win| ctl.seal(win)));
+    }
+    let receipt = window.global::<ReceiptPage>();
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        receipt.on_print(move || act(&c, &w, |ctl, win| ctl.queue_receipt(win, crate::outgoing::PRINT)));
+    }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        receipt.on_send_email(move || act(&c, &w, |ctl, win| ctl.queue_receipt(win, crate::outgoing::EMAIL)));
+    }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        receipt.on_done(move || act(&c, &w, |ctl, win| {
+            ctl.receipt_pdf = None;
+            ctl.show(win, Screen::Today)
+        }));
+    }
+}
+
+fn notification_text(notification: &Notification) -> String {
+    match notification {
+        Notification::Sms { phone } => format!("SMS на {}", phone.0),
+        Notification::Email { address } => format!("e-mail на {}", address.0),
+        Notification::PhoneCall { phone } => format!("дзвінок на {}", phone.0),
+    }
+}
+
+fn delivery_text(delivery: &ResultDelivery) -> String {
+    match delivery {
+        ResultDelivery::AtCentre => "у ЦНАП".into(),
+        ResultDelivery::Post { address } => format!("поштою: {}", address.0),
+        ResultDelivery::MobileAdministrator { address } => format!("мобільним адміністратором: {}", address.0),
+        ResultDelivery::Electronic { email } => format!("електронно: {}", email.0),
+    }
+}
+
+impl Controller {
+    /// Fix the registration details once, then show the inventory.
+    pub fn prepare_inventory(&mut self, window: &AppWindow) -> Result<()> {
+        let needs_number = self.draft.as_ref().is_some_and(|d| d.registration.is_none());
+        if needs_number {
+            let now = self.now();
+            let centre = self.catalog.centre.code.clone();
+            let website = self.catalog.centre.office.website.clone();
+            let vault = self.vault()?;
+            let device_id = enrolled_from_vault(vault)?.device.device_id().to_owned();
+            let sequence = vault.next_case_sequence()?;
+            let number = CaseNumber::new(&centre, &device_id, now.year() as u16, sequence as u32)?;
+            let base = website.unwrap_or_else(|| "https://cnap.example.ua".into());
+            let registration = Registration {
+                case_number: number.to_string(),
+                registered_at: format!("{:02}.{:02}.{} {:02}:{:02}", now.day(), u8::from(now.month()), now.year(), now.hour(), now.minute()),
+                registered_on: now.date(),
+                tracking_url: format!("{}/track/{number}", base.trim_end_matches('/')),
+            };
+            if let Some(draft) = self.draft.as_mut() {
+                draft.registration = Some(registration);
+            }
+            self.save_draft()?;
+        }
+        self.refresh_sign(window)
+    }
+
+    /// The inventory exactly as the applicant signs it.
+    pub fn inventory_receipt(&self) -> Result<(Receipt, Case)> {
+        let draft = self.draft.as_ref().ok_or_else(|| AppError::user("Немає відкритої справи.", "No case is open."))?;
+        let registration = draft.registration.clone().ok_or_else(|| AppError::user("Справу ще не зареєстровано.", "The case is not registered yet."))?;
+        let service = draft.service.as_deref().and_then(|c| self.service(c)).ok_or_else(|| AppError::user("Оберіть послугу.", "Choose the service."))?;
+        let mut case = draft.build_case(service, registration.registered_on).map_err(AppError::User)?;
+        let electronic = service.result_channels.contains(&fieldkit_domain::catalog::ResultChannel::Electronic);
+        let (notification, delivery) = draft.choices.build(electronic).map_err(AppError::User)?;
+        case.notification = Some(notification.clone());
+        case.delivery = Some(delivery.clone());
+        let conclusion = case.conformity(&service.required_documents());
+        let items = case
+            .documents
+            .iter()
+            .map(|d| InventoryItem {
+                title: service.documents.iter().find(|r| r.id == d.requirement).map_or_else(|| d.requirement.0.clone(), |r| r.title.clone()),
+                form: d.form,
+                pages: d.page_count(),
+            })
+            .collect();
+        let representative = case.representative.as_ref().map(|r| {
+            format!("{} {} (довіреність № {} від {})", r.person.name.surname, r.person.name.given_name, r.authority.number, r.authority.date)
+        });
+        let receipt = inventory(&InventoryInput {
+            centre: self.catalog.centre.office.name.clone(),
+            case_number: registration.case_number.clone(),
+            registered_at: registration.registered_at.clone(),
+            service: format!("{} {}", service.code.0, service.title),
+            applicant: draft.applicant.display_name(),
+            representative,
+            documents: items,
+            conforms: conclusion.conforms(),
+            missing: match &conclusion.computed {
+                Conformity::DoesNotConform { missing } => missing.clone(),
+                Conformity::Conforms => Vec::new(),
+            },
+            override_note: case.conformity_override.as_ref().map(|o| o.note.clone()),
+            notification: notification_text(&notification),
+            delivery: delivery_text(&delivery),
+            administrator: self.admin_name.clone(),
+            tracking_url: registration.tracking_url.clone(),
+            applicant_cannot_sign: None,
+        });
+        Ok((receipt, case))
+    }
+
+    pub fn refresh_sign(&mut self, window: &AppWindow) -> Result<()> {
+        let Some(draft) = &self.draft else {
+            return Ok(());
+        };
+        if draft.registration.is_none() {
+            return Ok(());
+        }
+        let applicant_signed = draft.signatures.iter().any(|s| s.role == SignerRole::Applicant);
+        let administrator_signed = draft.signatures.iter().any(|s| s.role == SignerRole::Administrator);
+        let page = window.global::<SignPage>();
+        match self.inventory_receipt() {
+            Ok((receipt, _)) => {
+                let lines: Vec<SharedString> = receipt.content_lines().into_iter().map(|l| SharedString::from(l.0)).collect();
+                page.set_lines(ModelRc::new(VecModel::from(lines)));
+                page.set_error("".into());
+            }
+            Err(error) => page.set_error(error.message().in_lang(self.lang()).into()),
+        }
+        page.set_applicant_signed(applicant_signed);
+        page.set_administrator_signed(administrator_signed);
+        page.set_ink(self.pad.ink());
+        Ok(())
+    }
+
+    fn hand_to_applicant(&mut self, window: &AppWindow) -> Result<()> {
+        self.inventory_receipt()?;
+        self.pad.take();
+        let app = window.global::<App>();
+        app.set_keyboard_open(false);
+        app.set_notice("".into());
+        app.set_applicant_mode(true);
+        let page = window.global::<SignPage>();
+        page.set_ink(slint::Image::default());
+        page.set_asking_admin(false);
+        page.set_leave_passphrase("".into());
+        Ok(())
+    }
+
+    /// Sign with what is on the pad: the applicant in applicant mode, the administrator after.
+    fn sign(&mut self, window: &AppWindow) -> Result<()> {
+        let page = window.global::<SignPage>();
+        page.set_error("".into());
+        let role = if window.global::<App>().get_applicant_mode() { SignerRole::Applicant } else { SignerRole::Administrator };
+        let (receipt, _) = self.inventory_receipt()?;
+        let hash = receipt.content_sha256();
+        let signer = match role {
+            SignerRole::Administrator => self.admin_name.clone(),
+            _ => self.draft.as_ref().map(|d| d.applicant.display_name()).unwrap_or_default(),
+        };
+        let Some(strokes) = self.pad.strokes.clone() else {
+            page.set_error(Message::new("Підпис порожній: розпишіться на полі.", "The signature is empty: sign in the box.").in_lang(self.lang()).into());
+            return Ok(());
+        };
+        let now = self.config.clock.now();
+        let record = match sign(strokes, role, &signer, now, &hash) {
+            Ok((record, _png)) => record,
+            Err(error) => {
+                // Too short or empty: the pad keeps what was drawn so it can be redone.
+                page.set_error(AppError::from(error).message().in_lang(self.lang()).into());
+                return Ok(());
+            }
+        };
+        let mut draft = self.draft.clone().ok_or_else(|| AppError::user("Немає відкритої справи.", "No case is open."))?;
+        draft.signatures.retain(|s| s.role != role);
+        let record_json = zeroize::Zeroizing::new(serde_json::to_vec(&record)?);
+        let case_id = draft.case_id.clone();
+        let position = 10_000 + if role == SignerRole::Applicant { 0 } else { 1 };
+        let vault = self.vault()?;
+        vault.transaction(|tx| {
+            let blob = tx.put_blob(&case_id, "signature", position, &record_json)?;
+            draft.signatures.push(SignatureRef {
+                role,
+                record_id: blob.0,
+                signed_document_sha256: hash.clone(),
+            });
+            let bytes = zeroize::Zeroizing::new(serde_json::to_vec(&draft).map_err(|e| fieldkit_vault::VaultError::Encoding(e.to_string()))?);
+            tx.put_draft(&case_id, "signing", &bytes)
+        })?;
+        self.draft = Some(draft);
+        self.pad.take();
+        self.refresh_sign(window)
+    }
+
+    /// Applicant mode ends only with the administrator's passphrase.
+    fn leave_applicant_mode(&mut self, window: &AppWindow) -> Result<()> {
+        let page = window.global::<SignPage>();
+        let passphrase = zeroize::Zeroizing::new(page.get_leave_passphrase().to_string());
+        page.set_leave_passphrase("".into());
+        let slot = self.vault()?.slot().clone();
+        let locked = Vault::open(&self.config.vault_path(), VaultOptions::default(), self.config.clock.clone())?;
+        match locked.unlock(&slot, &passphrase) {
+            Ok(check) => drop(check.lock()),
+            Err(error) => {
+                page.set_error(AppError::from(error).message().in_lang(self.lang()).into());
+                return Ok(());
+            }
+        }
+        page.set_asking_admin(false);
+        page.set_error("".into());
+        self.pad.take();
+        let app = window.global::<App>();
+        app.set_applicant_mode(false);
+        app.set_keyboard_open(false);
+        self.refresh_sign(window)
+    }
+
+    /// Register, render the signed inventory and seal: one transaction.
+    pub fn seal(&mut self, window: &AppWindow) -> Result<()> {
+        let app = window.global::<App>();
+        app.set_progress_label(Message::new("Запечатування справи…", "Sealing the case…").in_lang(self.lang()).into());
+        let (receipt, mut case) = self.inventory_receipt()?;
+        let hash = receipt.content_sha256();
+        let draft = self.draft.clone().ok_or_else(|| AppError::user("Немає відкритої справи.", "No case is open."))?;
+        let registration = draft.registration.clone().ok_or_else(|| AppError::user("Справу ще не зареєстровано.", "The case is not registered yet."))?;
+        let number = CaseNumber::parse(&registration.case_number)?;
+        case.register(number, &hash, registration.registered_on)?;
+        let vault = self.vault()?;
+        let enrolled = enrolled_from_vault(vault)?;
+        let mut records = Vec::new();
+        for signature in &case.signatures {
+            let bytes = vault.get_blob(&BlobId(signature.record_id.clone()))?;
+            let record: fieldkit_capture::signature::SignatureRecord = serde_json::from_slice(&bytes)?;
+            records.push(record);
+        }
+        let signed: Vec<SignedBy<'_>> = records.iter().map(|r| SignedBy { role: r.role, strokes: &r.strokes }).collect();
+        let pdf = zeroize::Zeroizing::new(render_pdf(&receipt, &signed)?);
+        let case_json = zeroize::Zeroizing::new(serde_json::to_vec(&case)?);
+        let envelope_id = format!("env-{}", draft.case_id.trim_start_matches("case-"));
+        let service_code = case.service.0.clone();
+        vault.transaction(|tx| {
+            tx.put_draft(&draft.case_id, "registered", &case_json)?;
+            tx.put_blob(&draft.case_id, "inventory", 20_000, &pdf)?;
+            tx.seal_case(&SealCase {
+                case_id: &draft.case_id,
+                envelope_id: &envelope_id,
+                case_number: &registration.case_number,
+                recipient: &enrolled.sealing_key,
+                device: &enrolled.device,
+            })?;
+            // What the cases list shows of a sealed case: no personal data.
+            tx.put_setting(&format!("case.{}", registration.case_number), service_code.as_bytes())
+        })?;
+        self.receipt_pdf = Some(pdf);
+        self.receipt_number = registration.case_number.clone();
+        let email = match &case.notification {
+            Some(Notification::Email { address }) => address.0.clone(),
+            _ => String::new(),
+        };
+        let deadline = self
+            .service(&service_code)
+            .map(|s| self.calendar.deadline(registration.registered_on, s.term))
+            .map(|d| format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year()))
+            .unwrap_or_default();
+        self.close_visit(window)?;
+        let page = window.global::<ReceiptPage>();
+        page.set_case_number(registration.case_number.clone().into());
+        page.set_tracking_url(registration.tracking_url.clone().into());
+        page.set_deadline(deadline.into());
+        page.set_email(email.into());
+        page.set_outgoing("".into());
+        let qr = fieldkit_capture::qr::generate_qr(&registration.tracking_url, 8)
+            .map_err(|_| AppError::user("Адреса відстеження задовга для QR-коду.", "The tracking address is too long for a QR code."))?;
+        page.set_qr(images::from_grey(&qr));
+        self.show(window, Screen::Receipt)?;
+        self.sync_now();
+        Ok(())
+    }
+
+    /// The applicant's copy goes into the encrypted outgoing queue and is sent or printed now;
+    /// if the printer or the network is away it waits and is retried.
+    fn queue_receipt(&mut self, window: &AppWindow, kind: &str) -> Result<()> {
+        let pdf = self.receipt_pdf.clone().ok_or_else(|| AppError::user("Квитанції вже немає на екрані.", "The receipt is no longer open."))?;
+        let number = self.receipt_number.clone();
+        let destination = if kind == crate::outgoing::EMAIL {
+            let address = window.global::<ReceiptPage>().get_email().trim().to_owned();
+            fieldkit_domain::validators::Email::parse(&address).map_err(|e| AppError::User(Message::new(e.message_uk(), e.to_string())))?;
+            address
+        } else {
+            self.config.printer.clone()
+        };
+        let vault = self.vault.as_mut().ok_or_else(|| AppError::user("Планшет заблоковано.", "The tablet is locked."))?;
+        vault.transaction(|tx| tx.enqueue_outgoing(kind, &destination, &number, &pdf).map(|_| ()))?;
+        let report = crate::outgoing::drain(vault, self.config.mail.as_ref())?;
+        let lang = self.lang();
+        let text = if report.failed == 0 && report.waiting == 0 {
+            Message::new("Надіслано.", "Sent.")
+        } else {
+            Message::new(
+                format!("Не вдалося зараз; у черзі: {}. Спробуємо ще раз автоматично.", report.waiting),
+                format!("Could not send now; waiting: {}. It will be retried automatically.", report.waiting),
+            )
+        };
+        window.global::<ReceiptPage>().set_outgoing(text.in_lang(lang).into());
+        Ok(())
+    }
+}

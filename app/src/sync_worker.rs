@@ -1,0 +1,159 @@
+//! The background sync: a thread with its own vault connection and its own runtime, so the
+//! screens never wait for the network. It runs a pass every `interval`, or at once when asked
+//! (after sealing, or "Sync now"), and reports what happened as `UiMessage`s.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use fieldkit_vault::UnlockedVault;
+use slint::ComponentHandle;
+
+use crate::controller::{Controller, UiMessage};
+use crate::error::Result;
+use crate::i18n::Message;
+use crate::sync_pass::{FeedsApplied, Resume, enrolled_from_vault, pull_feeds, pull_status, report};
+use crate::ui::{App, AppWindow, Screen};
+
+#[derive(Debug)]
+pub enum SyncEvent {
+    Started,
+    Finished(SyncSummary),
+    /// Offline or refused; the message says which.
+    Failed(Message),
+}
+
+#[derive(Debug, Default)]
+pub struct SyncSummary {
+    pub delivered: usize,
+    pub waiting: usize,
+    pub status_changes: usize,
+    pub feeds: FeedsApplied,
+    pub at: i64,
+}
+
+pub struct SyncWorker {
+    trigger: mpsc::Sender<()>,
+}
+
+impl SyncWorker {
+    pub fn spawn(vault: UnlockedVault, to_ui: mpsc::Sender<UiMessage>, interval: Duration) -> Self {
+        let (trigger, wake) = mpsc::channel::<()>();
+        std::thread::spawn(move || run(vault, to_ui, wake, interval));
+        // The first pass at once: the tablet may have come back online while locked.
+        let _ = trigger.send(());
+        Self { trigger }
+    }
+
+    pub fn trigger(&self) {
+        let _ = self.trigger.send(());
+    }
+}
+
+const STATUS_CURSOR: &str = "status.cursor";
+
+fn run(mut vault: UnlockedVault, to_ui: mpsc::Sender<UiMessage>, wake: mpsc::Receiver<()>, interval: Duration) {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+        let _ = to_ui.send(UiMessage::Sync(SyncEvent::Failed(Message::new("Синхронізацію не запущено.", "Sync could not start."))));
+        return;
+    };
+    let mut resume = Resume::default();
+    loop {
+        match wake.recv_timeout(interval) {
+            Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            // The controller dropped the worker (lock): the connection and keys go with it.
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        while wake.try_recv().is_ok() {}
+        if to_ui.send(UiMessage::Sync(SyncEvent::Started)).is_err() {
+            return;
+        }
+        let event = match runtime.block_on(pass(&mut vault, &mut resume)) {
+            Ok(summary) => SyncEvent::Finished(summary),
+            Err(error) => SyncEvent::Failed(error.message()),
+        };
+        if to_ui.send(UiMessage::Sync(event)).is_err() {
+            return;
+        }
+    }
+}
+
+async fn pass(vault: &mut UnlockedVault, resume: &mut Resume) -> Result<SyncSummary> {
+    let enrolled = enrolled_from_vault(vault)?;
+    let client = &enrolled.client;
+    let delivered = crate::sync_pass::push_outbox(vault, client, resume).await?;
+    let since = vault
+        .get_setting(STATUS_CURSOR)?
+        .and_then(|v| String::from_utf8_lossy(&v).parse().ok())
+        .unwrap_or(0);
+    let before: Vec<(String, String)> = vault.transaction(|tx| tx.tracking())?.into_iter().map(|s| (s.case_number, s.status)).collect();
+    let next = pull_status(vault, client, since).await?;
+    vault.transaction(|tx| tx.put_setting(STATUS_CURSOR, next.to_string().as_bytes()))?;
+    let after = vault.transaction(|tx| tx.tracking())?;
+    let status_changes = after.iter().filter(|s| !before.contains(&(s.case_number.clone(), s.status.clone()))).count();
+    let feeds = pull_feeds(vault, client).await?;
+    let sent = report(vault, client).await?;
+    Ok(SyncSummary {
+        delivered,
+        waiting: usize::try_from(sent.envelopes_waiting).unwrap_or(0),
+        status_changes,
+        feeds,
+        at: time::OffsetDateTime::now_utc().unix_timestamp(),
+    })
+}
+
+impl Controller {
+    pub fn apply_sync_event(&mut self, window: &AppWindow, event: SyncEvent) -> Result<()> {
+        let app = window.global::<App>();
+        match event {
+            SyncEvent::Started => app.set_syncing(true),
+            SyncEvent::Failed(message) => {
+                app.set_syncing(false);
+                app.set_online(false);
+                self.sync_error = Some(message);
+                self.refresh_sync_indicator(window)?;
+            }
+            SyncEvent::Finished(summary) => {
+                app.set_syncing(false);
+                app.set_online(true);
+                self.sync_error = None;
+                self.last_sync = Some(summary.at);
+                self.unseen_statuses += summary.status_changes;
+                app.set_status_changes(i32::try_from(self.unseen_statuses).unwrap_or(i32::MAX));
+                if summary.feeds.catalog_version.is_some() {
+                    self.reload_catalog()?;
+                }
+                if summary.feeds.drafts_wiped > 0 {
+                    // The centre wiped this tablet's drafts (lost or stolen): nothing stays open.
+                    self.draft = None;
+                    self.close_visit(window)?;
+                    self.show(window, Screen::Today)?;
+                }
+                self.refresh_sync_indicator(window)?;
+                match app.get_screen() {
+                    Screen::Today => self.refresh_today(window)?,
+                    Screen::Cases => self.refresh_cases(window)?,
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn refresh_sync_indicator(&mut self, window: &AppWindow) -> Result<()> {
+        if self.vault.is_none() {
+            return Ok(());
+        }
+        let waiting = self.vault()?.outbox()?.len();
+        window.global::<App>().set_waiting(i32::try_from(waiting).unwrap_or(i32::MAX));
+        Ok(())
+    }
+
+    /// A newer catalog arrived with the feeds: use it for the next visit.
+    fn reload_catalog(&mut self) -> Result<()> {
+        if let Some(text) = self.vault()?.get_setting("catalog.toml")? {
+            let text = String::from_utf8_lossy(&text).into_owned();
+            self.catalog = fieldkit_domain::catalog::Catalog::from_toml_str(&text)?;
+        }
+        Ok(())
+    }
+}
