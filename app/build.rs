@@ -4,6 +4,7 @@
 fn main() {
     let config = slint_build::CompilerConfiguration::new()
         .with_debug_info(true)
+        .with_default_translation_context(slint_build::DefaultTranslationContext::None)
         .with_bundled_translations("../assets/i18n");
     if let Err(error) = slint_build::compile_with_config("ui/app.slint", config) {
         panic!("the screens do not compile: {error}");

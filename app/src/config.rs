@@ -16,6 +16,10 @@ pub struct ScannerConfig {
     /// Extra environment for `scanimage` (e.g. `SANE_CONFIG_DIR` for the test backend).
     pub env: Vec<(String, String)>,
     pub resolution_dpi: u32,
+    /// Backend-specific `scanimage` options (e.g. the test backend's `--test-picture=Grid`).
+    pub options: Vec<String>,
+    /// At most this many pages from the feeder at a time.
+    pub max_pages: Option<u32>,
 }
 
 impl Default for ScannerConfig {
@@ -25,12 +29,13 @@ impl Default for ScannerConfig {
             device: None,
             env: Vec::new(),
             resolution_dpi: 300,
+            options: Vec::new(),
+            max_pages: Some(50),
         }
     }
 }
 
 pub use fieldkit_vault::SystemClock;
-
 
 pub struct AppConfig {
     /// The vault and the screen preferences live here (on the encrypted partition).

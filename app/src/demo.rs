@@ -29,7 +29,10 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AppError + '_ {
 }
 
 fn server_error(error: fieldkit_sync_server::ServerError) -> AppError {
-    AppError::user(&format!("Демо-сервер: {error}"), &format!("Demo server: {error}"))
+    AppError::user(
+        &format!("Демо-сервер: {error}"),
+        &format!("Demo server: {error}"),
+    )
 }
 
 /// SANE's test scanner: a config folder whose `dll.conf` names only the `test` backend.
@@ -42,6 +45,9 @@ pub fn sane_test_scanner(folder: &Path) -> Result<ScannerConfig> {
         device: Some("test:0".into()),
         env: vec![("SANE_CONFIG_DIR".into(), folder.display().to_string())],
         resolution_dpi: 300,
+        // A printed-page-like picture rather than the default solid black.
+        options: vec!["--test-picture=Grid".into()],
+        max_pages: Some(3),
     })
 }
 
@@ -64,10 +70,15 @@ pub fn prepare(config: &mut AppConfig) -> Result<Demo> {
     let catalog_path = config.assets_dir.join("catalog/catalog.toml");
     let catalog = std::fs::read_to_string(&catalog_path).map_err(io(&catalog_path))?;
     let version = fieldkit_domain::catalog::Catalog::from_toml_str(&catalog)?.version;
-    server.meta.publish_catalog(version, &catalog, now()).map_err(server_error)?;
+    server
+        .meta
+        .publish_catalog(version, &catalog, now())
+        .map_err(server_error)?;
     config.server_ca = Some(server.server_ca.clone());
     if !config.vault_path().exists() {
-        server.enroll_code("DEMO-0001", now()).map_err(server_error)?;
+        server
+            .enroll_code("DEMO-0001", now())
+            .map_err(server_error)?;
         let enrollment = runtime.block_on(fieldkit_sync_client::enroll(
             &server.url,
             &server.server_ca,
@@ -85,8 +96,22 @@ pub fn prepare(config: &mut AppConfig) -> Result<Demo> {
         drop(vault.lock());
         let today = time::OffsetDateTime::now_utc().date();
         for (time_of_day, place, address, applicant, phone, service) in [
-            ("10:00", "home", "м. Львів, вул. Зелена, 12, кв. 3", "Шевченко Марія Іванівна", "0671234567", "00001"),
-            ("13:30", "hospital", "м. Львів, вул. Лікарняна, 1, палата 12", "Бондар Петро Олексійович", "0509876543", "00004"),
+            (
+                "10:00",
+                "home",
+                "м. Львів, вул. Зелена, 12, кв. 3",
+                "Шевченко Марія Іванівна",
+                "0671234567",
+                "00001",
+            ),
+            (
+                "13:30",
+                "hospital",
+                "м. Львів, вул. Лікарняна, 1, палата 12",
+                "Бондар Петро Олексійович",
+                "0509876543",
+                "00004",
+            ),
         ] {
             let visit = serde_json::json!({
                 "time": format!("{today} {time_of_day}"),

@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 
 use fieldkit_domain::case::{
-    Address, Applicant, AuthorityDocument, AuthorityKind, CapturedDocument, Case, Contact,
-    ConformityOverride, IdentityDocument, IdentityDocumentKind, LegalEntity, NaturalPerson,
-    Notification, PersonName, Representative, ResultDelivery, SignatureRef, VisitPlace,
-    VisitPlaceKind,
+    Address, Applicant, AuthorityDocument, AuthorityKind, CapturedDocument, Case,
+    ConformityOverride, Contact, IdentityDocument, IdentityDocumentKind, LegalEntity,
+    NaturalPerson, Notification, PersonName, Representative, ResultDelivery, SignatureRef,
+    VisitPlace, VisitPlaceKind,
 };
 use fieldkit_domain::catalog::Service;
 use fieldkit_domain::common::ServiceCode;
@@ -104,7 +104,10 @@ fn problem(field: &'static str, uk: &str, en: &str) -> FieldProblem {
     }
 }
 
-fn validation(field: &'static str, error: fieldkit_domain::validators::ValidationError) -> FieldProblem {
+fn validation(
+    field: &'static str,
+    error: fieldkit_domain::validators::ValidationError,
+) -> FieldProblem {
     FieldProblem {
         field,
         message: Message::new(error.message_uk(), error.to_string()),
@@ -139,7 +142,10 @@ fn name(surname: &str, given: &str, patronymic: &str) -> PersonName {
 impl ApplicantForm {
     /// The applicant as the case records it, or every problem found (all at once, so the
     /// administrator fixes them in one pass).
-    pub fn build(&self, today: Date) -> Result<(Applicant, Option<Representative>, VisitPlace), Vec<FieldProblem>> {
+    pub fn build(
+        &self,
+        today: Date,
+    ) -> Result<(Applicant, Option<Representative>, VisitPlace), Vec<FieldProblem>> {
         let mut problems = Vec::new();
         let address = Address(self.address.trim().to_owned());
         if self.address.trim().is_empty() {
@@ -167,7 +173,11 @@ impl ApplicantForm {
         };
         let applicant = if self.legal_entity {
             if self.entity_name.trim().is_empty() {
-                problems.push(problem("name", "Вкажіть назву юридичної особи.", "Enter the legal entity's name."));
+                problems.push(problem(
+                    "name",
+                    "Вкажіть назву юридичної особи.",
+                    "Enter the legal entity's name.",
+                ));
             }
             let edrpou = match Edrpou::parse(self.edrpou.trim()) {
                 Ok(code) => code.as_str().to_owned(),
@@ -185,11 +195,19 @@ impl ApplicantForm {
             })
         } else {
             if self.surname.trim().is_empty() || self.given_name.trim().is_empty() {
-                problems.push(problem("name", "Вкажіть прізвище та ім'я.", "Enter the surname and given name."));
+                problems.push(problem(
+                    "name",
+                    "Вкажіть прізвище та ім'я.",
+                    "Enter the surname and given name.",
+                ));
             }
             let birth = parse_date(&self.birth_date);
             match birth {
-                None => problems.push(problem("birth_date", "Дата народження у вигляді ДД.ММ.РРРР.", "Date of birth as DD.MM.YYYY.")),
+                None => problems.push(problem(
+                    "birth_date",
+                    "Дата народження у вигляді ДД.ММ.РРРР.",
+                    "Date of birth as DD.MM.YYYY.",
+                )),
                 Some(date) => {
                     if let Err(e) = check_birth_date(date, today) {
                         problems.push(validation("birth_date", e));
@@ -231,7 +249,11 @@ impl ApplicantForm {
         let representative = if self.has_representative {
             let birth = parse_date(&self.rep_birth_date);
             let authority_date = parse_date(&self.authority_date);
-            if self.rep_surname.trim().is_empty() || birth.is_none() || authority_date.is_none() || self.authority_number.trim().is_empty() {
+            if self.rep_surname.trim().is_empty()
+                || birth.is_none()
+                || authority_date.is_none()
+                || self.authority_number.trim().is_empty()
+            {
                 problems.push(problem(
                     "representative",
                     "Представник: вкажіть прізвище, дату народження, номер і дату довіреності.",
@@ -242,7 +264,13 @@ impl ApplicantForm {
                 Some(text) => match Rnokpp::parse(&text) {
                     Ok(code) => Some(code.as_str().to_owned()),
                     Err(e) => {
-                        problems.push(FieldProblem { field: "representative", message: Message::new(format!("Представник: {}", e.message_uk()), format!("Representative: {e}")) });
+                        problems.push(FieldProblem {
+                            field: "representative",
+                            message: Message::new(
+                                format!("Представник: {}", e.message_uk()),
+                                format!("Representative: {e}"),
+                            ),
+                        });
                         None
                     }
                 },
@@ -272,7 +300,11 @@ impl ApplicantForm {
                 },
             };
             if authority_date.is_some() && !representative.authority.valid_on(today) {
-                problems.push(problem("representative", "Довіреність не чинна на сьогодні.", "The power of attorney is not valid today."));
+                problems.push(problem(
+                    "representative",
+                    "Довіреність не чинна на сьогодні.",
+                    "The power of attorney is not valid today.",
+                ));
             }
             Some(representative)
         } else {
@@ -317,15 +349,23 @@ impl Choices {
                 ),
             },
             other => {
-                let phone = MobileNumber::parse(contact).map_err(|e| Message::new(e.message_uk(), e.to_string()))?;
+                let phone = MobileNumber::parse(contact)
+                    .map_err(|e| Message::new(e.message_uk(), e.to_string()))?;
                 let phone = Contact(phone.as_str().to_owned());
-                if other == 2 { Notification::PhoneCall { phone } } else { Notification::Sms { phone } }
+                if other == 2 {
+                    Notification::PhoneCall { phone }
+                } else {
+                    Notification::Sms { phone }
+                }
             }
         };
         let address = Address(self.delivery_address.trim().to_owned());
         let needs_address = matches!(self.delivery, 0 | 2);
         if needs_address && address.0.is_empty() {
-            return Err(Message::new("Вкажіть адресу доставки.", "Enter the delivery address."));
+            return Err(Message::new(
+                "Вкажіть адресу доставки.",
+                "Enter the delivery address.",
+            ));
         }
         let delivery = match self.delivery {
             0 => ResultDelivery::MobileAdministrator { address },
@@ -339,9 +379,14 @@ impl Choices {
                     ));
                 };
                 if !allowed_email {
-                    return Err(Message::new("Ця послуга не видається електронно.", "This service's result is not issued electronically."));
+                    return Err(Message::new(
+                        "Ця послуга не видається електронно.",
+                        "This service's result is not issued electronically.",
+                    ));
                 }
-                ResultDelivery::Electronic { email: address.clone() }
+                ResultDelivery::Electronic {
+                    email: address.clone(),
+                }
             }
         };
         Ok((notification, delivery))
@@ -359,12 +404,18 @@ impl DraftRecord {
 
     /// The case record from what was entered, with every check.
     pub fn build_case(&self, service: &Service, today: Date) -> Result<Case, Message> {
-        let (applicant, representative, place) = self.applicant.build(today).map_err(|problems| {
-            let uk: Vec<&str> = problems.iter().map(|p| p.message.uk.as_str()).collect();
-            let en: Vec<&str> = problems.iter().map(|p| p.message.en.as_str()).collect();
-            Message::new(uk.join(" "), en.join(" "))
-        })?;
-        let mut case = Case::new_draft(&self.case_id, ServiceCode(service.code.0.clone()), applicant, place);
+        let (applicant, representative, place) =
+            self.applicant.build(today).map_err(|problems| {
+                let uk: Vec<&str> = problems.iter().map(|p| p.message.uk.as_str()).collect();
+                let en: Vec<&str> = problems.iter().map(|p| p.message.en.as_str()).collect();
+                Message::new(uk.join(" "), en.join(" "))
+            })?;
+        let mut case = Case::new_draft(
+            &self.case_id,
+            ServiceCode(service.code.0.clone()),
+            applicant,
+            place,
+        );
         case.representative = representative;
         case.documents = self.documents.clone();
         case.form_answers = self.form_answers.clone();

@@ -24,7 +24,6 @@ pub mod ui {
 use std::cell::RefCell;
 use std::rc::Rc;
 
-
 use crate::config::AppConfig;
 use crate::controller::Controller;
 use crate::error::Result;
@@ -47,7 +46,9 @@ impl RunningApp {
 }
 
 pub fn build(config: AppConfig) -> Result<RunningApp> {
-    let window = AppWindow::new().map_err(|e| crate::error::AppError::user(&format!("Вікно: {e}"), &format!("Window: {e}")))?;
+    let window = AppWindow::new().map_err(|e| {
+        crate::error::AppError::user(&format!("Вікно: {e}"), &format!("Window: {e}"))
+    })?;
     let controller = Rc::new(RefCell::new(Controller::new(config)?));
     let timer = controller::attach(&window, controller.clone());
     controller.borrow_mut().start(&window)?;

@@ -62,7 +62,8 @@ fn run() -> Result<(), String> {
     };
     let mut config = AppConfig::new(data_dir, assets);
     if let Some(path) = server_ca {
-        config.server_ca = Some(std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?);
+        config.server_ca =
+            Some(std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?);
     }
     if let Some(queue) = printer {
         config.printer = queue;
@@ -72,7 +73,11 @@ fn run() -> Result<(), String> {
     }
     let _demo = if demo_mode {
         let demo = demo::prepare(&mut config).map_err(|e| e.to_string())?;
-        println!("Демо / demo: сервер {} ; парольна фраза / passphrase «{}»", demo.server.url, demo::DEMO_PASSPHRASE);
+        println!(
+            "Демо / demo: сервер {} ; парольна фраза / passphrase «{}»",
+            demo.server.url,
+            demo::DEMO_PASSPHRASE
+        );
         Some(demo)
     } else {
         None

@@ -11,7 +11,9 @@ use slint::ComponentHandle;
 use crate::controller::{Controller, UiMessage};
 use crate::error::Result;
 use crate::i18n::Message;
-use crate::sync_pass::{FeedsApplied, Resume, enrolled_from_vault, pull_feeds, pull_status, report};
+use crate::sync_pass::{
+    FeedsApplied, Resume, enrolled_from_vault, pull_feeds, pull_status, report,
+};
 use crate::ui::{App, AppWindow, Screen};
 
 #[derive(Debug)]
@@ -51,9 +53,20 @@ impl SyncWorker {
 
 const STATUS_CURSOR: &str = "status.cursor";
 
-fn run(mut vault: UnlockedVault, to_ui: mpsc::Sender<UiMessage>, wake: mpsc::Receiver<()>, interval: Duration) {
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
-        let _ = to_ui.send(UiMessage::Sync(SyncEvent::Failed(Message::new("Синхронізацію не запущено.", "Sync could not start."))));
+fn run(
+    mut vault: UnlockedVault,
+    to_ui: mpsc::Sender<UiMessage>,
+    wake: mpsc::Receiver<()>,
+    interval: Duration,
+) {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        let _ = to_ui.send(UiMessage::Sync(SyncEvent::Failed(Message::new(
+            "Синхронізацію не запущено.",
+            "Sync could not start.",
+        ))));
         return;
     };
     let mut resume = Resume::default();
@@ -85,11 +98,18 @@ async fn pass(vault: &mut UnlockedVault, resume: &mut Resume) -> Result<SyncSumm
         .get_setting(STATUS_CURSOR)?
         .and_then(|v| String::from_utf8_lossy(&v).parse().ok())
         .unwrap_or(0);
-    let before: Vec<(String, String)> = vault.transaction(|tx| tx.tracking())?.into_iter().map(|s| (s.case_number, s.status)).collect();
+    let before: Vec<(String, String)> = vault
+        .transaction(|tx| tx.tracking())?
+        .into_iter()
+        .map(|s| (s.case_number, s.status))
+        .collect();
     let next = pull_status(vault, client, since).await?;
     vault.transaction(|tx| tx.put_setting(STATUS_CURSOR, next.to_string().as_bytes()))?;
     let after = vault.transaction(|tx| tx.tracking())?;
-    let status_changes = after.iter().filter(|s| !before.contains(&(s.case_number.clone(), s.status.clone()))).count();
+    let status_changes = after
+        .iter()
+        .filter(|s| !before.contains(&(s.case_number.clone(), s.status.clone())))
+        .count();
     let feeds = pull_feeds(vault, client).await?;
     let sent = report(vault, client).await?;
     Ok(SyncSummary {
@@ -144,7 +164,9 @@ impl Controller {
             return Ok(());
         }
         let waiting = self.vault()?.outbox()?.len();
-        window.global::<App>().set_waiting(i32::try_from(waiting).unwrap_or(i32::MAX));
+        window
+            .global::<App>()
+            .set_waiting(i32::try_from(waiting).unwrap_or(i32::MAX));
         Ok(())
     }
 

@@ -48,10 +48,12 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        page.on_next(move || act(&c, &w, |ctl, win| {
-            ctl.refresh_form(win)?;
-            ctl.show(win, Screen::Form)
-        }));
+        page.on_next(move || {
+            act(&c, &w, |ctl, win| {
+                ctl.refresh_form(win)?;
+                ctl.show(win, Screen::Form)
+            })
+        });
     }
 }
 
@@ -73,6 +75,8 @@ pub fn scan_pages(config: &ScannerConfig, feeder: bool) -> Result<Vec<Vec<u8>>> 
     let settings = ScanSettings {
         resolution_dpi: config.resolution_dpi,
         feeder,
+        max_pages: config.max_pages,
+        device_options: config.options.clone(),
         ..ScanSettings::default()
     };
     Ok(scanner.scan(&device, &settings)?)
@@ -81,7 +85,10 @@ pub fn scan_pages(config: &ScannerConfig, feeder: bool) -> Result<Vec<Vec<u8>>> 
 /// The pipeline on each page, reporting progress; a page that cannot be read is named in the
 /// error and the pages before it are kept.
 fn process_all(
-    files: Vec<(String, std::result::Result<Vec<u8>, fieldkit_capture::CaptureError>)>,
+    files: Vec<(
+        String,
+        std::result::Result<Vec<u8>, fieldkit_capture::CaptureError>,
+    )>,
     dpi: Option<u32>,
     progress: &std::sync::mpsc::Sender<UiMessage>,
 ) -> (Vec<CapturedPage>, Vec<Message>) {
@@ -99,7 +106,12 @@ fn process_all(
         match bytes.and_then(|b| process_page(&b, dpi)) {
             Ok(page) => {
                 let qr_codes = image::load_from_memory(&page.image.bytes)
-                    .map(|decoded| find_qr_codes(&decoded.to_luma8()).iter().map(|q| q.text()).collect())
+                    .map(|decoded| {
+                        find_qr_codes(&decoded.to_luma8())
+                            .iter()
+                            .map(|q| q.text())
+                            .collect()
+                    })
                     .unwrap_or_default();
                 pages.push(CapturedPage { page, qr_codes });
             }
@@ -117,21 +129,32 @@ impl Controller {
         let Some(draft) = self.draft.clone() else {
             return Ok(());
         };
-        let Some(service) = draft.service.as_deref().and_then(|c| self.service(c)).cloned() else {
+        let Some(service) = draft
+            .service
+            .as_deref()
+            .and_then(|c| self.service(c))
+            .cloned()
+        else {
             return Ok(());
         };
         let rows: Vec<ChecklistRow> = service
             .documents
             .iter()
             .map(|requirement| {
-                let captured = draft.documents.iter().find(|d| d.requirement == requirement.id);
+                let captured = draft
+                    .documents
+                    .iter()
+                    .find(|d| d.requirement == requirement.id);
                 ChecklistRow {
                     id: requirement.id.0.clone().into(),
                     title: requirement.title.clone().into(),
                     required: matches!(requirement.necessity, Necessity::Mandatory),
                     pages: captured.map_or(0, |d| d.page_count() as i32),
                     issues: "".into(),
-                    qr: captured.map(|d| d.qr_payloads.join("; ")).unwrap_or_default().into(),
+                    qr: captured
+                        .map(|d| d.qr_payloads.join("; "))
+                        .unwrap_or_default()
+                        .into(),
                 }
             })
             .collect();
@@ -177,7 +200,8 @@ impl Controller {
                 None => {
                     let bytes = self.vault()?.get_blob(&BlobId(page_ref.blob_id.clone()))?;
                     let picture = images::from_encoded(&bytes);
-                    self.thumbnails.insert(page_ref.blob_id.clone(), picture.clone());
+                    self.thumbnails
+                        .insert(page_ref.blob_id.clone(), picture.clone());
                     picture
                 }
             };
@@ -197,7 +221,10 @@ impl Controller {
     fn current_requirement(window: &AppWindow) -> Result<String> {
         let current = window.global::<DocumentsPage>().get_current().to_string();
         if current.is_empty() {
-            return Err(AppError::user("Оберіть документ у переліку.", "Choose a document on the list."));
+            return Err(AppError::user(
+                "Оберіть документ у переліку.",
+                "Choose a document on the list.",
+            ));
         }
         Ok(current)
     }
@@ -210,7 +237,11 @@ impl Controller {
         let label = Message::new("Сканування…", "Scanning…");
         self.spawn_job(window, label, move |progress| {
             let outcome = scan_pages(&scanner, feeder).map(|files| {
-                let named = files.into_iter().enumerate().map(|(i, b)| (format!("{}", i + 1), Ok(b))).collect();
+                let named = files
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, b)| (format!("{}", i + 1), Ok(b)))
+                    .collect();
                 process_all(named, Some(dpi), progress)
             });
             UiMessage::Job(Box::new(move |ctl: &mut Controller, win: &AppWindow| {
@@ -229,7 +260,15 @@ impl Controller {
             let outcome = import_folder(&folder).map(|files| {
                 let named = files
                     .into_iter()
-                    .map(|f| (f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), f.bytes))
+                    .map(|f| {
+                        (
+                            f.path
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default(),
+                            f.bytes,
+                        )
+                    })
                     .collect();
                 process_all(named, None, progress)
             });
@@ -251,10 +290,22 @@ impl Controller {
         pages: Vec<CapturedPage>,
         refused: Vec<Message>,
     ) -> Result<()> {
-        let mut draft = self.draft.clone().ok_or_else(|| AppError::user("Немає відкритої справи.", "No case is open."))?;
-        let service = draft.service.as_deref().and_then(|c| self.service(c)).cloned();
+        let mut draft = self
+            .draft
+            .clone()
+            .ok_or_else(|| AppError::user("Немає відкритої справи.", "No case is open."))?;
+        let service = draft
+            .service
+            .as_deref()
+            .and_then(|c| self.service(c))
+            .cloned();
         let form = service
-            .and_then(|s| s.documents.iter().find(|r| r.id.0 == requirement).map(|r| r.form))
+            .and_then(|s| {
+                s.documents
+                    .iter()
+                    .find(|r| r.id.0 == requirement)
+                    .map(|r| r.form)
+            })
             .unwrap_or(fieldkit_domain::common::DocumentForm::Original);
         let position = draft.documents.iter().map(|d| d.pages.len()).sum::<usize>() as i64;
         let mut issues = Vec::new();
@@ -263,10 +314,19 @@ impl Controller {
         let stored = vault.transaction(|tx| {
             let mut stored = Vec::new();
             for (offset, captured) in pages.iter().enumerate() {
-                let blob = tx.put_blob(&case_id, "page", position + offset as i64, &captured.page.image.bytes)?;
+                let blob = tx.put_blob(
+                    &case_id,
+                    "page",
+                    position + offset as i64,
+                    &captured.page.image.bytes,
+                )?;
                 stored.push((blob, captured));
             }
-            let index = match draft.documents.iter().position(|d| d.requirement.0 == requirement) {
+            let index = match draft
+                .documents
+                .iter()
+                .position(|d| d.requirement.0 == requirement)
+            {
                 Some(index) => index,
                 None => {
                     draft.documents.push(CapturedDocument {
@@ -284,34 +344,69 @@ impl Controller {
                     blob_id: blob.0.clone(),
                     sha256: captured.page.sha256.clone(),
                 });
-                draft.documents[index].qr_payloads.extend(captured.qr_codes.iter().cloned());
+                draft.documents[index]
+                    .qr_payloads
+                    .extend(captured.qr_codes.iter().cloned());
             }
-            let record = zeroize::Zeroizing::new(serde_json::to_vec(&draft).map_err(|e| fieldkit_vault::VaultError::Encoding(e.to_string()))?);
+            let record = zeroize::Zeroizing::new(
+                serde_json::to_vec(&draft)
+                    .map_err(|e| fieldkit_vault::VaultError::Encoding(e.to_string()))?,
+            );
             tx.put_draft(&case_id, "entering", &record)?;
-            Ok(stored.into_iter().map(|(blob, captured)| (blob, captured.page.thumbnail.bytes.clone(), captured.page.issues.clone(), captured.qr_codes.clone())).collect::<Vec<_>>())
+            Ok(stored
+                .into_iter()
+                .map(|(blob, captured)| {
+                    (
+                        blob,
+                        captured.page.thumbnail.bytes.clone(),
+                        captured.page.issues.clone(),
+                        captured.qr_codes.clone(),
+                    )
+                })
+                .collect::<Vec<_>>())
         })?;
-        for (blob, thumbnail, page_issues, qr) in stored {
-            self.thumbnails.insert(blob.0.clone(), images::from_encoded(&thumbnail));
+        for (number, (blob, thumbnail, page_issues, qr)) in stored.into_iter().enumerate() {
+            self.thumbnails
+                .insert(blob.0.clone(), images::from_encoded(&thumbnail));
             for issue in page_issues {
-                issues.push(Message::new(issue.message_uk(), format!("{issue:?}")));
+                issues.push(Message::new(
+                    format!("Стор. {}: {}", number + 1, issue.message_uk()),
+                    format!("Page {}: {issue:?}", number + 1),
+                ));
             }
             for text in qr {
-                issues.push(Message::new(format!("QR-код: {text}"), format!("QR code: {text}")));
+                issues.push(Message::new(
+                    format!("QR-код: {text}"),
+                    format!("QR code: {text}"),
+                ));
             }
         }
         self.draft = Some(draft);
         issues.extend(refused);
         let lang = self.lang();
-        let text = issues.iter().map(|m| m.in_lang(lang)).collect::<Vec<_>>().join("\n");
+        let text = issues
+            .iter()
+            .map(|m| m.in_lang(lang))
+            .collect::<Vec<_>>()
+            .join("\n");
         self.refresh_documents(window)?;
-        window.global::<DocumentsPage>().set_preview_issues(text.into());
+        window
+            .global::<DocumentsPage>()
+            .set_preview_issues(text.into());
         Ok(())
     }
 
     fn remove_last_page(&mut self, window: &AppWindow) -> Result<()> {
         let requirement = Self::current_requirement(window)?;
-        let mut draft = self.draft.clone().ok_or_else(|| AppError::user("Немає відкритої справи.", "No case is open."))?;
-        let Some(document) = draft.documents.iter_mut().find(|d| d.requirement.0 == requirement) else {
+        let mut draft = self
+            .draft
+            .clone()
+            .ok_or_else(|| AppError::user("Немає відкритої справи.", "No case is open."))?;
+        let Some(document) = draft
+            .documents
+            .iter_mut()
+            .find(|d| d.requirement.0 == requirement)
+        else {
             return Ok(());
         };
         let Some(page) = document.pages.pop() else {
@@ -327,7 +422,9 @@ impl Controller {
         self.thumbnails.remove(&page.blob_id);
         self.draft = Some(draft);
         self.refresh_documents(window)?;
-        window.global::<DocumentsPage>().set_preview(slint::Image::default());
+        window
+            .global::<DocumentsPage>()
+            .set_preview(slint::Image::default());
         self.show_document_pages(window, &requirement)
     }
 }

@@ -21,46 +21,56 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
     let page = window.global::<CasesPage>();
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        page.on_select(move |number| act(&c, &w, |_, win| {
-            let page = win.global::<CasesPage>();
-            page.set_selected(number);
-            page.set_action(0);
-            page.set_error("".into());
-            Ok(())
-        }));
+        page.on_select(move |number| {
+            act(&c, &w, |_, win| {
+                let page = win.global::<CasesPage>();
+                page.set_selected(number);
+                page.set_action(0);
+                page.set_error("".into());
+                Ok(())
+            })
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        page.on_start_action(move |action| act(&c, &w, |ctl, win| {
-            ctl.pad.take();
-            let page = win.global::<CasesPage>();
-            page.set_action(action);
-            page.set_ink(slint::Image::default());
-            Ok(())
-        }));
+        page.on_start_action(move |action| {
+            act(&c, &w, |ctl, win| {
+                ctl.pad.take();
+                let page = win.global::<CasesPage>();
+                page.set_action(action);
+                page.set_ink(slint::Image::default());
+                Ok(())
+            })
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        page.on_point(move |x, y, width, height, start| act(&c, &w, |ctl, win| {
-            ctl.pad.point(x, y, width, height, start);
-            win.global::<CasesPage>().set_ink(ctl.pad.ink());
-            Ok(())
-        }));
+        page.on_point(move |x, y, width, height, start| {
+            act(&c, &w, |ctl, win| {
+                ctl.pad.point(x, y, width, height, start);
+                win.global::<CasesPage>().set_ink(ctl.pad.ink());
+                Ok(())
+            })
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        page.on_lift(move || act(&c, &w, |ctl, _| {
-            ctl.pad.lift();
-            Ok(())
-        }));
+        page.on_lift(move || {
+            act(&c, &w, |ctl, _| {
+                ctl.pad.lift();
+                Ok(())
+            })
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        page.on_clear(move || act(&c, &w, |ctl, win| {
-            ctl.pad.take();
-            win.global::<CasesPage>().set_ink(slint::Image::default());
-            Ok(())
-        }));
+        page.on_clear(move || {
+            act(&c, &w, |ctl, win| {
+                ctl.pad.take();
+                win.global::<CasesPage>().set_ink(slint::Image::default());
+                Ok(())
+            })
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
@@ -91,12 +101,21 @@ impl Controller {
         let services: std::collections::BTreeMap<String, String> = vault
             .transaction(|tx| tx.settings_with_prefix("case."))?
             .into_iter()
-            .map(|(key, value)| (key.trim_start_matches("case.").to_owned(), String::from_utf8_lossy(&value).into_owned()))
+            .map(|(key, value)| {
+                (
+                    key.trim_start_matches("case.").to_owned(),
+                    String::from_utf8_lossy(&value).into_owned(),
+                )
+            })
             .collect();
         let mut rows = Vec::new();
         for entry in vault.outbox()? {
             rows.push(CaseRow {
-                service: services.get(&entry.case_number).cloned().unwrap_or_default().into(),
+                service: services
+                    .get(&entry.case_number)
+                    .cloned()
+                    .unwrap_or_default()
+                    .into(),
                 number: entry.case_number.into(),
                 state: "sealed".into(),
                 status: "".into(),
@@ -106,7 +125,11 @@ impl Controller {
         }
         for stub in vault.transaction(|tx| tx.tracking())? {
             rows.push(CaseRow {
-                service: services.get(&stub.case_number).cloned().unwrap_or_default().into(),
+                service: services
+                    .get(&stub.case_number)
+                    .cloned()
+                    .unwrap_or_default()
+                    .into(),
                 number: stub.case_number.clone().into(),
                 state: "delivered".into(),
                 status: status_text(&stub.status, lang).into(),
@@ -115,7 +138,9 @@ impl Controller {
             });
         }
         rows.sort_by(|a, b| b.number.cmp(&a.number));
-        window.global::<CasesPage>().set_cases(ModelRc::new(VecModel::from(rows)));
+        window
+            .global::<CasesPage>()
+            .set_cases(ModelRc::new(VecModel::from(rows)));
         self.unseen_statuses = 0;
         window.global::<App>().set_status_changes(0);
         Ok(())
@@ -128,25 +153,60 @@ impl Controller {
         let number = page.get_selected().to_string();
         let action = page.get_action();
         let now = self.now();
-        let when = format!("{:02}.{:02}.{} {:02}:{:02}", now.day(), u8::from(now.month()), now.year(), now.hour(), now.minute());
+        let when = format!(
+            "{:02}.{:02}.{} {:02}:{:02}",
+            now.day(),
+            u8::from(now.month()),
+            now.year(),
+            now.hour(),
+            now.minute()
+        );
         let receipt = if action == 1 {
-            handover_receipt(&number, "результат надання адміністративної послуги", &when, &self.admin_name)
+            handover_receipt(
+                &number,
+                "результат надання адміністративної послуги",
+                &when,
+                &self.admin_name,
+            )
         } else {
             withdrawal_receipt(&number, "за бажанням заявника", &when, &self.admin_name)
         };
         let Some(strokes) = self.pad.strokes.clone() else {
-            page.set_error(Message::new("Підпис порожній: розпишіться на полі.", "The signature is empty: sign in the box.").in_lang(self.lang()).into());
+            page.set_error(
+                Message::new(
+                    "Підпис порожній: розпишіться на полі.",
+                    "The signature is empty: sign in the box.",
+                )
+                .in_lang(self.lang())
+                .into(),
+            );
             return Ok(());
         };
-        let (record, _) = match sign(strokes, SignerRole::Applicant, "", now.unix_timestamp(), &receipt.content_sha256()) {
+        let (record, _) = match sign(
+            strokes,
+            SignerRole::Applicant,
+            "",
+            now.unix_timestamp(),
+            &receipt.content_sha256(),
+        ) {
             Ok(signed) => signed,
             Err(error) => {
                 page.set_error(AppError::from(error).message().in_lang(self.lang()).into());
                 return Ok(());
             }
         };
-        let pdf = zeroize::Zeroizing::new(render_pdf(&receipt, &[SignedBy { role: record.role, strokes: &record.strokes }])?);
-        let kind = if action == 1 { "handover" } else { "withdrawal" };
+        let pdf = zeroize::Zeroizing::new(render_pdf(
+            &receipt,
+            &[SignedBy {
+                role: record.role,
+                strokes: &record.strokes,
+            }],
+        )?);
+        let kind = if action == 1 {
+            "handover"
+        } else {
+            "withdrawal"
+        };
         let case_id = format!("{kind}-{number}");
         let document = serde_json::json!({
             "kind": kind,
@@ -175,9 +235,15 @@ impl Controller {
         page.set_action(0);
         page.set_ink(slint::Image::default());
         let message = if action == 1 {
-            Message::new("Видачу результату записано й запечатано.", "The hand-over is recorded and sealed.")
+            Message::new(
+                "Видачу результату записано й запечатано.",
+                "The hand-over is recorded and sealed.",
+            )
         } else {
-            Message::new("Відкликання заяви записано й запечатано.", "The withdrawal is recorded and sealed.")
+            Message::new(
+                "Відкликання заяви записано й запечатано.",
+                "The withdrawal is recorded and sealed.",
+            )
         };
         self.notify(window, &message, false);
         self.sync_now();

@@ -280,10 +280,12 @@ pub fn attach(window: &AppWindow, controller: Rc<RefCell<Controller>>) -> slint:
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        app.on_dismiss_notice(move || act(&c, &w, |_, win| {
-            win.global::<App>().set_notice("".into());
-            Ok(())
-        }));
+        app.on_dismiss_notice(move || {
+            act(&c, &w, |_, win| {
+                win.global::<App>().set_notice("".into());
+                Ok(())
+            })
+        });
     }
     {
         let w = window.as_weak();
@@ -304,13 +306,17 @@ pub fn attach(window: &AppWindow, controller: Rc<RefCell<Controller>>) -> slint:
 
     let timer = slint::Timer::default();
     let (c, w) = (controller.clone(), window.as_weak());
-    timer.start(slint::TimerMode::Repeated, Duration::from_millis(100), move || {
-        let Some(window) = w.upgrade() else {
-            return;
-        };
-        if let Ok(mut controller) = c.try_borrow_mut() {
-            controller.drain_messages(&window);
-        }
-    });
+    timer.start(
+        slint::TimerMode::Repeated,
+        Duration::from_millis(100),
+        move || {
+            let Some(window) = w.upgrade() else {
+                return;
+            };
+            if let Ok(mut controller) = c.try_borrow_mut() {
+                controller.drain_messages(&window);
+            }
+        },
+    );
     timer
 }

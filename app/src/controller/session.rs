@@ -50,12 +50,12 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        window
-            .global::<App>()
-            .on_sync_now(move || act(&c, &w, |ctl, _| {
+        window.global::<App>().on_sync_now(move || {
+            act(&c, &w, |ctl, _| {
                 ctl.sync_now();
                 Ok(())
-            }));
+            })
+        });
     }
 }
 
@@ -73,14 +73,23 @@ impl Controller {
     }
 
     fn refresh_unlock(&mut self, window: &AppWindow) -> Result<()> {
-        let vault = Vault::open(&self.config.vault_path(), VaultOptions::default(), self.config.clock.clone())?;
+        let vault = Vault::open(
+            &self.config.vault_path(),
+            VaultOptions::default(),
+            self.config.clock.clone(),
+        )?;
         let lang = self.lang();
         let rows: Vec<AdminRow> = vault
             .slots()?
             .iter()
             .map(|slot| AdminRow {
                 slot: slot.slot_id.0.clone().into(),
-                name: format!("{} {}", lang.pick("Адміністратор", "Administrator"), slot.ordinal).into(),
+                name: format!(
+                    "{} {}",
+                    lang.pick("Адміністратор", "Administrator"),
+                    slot.ordinal
+                )
+                .into(),
             })
             .collect();
         let page = window.global::<UnlockPage>();
@@ -101,13 +110,22 @@ impl Controller {
             Ok(())
         };
         if !server.starts_with("https://") {
-            return fail("Адреса сервера починається з https://", "The server address starts with https://");
+            return fail(
+                "Адреса сервера починається з https://",
+                "The server address starts with https://",
+            );
         }
         if code.is_empty() || device.is_empty() || admin.is_empty() {
-            return fail("Заповніть код, назву планшета та ім'я адміністратора.", "Fill in the code, the tablet's name and the administrator's name.");
+            return fail(
+                "Заповніть код, назву планшета та ім'я адміністратора.",
+                "Fill in the code, the tablet's name and the administrator's name.",
+            );
         }
         if passphrase.chars().count() < VaultOptions::default().min_passphrase_chars {
-            return fail("Парольна фраза має містити щонайменше 8 символів.", "The passphrase needs at least 8 characters.");
+            return fail(
+                "Парольна фраза має містити щонайменше 8 символів.",
+                "The passphrase needs at least 8 characters.",
+            );
         }
         if *passphrase != page.get_passphrase_again().as_str() {
             return fail("Парольні фрази не збігаються.", "The passphrases differ.");
@@ -126,7 +144,9 @@ impl Controller {
                 .map_err(|e| AppError::user(&format!("Помилка: {e}"), &format!("Error: {e}")))
                 .and_then(|runtime| {
                     runtime
-                        .block_on(fieldkit_sync_client::enroll(&server, &server_ca, &code, &device))
+                        .block_on(fieldkit_sync_client::enroll(
+                            &server, &server_ca, &code, &device,
+                        ))
                         .map_err(AppError::from)
                 });
             UiMessage::Job(Box::new(move |ctl: &mut Controller, win: &AppWindow| {
@@ -153,7 +173,10 @@ impl Controller {
 
     fn scan_enrollment_qr(&mut self, window: &AppWindow) -> Result<()> {
         let scanner = self.config.scanner.clone();
-        let label = Message::new("Сканування QR-коду реєстрації…", "Scanning the enrollment QR code…");
+        let label = Message::new(
+            "Сканування QR-коду реєстрації…",
+            "Scanning the enrollment QR code…",
+        );
         self.spawn_job(window, label, move |_| {
             let found = crate::controller::capture::scan_pages(&scanner, false).map(|pages| {
                 pages
@@ -165,9 +188,7 @@ impl Controller {
             });
             UiMessage::Job(Box::new(move |ctl: &mut Controller, win: &AppWindow| {
                 let texts = found?;
-                let parsed = texts
-                    .iter()
-                    .find_map(|text| parse_enrollment_qr(text));
+                let parsed = texts.iter().find_map(|text| parse_enrollment_qr(text));
                 let Some(qr) = parsed else {
                     return Err(AppError::user(
                         "Це не QR-код реєстрації fieldkit.",
@@ -198,11 +219,18 @@ impl Controller {
         let page = window.global::<UnlockPage>();
         page.set_error("".into());
         let passphrase = zeroize::Zeroizing::new(page.get_passphrase().to_string());
-        let vault = Vault::open(&self.config.vault_path(), VaultOptions::default(), self.config.clock.clone())?;
+        let vault = Vault::open(
+            &self.config.vault_path(),
+            VaultOptions::default(),
+            self.config.clock.clone(),
+        )?;
         let slots = vault.slots()?;
         let index = usize::try_from(page.get_selected()).unwrap_or(0);
         let Some(slot) = slots.get(index).or(slots.first()) else {
-            return Err(AppError::user("У сховищі немає адміністраторів.", "The vault has no administrators."));
+            return Err(AppError::user(
+                "У сховищі немає адміністраторів.",
+                "The vault has no administrators.",
+            ));
         };
         match vault.unlock(&slot.slot_id, &passphrase) {
             Ok(unlocked) => {
@@ -222,7 +250,8 @@ impl Controller {
                 page.set_passphrase("".into());
                 if let VaultError::MustWait { seconds } = &error {
                     page.set_wait_seconds(i32::try_from(*seconds).unwrap_or(i32::MAX));
-                    self.unlock_wait_until = Some(std::time::Instant::now() + std::time::Duration::from_secs(*seconds));
+                    self.unlock_wait_until =
+                        Some(std::time::Instant::now() + std::time::Duration::from_secs(*seconds));
                 }
                 page.set_error(AppError::from(error).message().in_lang(self.lang()).into());
                 Ok(())
@@ -232,9 +261,14 @@ impl Controller {
 
     /// Unlocked: start syncing, and reopen the visit that was open.
     fn after_unlock(&mut self, window: &AppWindow) -> Result<()> {
-        window.global::<App>().set_admin_name(self.admin_name.clone().into());
+        window
+            .global::<App>()
+            .set_admin_name(self.admin_name.clone().into());
         self.start_sync()?;
-        let open = self.vault()?.get_setting(OPEN_DRAFT)?.map(|v| String::from_utf8_lossy(&v).into_owned());
+        let open = self
+            .vault()?
+            .get_setting(OPEN_DRAFT)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned());
         let restored = match open {
             Some(case_id) if !case_id.is_empty() => match self.vault()?.get_draft(&case_id) {
                 Ok(bytes) => serde_json::from_slice::<DraftRecord>(&bytes).ok(),
@@ -261,7 +295,11 @@ impl Controller {
             return Ok(());
         }
         let worker_vault = vault.second_connection()?;
-        self.sync = Some(SyncWorker::spawn(worker_vault, self.to_ui.clone(), self.config.sync_interval));
+        self.sync = Some(SyncWorker::spawn(
+            worker_vault,
+            self.to_ui.clone(),
+            self.config.sync_interval,
+        ));
         Ok(())
     }
 
@@ -300,8 +338,12 @@ impl Controller {
 
     pub fn tick_unlock_wait(&mut self, window: &AppWindow) {
         if let Some(until) = self.unlock_wait_until {
-            let left = until.saturating_duration_since(std::time::Instant::now()).as_secs();
-            window.global::<UnlockPage>().set_wait_seconds(i32::try_from(left).unwrap_or(0));
+            let left = until
+                .saturating_duration_since(std::time::Instant::now())
+                .as_secs();
+            window
+                .global::<UnlockPage>()
+                .set_wait_seconds(i32::try_from(left).unwrap_or(0));
             if left == 0 {
                 self.unlock_wait_until = None;
             }

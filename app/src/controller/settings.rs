@@ -27,32 +27,40 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
     let page = window.global::<SettingsPage>();
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        page.on_set_language(move |index| act(&c, &w, |ctl, win| {
-            ctl.prefs.language = if index == 1 { Lang::En } else { Lang::Uk };
-            ctl.save_prefs(win)?;
-            ctl.refresh_settings(win)
-        }));
+        page.on_set_language(move |index| {
+            act(&c, &w, |ctl, win| {
+                ctl.prefs.language = if index == 1 { Lang::En } else { Lang::Uk };
+                ctl.save_prefs(win)?;
+                ctl.refresh_settings(win)
+            })
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        page.on_set_text_size(move |size| act(&c, &w, |ctl, win| {
-            ctl.prefs.text_size = u8::try_from(size).unwrap_or(0);
-            ctl.save_prefs(win)
-        }));
+        page.on_set_text_size(move |size| {
+            act(&c, &w, |ctl, win| {
+                ctl.prefs.text_size = u8::try_from(size).unwrap_or(0);
+                ctl.save_prefs(win)
+            })
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        page.on_set_contrast(move |on| act(&c, &w, |ctl, win| {
-            ctl.prefs.high_contrast = on;
-            ctl.save_prefs(win)
-        }));
+        page.on_set_contrast(move |on| {
+            act(&c, &w, |ctl, win| {
+                ctl.prefs.high_contrast = on;
+                ctl.save_prefs(win)
+            })
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        page.on_set_autolock(move |minutes| act(&c, &w, |ctl, win| {
-            ctl.prefs.autolock_minutes = u32::try_from(minutes).unwrap_or(5).clamp(1, 60);
-            ctl.save_prefs(win)
-        }));
+        page.on_set_autolock(move |minutes| {
+            act(&c, &w, |ctl, win| {
+                ctl.prefs.autolock_minutes = u32::try_from(minutes).unwrap_or(5).clamp(1, 60);
+                ctl.save_prefs(win)
+            })
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
@@ -68,7 +76,11 @@ impl Controller {
         theme.set_high_contrast(self.prefs.high_contrast);
         theme.set_text_scale(self.prefs.text_scale());
         let page = window.global::<SettingsPage>();
-        page.set_language(if self.prefs.language == Lang::En { 1 } else { 0 });
+        page.set_language(if self.prefs.language == Lang::En {
+            1
+        } else {
+            0
+        });
         page.set_text_size(i32::from(self.prefs.text_size));
         page.set_high_contrast(self.prefs.high_contrast);
         page.set_autolock_minutes(i32::try_from(self.prefs.autolock_minutes).unwrap_or(5));
@@ -76,32 +88,66 @@ impl Controller {
 
     fn save_prefs(&mut self, window: &AppWindow) -> Result<()> {
         self.apply_prefs(window);
-        self.prefs.save(&self.config.data_dir).map_err(|source| crate::error::AppError::Io {
-            path: self.config.data_dir.join("prefs.json").display().to_string(),
-            source,
-        })
+        self.prefs
+            .save(&self.config.data_dir)
+            .map_err(|source| crate::error::AppError::Io {
+                path: self
+                    .config
+                    .data_dir
+                    .join("prefs.json")
+                    .display()
+                    .to_string(),
+                source,
+            })
     }
 
     pub fn refresh_settings(&mut self, window: &AppWindow) -> Result<()> {
         let lang = self.lang();
         let page = window.global::<SettingsPage>();
         page.set_version(env!("CARGO_PKG_VERSION").into());
-        page.set_components(ModelRc::new(VecModel::from(COMPONENTS.iter().map(|c| SharedString::from(*c)).collect::<Vec<_>>())));
+        page.set_components(ModelRc::new(VecModel::from(
+            COMPONENTS
+                .iter()
+                .map(|c| SharedString::from(*c))
+                .collect::<Vec<_>>(),
+        )));
         let vault = self.vault()?;
         let admins: Vec<AdminRow> = vault
             .admins()?
             .into_iter()
-            .map(|a| AdminRow { slot: a.slot_id.0.clone().into(), name: a.name.to_string().into() })
+            .map(|a| AdminRow {
+                slot: a.slot_id.0.clone().into(),
+                name: a.name.to_string().into(),
+            })
             .collect();
         page.set_admins(ModelRc::new(VecModel::from(admins)));
-        let text = |v: Option<zeroize::Zeroizing<Vec<u8>>>| v.map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default();
+        let text = |v: Option<zeroize::Zeroizing<Vec<u8>>>| {
+            v.map(|v| String::from_utf8_lossy(&v).into_owned())
+                .unwrap_or_default()
+        };
         page.set_device_id(text(vault.get_setting("sync.device_id")?).into());
         page.set_server(text(vault.get_setting("sync.server")?).into());
         let catalog = text(vault.get_setting("catalog.version")?);
-        page.set_catalog_version(if catalog.is_empty() { self.catalog.version.to_string() } else { catalog }.into());
+        page.set_catalog_version(
+            if catalog.is_empty() {
+                self.catalog.version.to_string()
+            } else {
+                catalog
+            }
+            .into(),
+        );
         let last = match self.last_sync {
             Some(at) => time::OffsetDateTime::from_unix_timestamp(at)
-                .map(|t| format!("{:02}.{:02}.{} {:02}:{:02}", t.day(), u8::from(t.month()), t.year(), t.hour(), t.minute()))
+                .map(|t| {
+                    format!(
+                        "{:02}.{:02}.{} {:02}:{:02}",
+                        t.day(),
+                        u8::from(t.month()),
+                        t.year(),
+                        t.hour(),
+                        t.minute()
+                    )
+                })
                 .unwrap_or_default(),
             None => lang.pick("ще не було", "not yet").to_owned(),
         };
@@ -115,7 +161,11 @@ impl Controller {
         let name = page.get_new_admin_name().trim().to_owned();
         let passphrase = zeroize::Zeroizing::new(page.get_new_admin_passphrase().to_string());
         if name.is_empty() {
-            page.set_error(Message::new("Вкажіть ім'я.", "Enter the name.").in_lang(self.lang()).into());
+            page.set_error(
+                Message::new("Вкажіть ім'я.", "Enter the name.")
+                    .in_lang(self.lang())
+                    .into(),
+            );
             return Ok(());
         }
         self.vault()?.add_admin(&name, &passphrase)?;

@@ -9,7 +9,9 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use fieldkit_capture::signature::{Point, Stroke, Strokes, render, sign};
-use fieldkit_domain::case::{Case, Conformity, Notification, ResultDelivery, SignatureRef, SignerRole};
+use fieldkit_domain::case::{
+    Case, Conformity, Notification, ResultDelivery, SignatureRef, SignerRole,
+};
 use fieldkit_domain::case_number::CaseNumber;
 use fieldkit_receipt::{InventoryInput, InventoryItem, Receipt, SignedBy, inventory, render_pdf};
 use fieldkit_vault::{BlobId, SealCase, Vault, VaultOptions};
@@ -81,26 +83,32 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        page.on_point(move |x, y, width, height, start| act(&c, &w, |ctl, win| {
-            ctl.pad.point(x, y, width, height, start);
-            win.global::<SignPage>().set_ink(ctl.pad.ink());
-            Ok(())
-        }));
+        page.on_point(move |x, y, width, height, start| {
+            act(&c, &w, |ctl, win| {
+                ctl.pad.point(x, y, width, height, start);
+                win.global::<SignPage>().set_ink(ctl.pad.ink());
+                Ok(())
+            })
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        page.on_lift(move || act(&c, &w, |ctl, _| {
-            ctl.pad.lift();
-            Ok(())
-        }));
+        page.on_lift(move || {
+            act(&c, &w, |ctl, _| {
+                ctl.pad.lift();
+                Ok(())
+            })
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        page.on_clear(move || act(&c, &w, |ctl, win| {
-            ctl.pad.take();
-            win.global::<SignPage>().set_ink(slint::Image::default());
-            Ok(())
-        }));
+        page.on_clear(move || {
+            act(&c, &w, |ctl, win| {
+                ctl.pad.take();
+                win.global::<SignPage>().set_ink(slint::Image::default());
+                Ok(())
+            })
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
@@ -108,11 +116,13 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        page.on_ask_admin(move || act(&c, &w, |_, win| {
-            win.global::<SignPage>().set_asking_admin(true);
-            win.global::<App>().set_keyboard_open(true);
-            Ok(())
-        }));
+        page.on_ask_admin(move || {
+            act(&c, &w, |_, win| {
+                win.global::<SignPage>().set_asking_admin(true);
+                win.global::<App>().set_keyboard_open(true);
+                Ok(())
+            })
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
@@ -125,18 +135,28 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
     let receipt = window.global::<ReceiptPage>();
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        receipt.on_print(move || act(&c, &w, |ctl, win| ctl.queue_receipt(win, crate::outgoing::PRINT)));
+        receipt.on_print(move || {
+            act(&c, &w, |ctl, win| {
+                ctl.queue_receipt(win, crate::outgoing::PRINT)
+            })
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        receipt.on_send_email(move || act(&c, &w, |ctl, win| ctl.queue_receipt(win, crate::outgoing::EMAIL)));
+        receipt.on_send_email(move || {
+            act(&c, &w, |ctl, win| {
+                ctl.queue_receipt(win, crate::outgoing::EMAIL)
+            })
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        receipt.on_done(move || act(&c, &w, |ctl, win| {
-            ctl.receipt_pdf = None;
-            ctl.show(win, Screen::Today)
-        }));
+        receipt.on_done(move || {
+            act(&c, &w, |ctl, win| {
+                ctl.receipt_pdf = None;
+                ctl.show(win, Screen::Today)
+            })
+        });
     }
 }
 
@@ -152,7 +172,9 @@ fn delivery_text(delivery: &ResultDelivery) -> String {
     match delivery {
         ResultDelivery::AtCentre => "у ЦНАП".into(),
         ResultDelivery::Post { address } => format!("поштою: {}", address.0),
-        ResultDelivery::MobileAdministrator { address } => format!("мобільним адміністратором: {}", address.0),
+        ResultDelivery::MobileAdministrator { address } => {
+            format!("мобільним адміністратором: {}", address.0)
+        }
         ResultDelivery::Electronic { email } => format!("електронно: {}", email.0),
     }
 }
@@ -160,7 +182,10 @@ fn delivery_text(delivery: &ResultDelivery) -> String {
 impl Controller {
     /// Fix the registration details once, then show the inventory.
     pub fn prepare_inventory(&mut self, window: &AppWindow) -> Result<()> {
-        let needs_number = self.draft.as_ref().is_some_and(|d| d.registration.is_none());
+        let needs_number = self
+            .draft
+            .as_ref()
+            .is_some_and(|d| d.registration.is_none());
         if needs_number {
             let now = self.now();
             let centre = self.catalog.centre.code.clone();
@@ -172,7 +197,14 @@ impl Controller {
             let base = website.unwrap_or_else(|| "https://cnap.example.ua".into());
             let registration = Registration {
                 case_number: number.to_string(),
-                registered_at: format!("{:02}.{:02}.{} {:02}:{:02}", now.day(), u8::from(now.month()), now.year(), now.hour(), now.minute()),
+                registered_at: format!(
+                    "{:02}.{:02}.{} {:02}:{:02}",
+                    now.day(),
+                    u8::from(now.month()),
+                    now.year(),
+                    now.hour(),
+                    now.minute()
+                ),
                 registered_on: now.date(),
                 tracking_url: format!("{}/track/{number}", base.trim_end_matches('/')),
             };
@@ -186,11 +218,27 @@ impl Controller {
 
     /// The inventory exactly as the applicant signs it.
     pub fn inventory_receipt(&self) -> Result<(Receipt, Case)> {
-        let draft = self.draft.as_ref().ok_or_else(|| AppError::user("Немає відкритої справи.", "No case is open."))?;
-        let registration = draft.registration.clone().ok_or_else(|| AppError::user("Справу ще не зареєстровано.", "The case is not registered yet."))?;
-        let service = draft.service.as_deref().and_then(|c| self.service(c)).ok_or_else(|| AppError::user("Оберіть послугу.", "Choose the service."))?;
-        let mut case = draft.build_case(service, registration.registered_on).map_err(AppError::User)?;
-        let electronic = service.result_channels.contains(&fieldkit_domain::catalog::ResultChannel::Electronic);
+        let draft = self
+            .draft
+            .as_ref()
+            .ok_or_else(|| AppError::user("Немає відкритої справи.", "No case is open."))?;
+        let registration = draft.registration.clone().ok_or_else(|| {
+            AppError::user(
+                "Справу ще не зареєстровано.",
+                "The case is not registered yet.",
+            )
+        })?;
+        let service = draft
+            .service
+            .as_deref()
+            .and_then(|c| self.service(c))
+            .ok_or_else(|| AppError::user("Оберіть послугу.", "Choose the service."))?;
+        let mut case = draft
+            .build_case(service, registration.registered_on)
+            .map_err(AppError::User)?;
+        let electronic = service
+            .result_channels
+            .contains(&fieldkit_domain::catalog::ResultChannel::Electronic);
         let (notification, delivery) = draft.choices.build(electronic).map_err(AppError::User)?;
         case.notification = Some(notification.clone());
         case.delivery = Some(delivery.clone());
@@ -199,13 +247,23 @@ impl Controller {
             .documents
             .iter()
             .map(|d| InventoryItem {
-                title: service.documents.iter().find(|r| r.id == d.requirement).map_or_else(|| d.requirement.0.clone(), |r| r.title.clone()),
+                title: service
+                    .documents
+                    .iter()
+                    .find(|r| r.id == d.requirement)
+                    .map_or_else(|| d.requirement.0.clone(), |r| r.title.clone()),
                 form: d.form,
                 pages: d.page_count(),
             })
             .collect();
         let representative = case.representative.as_ref().map(|r| {
-            format!("{} {} (довіреність № {} від {})", r.person.name.surname, r.person.name.given_name, r.authority.number, r.authority.date)
+            format!(
+                "{} {} (довіреність № {} від {})",
+                r.person.name.surname,
+                r.person.name.given_name,
+                r.authority.number,
+                r.authority.date
+            )
         });
         let receipt = inventory(&InventoryInput {
             centre: self.catalog.centre.office.name.clone(),
@@ -237,12 +295,22 @@ impl Controller {
         if draft.registration.is_none() {
             return Ok(());
         }
-        let applicant_signed = draft.signatures.iter().any(|s| s.role == SignerRole::Applicant);
-        let administrator_signed = draft.signatures.iter().any(|s| s.role == SignerRole::Administrator);
+        let applicant_signed = draft
+            .signatures
+            .iter()
+            .any(|s| s.role == SignerRole::Applicant);
+        let administrator_signed = draft
+            .signatures
+            .iter()
+            .any(|s| s.role == SignerRole::Administrator);
         let page = window.global::<SignPage>();
         match self.inventory_receipt() {
             Ok((receipt, _)) => {
-                let lines: Vec<SharedString> = receipt.content_lines().into_iter().map(|l| SharedString::from(l.0)).collect();
+                let lines: Vec<SharedString> = receipt
+                    .content_lines()
+                    .into_iter()
+                    .map(|l| SharedString::from(l.0))
+                    .collect();
                 page.set_lines(ModelRc::new(VecModel::from(lines)));
                 page.set_error("".into());
             }
@@ -272,15 +340,30 @@ impl Controller {
     fn sign(&mut self, window: &AppWindow) -> Result<()> {
         let page = window.global::<SignPage>();
         page.set_error("".into());
-        let role = if window.global::<App>().get_applicant_mode() { SignerRole::Applicant } else { SignerRole::Administrator };
+        let role = if window.global::<App>().get_applicant_mode() {
+            SignerRole::Applicant
+        } else {
+            SignerRole::Administrator
+        };
         let (receipt, _) = self.inventory_receipt()?;
         let hash = receipt.content_sha256();
         let signer = match role {
             SignerRole::Administrator => self.admin_name.clone(),
-            _ => self.draft.as_ref().map(|d| d.applicant.display_name()).unwrap_or_default(),
+            _ => self
+                .draft
+                .as_ref()
+                .map(|d| d.applicant.display_name())
+                .unwrap_or_default(),
         };
         let Some(strokes) = self.pad.strokes.clone() else {
-            page.set_error(Message::new("Підпис порожній: розпишіться на полі.", "The signature is empty: sign in the box.").in_lang(self.lang()).into());
+            page.set_error(
+                Message::new(
+                    "Підпис порожній: розпишіться на полі.",
+                    "The signature is empty: sign in the box.",
+                )
+                .in_lang(self.lang())
+                .into(),
+            );
             return Ok(());
         };
         let now = self.config.clock.now();
@@ -292,7 +375,10 @@ impl Controller {
                 return Ok(());
             }
         };
-        let mut draft = self.draft.clone().ok_or_else(|| AppError::user("Немає відкритої справи.", "No case is open."))?;
+        let mut draft = self
+            .draft
+            .clone()
+            .ok_or_else(|| AppError::user("Немає відкритої справи.", "No case is open."))?;
         draft.signatures.retain(|s| s.role != role);
         let record_json = zeroize::Zeroizing::new(serde_json::to_vec(&record)?);
         let case_id = draft.case_id.clone();
@@ -305,7 +391,10 @@ impl Controller {
                 record_id: blob.0,
                 signed_document_sha256: hash.clone(),
             });
-            let bytes = zeroize::Zeroizing::new(serde_json::to_vec(&draft).map_err(|e| fieldkit_vault::VaultError::Encoding(e.to_string()))?);
+            let bytes = zeroize::Zeroizing::new(
+                serde_json::to_vec(&draft)
+                    .map_err(|e| fieldkit_vault::VaultError::Encoding(e.to_string()))?,
+            );
             tx.put_draft(&case_id, "signing", &bytes)
         })?;
         self.draft = Some(draft);
@@ -319,7 +408,11 @@ impl Controller {
         let passphrase = zeroize::Zeroizing::new(page.get_leave_passphrase().to_string());
         page.set_leave_passphrase("".into());
         let slot = self.vault()?.slot().clone();
-        let locked = Vault::open(&self.config.vault_path(), VaultOptions::default(), self.config.clock.clone())?;
+        let locked = Vault::open(
+            &self.config.vault_path(),
+            VaultOptions::default(),
+            self.config.clock.clone(),
+        )?;
         match locked.unlock(&slot, &passphrase) {
             Ok(check) => drop(check.lock()),
             Err(error) => {
@@ -339,11 +432,23 @@ impl Controller {
     /// Register, render the signed inventory and seal: one transaction.
     pub fn seal(&mut self, window: &AppWindow) -> Result<()> {
         let app = window.global::<App>();
-        app.set_progress_label(Message::new("Запечатування справи…", "Sealing the case…").in_lang(self.lang()).into());
+        app.set_progress_label(
+            Message::new("Запечатування справи…", "Sealing the case…")
+                .in_lang(self.lang())
+                .into(),
+        );
         let (receipt, mut case) = self.inventory_receipt()?;
         let hash = receipt.content_sha256();
-        let draft = self.draft.clone().ok_or_else(|| AppError::user("Немає відкритої справи.", "No case is open."))?;
-        let registration = draft.registration.clone().ok_or_else(|| AppError::user("Справу ще не зареєстровано.", "The case is not registered yet."))?;
+        let draft = self
+            .draft
+            .clone()
+            .ok_or_else(|| AppError::user("Немає відкритої справи.", "No case is open."))?;
+        let registration = draft.registration.clone().ok_or_else(|| {
+            AppError::user(
+                "Справу ще не зареєстровано.",
+                "The case is not registered yet.",
+            )
+        })?;
         let number = CaseNumber::parse(&registration.case_number)?;
         case.register(number, &hash, registration.registered_on)?;
         let vault = self.vault()?;
@@ -351,10 +456,17 @@ impl Controller {
         let mut records = Vec::new();
         for signature in &case.signatures {
             let bytes = vault.get_blob(&BlobId(signature.record_id.clone()))?;
-            let record: fieldkit_capture::signature::SignatureRecord = serde_json::from_slice(&bytes)?;
+            let record: fieldkit_capture::signature::SignatureRecord =
+                serde_json::from_slice(&bytes)?;
             records.push(record);
         }
-        let signed: Vec<SignedBy<'_>> = records.iter().map(|r| SignedBy { role: r.role, strokes: &r.strokes }).collect();
+        let signed: Vec<SignedBy<'_>> = records
+            .iter()
+            .map(|r| SignedBy {
+                role: r.role,
+                strokes: &r.strokes,
+            })
+            .collect();
         let pdf = zeroize::Zeroizing::new(render_pdf(&receipt, &signed)?);
         let case_json = zeroize::Zeroizing::new(serde_json::to_vec(&case)?);
         let envelope_id = format!("env-{}", draft.case_id.trim_start_matches("case-"));
@@ -370,7 +482,10 @@ impl Controller {
                 device: &enrolled.device,
             })?;
             // What the cases list shows of a sealed case: no personal data.
-            tx.put_setting(&format!("case.{}", registration.case_number), service_code.as_bytes())
+            tx.put_setting(
+                &format!("case.{}", registration.case_number),
+                service_code.as_bytes(),
+            )
         })?;
         self.receipt_pdf = Some(pdf);
         self.receipt_number = registration.case_number.clone();
@@ -390,8 +505,13 @@ impl Controller {
         page.set_deadline(deadline.into());
         page.set_email(email.into());
         page.set_outgoing("".into());
-        let qr = fieldkit_capture::qr::generate_qr(&registration.tracking_url, 8)
-            .map_err(|_| AppError::user("Адреса відстеження задовга для QR-коду.", "The tracking address is too long for a QR code."))?;
+        let qr =
+            fieldkit_capture::qr::generate_qr(&registration.tracking_url, 8).map_err(|_| {
+                AppError::user(
+                    "Адреса відстеження задовга для QR-коду.",
+                    "The tracking address is too long for a QR code.",
+                )
+            })?;
         page.set_qr(images::from_grey(&qr));
         self.show(window, Screen::Receipt)?;
         self.sync_now();
@@ -401,28 +521,48 @@ impl Controller {
     /// The applicant's copy goes into the encrypted outgoing queue and is sent or printed now;
     /// if the printer or the network is away it waits and is retried.
     fn queue_receipt(&mut self, window: &AppWindow, kind: &str) -> Result<()> {
-        let pdf = self.receipt_pdf.clone().ok_or_else(|| AppError::user("Квитанції вже немає на екрані.", "The receipt is no longer open."))?;
+        let pdf = self.receipt_pdf.clone().ok_or_else(|| {
+            AppError::user(
+                "Квитанції вже немає на екрані.",
+                "The receipt is no longer open.",
+            )
+        })?;
         let number = self.receipt_number.clone();
         let destination = if kind == crate::outgoing::EMAIL {
             let address = window.global::<ReceiptPage>().get_email().trim().to_owned();
-            fieldkit_domain::validators::Email::parse(&address).map_err(|e| AppError::User(Message::new(e.message_uk(), e.to_string())))?;
+            fieldkit_domain::validators::Email::parse(&address)
+                .map_err(|e| AppError::User(Message::new(e.message_uk(), e.to_string())))?;
             address
         } else {
             self.config.printer.clone()
         };
-        let vault = self.vault.as_mut().ok_or_else(|| AppError::user("Планшет заблоковано.", "The tablet is locked."))?;
-        vault.transaction(|tx| tx.enqueue_outgoing(kind, &destination, &number, &pdf).map(|_| ()))?;
+        let vault = self
+            .vault
+            .as_mut()
+            .ok_or_else(|| AppError::user("Планшет заблоковано.", "The tablet is locked."))?;
+        vault.transaction(|tx| {
+            tx.enqueue_outgoing(kind, &destination, &number, &pdf)
+                .map(|_| ())
+        })?;
         let report = crate::outgoing::drain(vault, self.config.mail.as_ref())?;
         let lang = self.lang();
         let text = if report.failed == 0 && report.waiting == 0 {
             Message::new("Надіслано.", "Sent.")
         } else {
             Message::new(
-                format!("Не вдалося зараз; у черзі: {}. Спробуємо ще раз автоматично.", report.waiting),
-                format!("Could not send now; waiting: {}. It will be retried automatically.", report.waiting),
+                format!(
+                    "Не вдалося зараз; у черзі: {}. Спробуємо ще раз автоматично.",
+                    report.waiting
+                ),
+                format!(
+                    "Could not send now; waiting: {}. It will be retried automatically.",
+                    report.waiting
+                ),
             )
         };
-        window.global::<ReceiptPage>().set_outgoing(text.in_lang(lang).into());
+        window
+            .global::<ReceiptPage>()
+            .set_outgoing(text.in_lang(lang).into());
         Ok(())
     }
 }

@@ -14,12 +14,17 @@ use crate::draft::{ApplicantForm, Choices, DraftRecord};
 use crate::error::{AppError, Result};
 use crate::i18n::{Lang, Message};
 use crate::ui::{
-    App, AppWindow, ApplicantPage, ChoicesPage, DocumentsPage, FormPage, FormRow, GroupRow,
-    Screen, ServicePage, ServiceRow, SignPage, TodayPage, VisitRow,
+    App, AppWindow, ApplicantPage, ChoicesPage, DocumentsPage, FormPage, FormRow, GroupRow, Screen,
+    ServicePage, ServiceRow, SignPage, TodayPage, VisitRow,
 };
 
 fn strings(items: impl IntoIterator<Item = String>) -> ModelRc<SharedString> {
-    ModelRc::new(VecModel::from(items.into_iter().map(SharedString::from).collect::<Vec<_>>()))
+    ModelRc::new(VecModel::from(
+        items
+            .into_iter()
+            .map(SharedString::from)
+            .collect::<Vec<_>>(),
+    ))
 }
 
 pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
@@ -30,14 +35,23 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        today.on_start_visit(move |id| act(&c, &w, |ctl, win| ctl.new_visit(win, Some(id.to_string()))));
+        today.on_start_visit(move |id| {
+            act(&c, &w, |ctl, win| ctl.new_visit(win, Some(id.to_string())))
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        today.on_resume_draft(move || act(&c, &w, |ctl, win| {
-            let screen = super::screen_by_name(&ctl.draft.as_ref().map(|d| d.screen.clone()).unwrap_or_default());
-            ctl.show(win, screen)
-        }));
+        today.on_resume_draft(move || {
+            act(&c, &w, |ctl, win| {
+                let screen = super::screen_by_name(
+                    &ctl.draft
+                        .as_ref()
+                        .map(|d| d.screen.clone())
+                        .unwrap_or_default(),
+                );
+                ctl.show(win, screen)
+            })
+        });
     }
     let service = window.global::<ServicePage>();
     {
@@ -72,11 +86,15 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
     let form = window.global::<FormPage>();
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        form.on_field_edited(move |id, value| act(&c, &w, |ctl, win| ctl.form_field(win, &id, &value)));
+        form.on_field_edited(move |id, value| {
+            act(&c, &w, |ctl, win| ctl.form_field(win, &id, &value))
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
-        form.on_set_override(move |on, conforms| act(&c, &w, |ctl, win| ctl.set_override(win, on, conforms)));
+        form.on_set_override(move |on, conforms| {
+            act(&c, &w, |ctl, win| ctl.set_override(win, on, conforms))
+        });
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
@@ -103,7 +121,12 @@ fn visit_row(value: &serde_json::Value, lang: Lang) -> VisitRow {
     };
     let services = value["services"]
         .as_array()
-        .map(|list| list.iter().filter_map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+        .map(|list| {
+            list.iter()
+                .filter_map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
         .unwrap_or_default();
     VisitRow {
         id: value["visit_id"].to_string().into(),
@@ -119,7 +142,9 @@ fn channel_text(channel: ResultChannel, lang: Lang) -> String {
     match channel {
         ResultChannel::AtCentre => lang.pick("у ЦНАП", "at the centre"),
         ResultChannel::Post => lang.pick("поштою", "by post"),
-        ResultChannel::MobileAdministrator => lang.pick("мобільним адміністратором", "by the mobile administrator"),
+        ResultChannel::MobileAdministrator => {
+            lang.pick("мобільним адміністратором", "by the mobile administrator")
+        }
         ResultChannel::Electronic => lang.pick("електронно", "electronically"),
     }
     .to_owned()
@@ -135,7 +160,9 @@ impl Controller {
                 continue;
             }
             if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&value) {
-                let done = vault.get_setting(&format!("visit.done.{}", json["visit_id"]))?.is_some();
+                let done = vault
+                    .get_setting(&format!("visit.done.{}", json["visit_id"]))?
+                    .is_some();
                 if !done {
                     visits.push(visit_row(&json, lang));
                 }
@@ -146,7 +173,12 @@ impl Controller {
         page.set_visits(ModelRc::new(VecModel::from(visits)));
         let draft_title = self.draft.as_ref().map(|d| {
             let who = d.applicant.display_name();
-            let service = d.service.as_deref().and_then(|c| self.service(c)).map(|s| s.title.clone()).unwrap_or_default();
+            let service = d
+                .service
+                .as_deref()
+                .and_then(|c| self.service(c))
+                .map(|s| s.title.clone())
+                .unwrap_or_default();
             format!("{who} {service}").trim().to_owned()
         });
         page.set_has_draft(draft_title.is_some());
@@ -166,21 +198,30 @@ impl Controller {
         let mut planned_services = Vec::new();
         if let Some(visit_id) = &visit_id {
             let details = self.vault()?.get_setting(&format!("visit.{visit_id}"))?;
-            if let Some(json) = details.and_then(|v| serde_json::from_slice::<serde_json::Value>(&v).ok()) {
+            if let Some(json) =
+                details.and_then(|v| serde_json::from_slice::<serde_json::Value>(&v).ok())
+            {
                 draft.applicant.address = json["address"].as_str().unwrap_or_default().to_owned();
                 draft.applicant.place = match json["place"].as_str() {
                     Some("hospital") => 1,
                     Some("care_facility") => 2,
                     _ => 0,
                 };
-                let mut names = json["applicant"].as_str().unwrap_or_default().split_whitespace();
+                let mut names = json["applicant"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .split_whitespace();
                 draft.applicant.surname = names.next().unwrap_or_default().to_owned();
                 draft.applicant.given_name = names.next().unwrap_or_default().to_owned();
                 draft.applicant.patronymic = names.collect::<Vec<_>>().join(" ");
                 draft.applicant.phone = json["phone"].as_str().unwrap_or_default().to_owned();
                 planned_services = json["services"]
                     .as_array()
-                    .map(|l| l.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+                    .map(|l| {
+                        l.iter()
+                            .filter_map(|s| s.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default();
             }
             draft.visit_id = Some(visit_id.clone());
@@ -188,7 +229,8 @@ impl Controller {
         let case_id = draft.case_id.clone();
         self.draft = Some(draft);
         self.save_draft()?;
-        self.vault()?.transaction(|tx| tx.put_setting(OPEN_DRAFT, case_id.as_bytes()))?;
+        self.vault()?
+            .transaction(|tx| tx.put_setting(OPEN_DRAFT, case_id.as_bytes()))?;
         window.global::<App>().set_visit_open(true);
         self.fill_visit_screens(window)?;
         if let Some(code) = planned_services.first() {
@@ -248,9 +290,33 @@ impl Controller {
         let page = window.global::<ServicePage>();
         page.set_browse(mode);
         let groups: Vec<GroupRow> = match mode {
-            0 => self.catalog.life_situations.iter().map(|g| GroupRow { id: g.id.clone().into(), title: title(lang, &g.title, g.title_en.as_deref()).into() }).collect(),
-            1 => self.catalog.legal_areas.iter().map(|g| GroupRow { id: g.id.clone().into(), title: title(lang, &g.title, g.title_en.as_deref()).into() }).collect(),
-            2 => self.catalog.providers.iter().map(|p| GroupRow { id: p.id.0.clone().into(), title: title(lang, &p.office.name, p.office.name_en.as_deref()).into() }).collect(),
+            0 => self
+                .catalog
+                .life_situations
+                .iter()
+                .map(|g| GroupRow {
+                    id: g.id.clone().into(),
+                    title: title(lang, &g.title, g.title_en.as_deref()).into(),
+                })
+                .collect(),
+            1 => self
+                .catalog
+                .legal_areas
+                .iter()
+                .map(|g| GroupRow {
+                    id: g.id.clone().into(),
+                    title: title(lang, &g.title, g.title_en.as_deref()).into(),
+                })
+                .collect(),
+            2 => self
+                .catalog
+                .providers
+                .iter()
+                .map(|p| GroupRow {
+                    id: p.id.0.clone().into(),
+                    title: title(lang, &p.office.name, p.office.name_en.as_deref()).into(),
+                })
+                .collect(),
             _ => Vec::new(),
         };
         page.set_groups(ModelRc::new(VecModel::from(groups)));
@@ -270,7 +336,12 @@ impl Controller {
             .map(|s| ServiceRow {
                 code: s.code.0.clone().into(),
                 title: title(lang, &s.title, s.title_en.as_deref()).into(),
-                provider: self.catalog.provider(&s.provider).map(|p| p.office.name.clone()).unwrap_or_default().into(),
+                provider: self
+                    .catalog
+                    .provider(&s.provider)
+                    .map(|p| p.office.name.clone())
+                    .unwrap_or_default()
+                    .into(),
             })
             .collect();
         ModelRc::new(VecModel::from(rows))
@@ -282,27 +353,51 @@ impl Controller {
         let services = match page.get_browse() {
             0 => self.catalog.services_in_life_situation(id),
             1 => self.catalog.services_in_legal_area(id),
-            _ => self.catalog.services_of_provider(&ProviderId(id.to_owned())),
+            _ => self
+                .catalog
+                .services_of_provider(&ProviderId(id.to_owned())),
         };
         page.set_services(self.service_rows(&services));
         Ok(())
     }
 
     fn search(&mut self, window: &AppWindow, query: &str) -> Result<()> {
-        let services = if query.trim().is_empty() { Vec::new() } else { self.catalog.search(query) };
-        window.global::<ServicePage>().set_services(self.service_rows(&services));
+        let services = if query.trim().is_empty() {
+            Vec::new()
+        } else {
+            self.catalog.search(query)
+        };
+        window
+            .global::<ServicePage>()
+            .set_services(self.service_rows(&services));
         Ok(())
     }
 
     fn open_card(&mut self, window: &AppWindow, code: &str) -> Result<()> {
         let lang = self.lang();
         let Some(service) = self.service(code).cloned() else {
-            return Err(AppError::user("Послуги немає в каталозі.", "The service is not in the catalog."));
+            return Err(AppError::user(
+                "Послуги немає в каталозі.",
+                "The service is not in the catalog.",
+            ));
         };
         let page = window.global::<ServicePage>();
         page.set_code(code.into());
-        page.set_title(format!("{} {}", service.code.0, title(lang, &service.title, service.title_en.as_deref())).into());
-        page.set_provider(self.catalog.provider(&service.provider).map(|p| p.office.name.clone()).unwrap_or_default().into());
+        page.set_title(
+            format!(
+                "{} {}",
+                service.code.0,
+                title(lang, &service.title, service.title_en.as_deref())
+            )
+            .into(),
+        );
+        page.set_provider(
+            self.catalog
+                .provider(&service.provider)
+                .map(|p| p.office.name.clone())
+                .unwrap_or_default()
+                .into(),
+        );
         page.set_term(term_text(&service.term, lang).into());
         page.set_fee(service.fee.display_uk().into());
         page.set_result(service.result.clone().into());
@@ -311,7 +406,12 @@ impl Controller {
             None => d.title.clone(),
         })));
         page.set_refusal_grounds(strings(service.refusal_grounds.clone()));
-        page.set_channels(strings(service.result_channels.iter().map(|c| channel_text(*c, lang))));
+        page.set_channels(strings(
+            service
+                .result_channels
+                .iter()
+                .map(|c| channel_text(*c, lang)),
+        ));
         page.set_legal_acts(strings(service.legal_acts.clone()));
         page.set_card_open(true);
         Ok(())
@@ -380,7 +480,15 @@ impl Controller {
         let today = self.today();
         let draft = self.draft.as_ref().ok_or_else(no_visit)?;
         let page = window.global::<ApplicantPage>();
-        for setter in [ApplicantPage::set_error_rnokpp, ApplicantPage::set_error_birth_date, ApplicantPage::set_error_phone, ApplicantPage::set_error_email, ApplicantPage::set_error_edrpou, ApplicantPage::set_error_name, ApplicantPage::set_error_representative] {
+        for setter in [
+            ApplicantPage::set_error_rnokpp,
+            ApplicantPage::set_error_birth_date,
+            ApplicantPage::set_error_phone,
+            ApplicantPage::set_error_email,
+            ApplicantPage::set_error_edrpou,
+            ApplicantPage::set_error_name,
+            ApplicantPage::set_error_representative,
+        ] {
             setter(&page, "".into());
         }
         match draft.applicant.build(today) {
@@ -403,7 +511,10 @@ impl Controller {
                         _ => page.set_error_name(text),
                     }
                 }
-                Err(AppError::user("Перевірте позначені поля.", "Check the marked fields."))
+                Err(AppError::user(
+                    "Перевірте позначені поля.",
+                    "Check the marked fields.",
+                ))
             }
         }
     }
@@ -413,7 +524,12 @@ impl Controller {
         let Some(draft) = self.draft.clone() else {
             return Ok(());
         };
-        let Some(service) = draft.service.as_deref().and_then(|c| self.service(c)).cloned() else {
+        let Some(service) = draft
+            .service
+            .as_deref()
+            .and_then(|c| self.service(c))
+            .cloned()
+        else {
             return Ok(());
         };
         let rows: Vec<FormRow> = service
@@ -430,7 +546,12 @@ impl Controller {
                     FieldKind::Text => "text",
                 }
                 .into(),
-                value: draft.form_answers.get(&f.id).cloned().unwrap_or_default().into(),
+                value: draft
+                    .form_answers
+                    .get(&f.id)
+                    .cloned()
+                    .unwrap_or_default()
+                    .into(),
                 required: f.required,
                 options: strings(f.options.clone()),
             })
@@ -466,7 +587,9 @@ impl Controller {
         case.documents = draft.documents.clone();
         match case.computed_conformity(&service.required_documents()) {
             fieldkit_domain::case::Conformity::Conforms => (true, Vec::new()),
-            fieldkit_domain::case::Conformity::DoesNotConform { missing } => (false, missing.into_iter().map(|m| m.title).collect()),
+            fieldkit_domain::case::Conformity::DoesNotConform { missing } => {
+                (false, missing.into_iter().map(|m| m.title).collect())
+            }
         }
     }
 
@@ -505,25 +628,49 @@ impl Controller {
         let page = window.global::<FormPage>();
         page.set_error("".into());
         let draft = self.draft.as_ref().ok_or_else(no_visit)?;
-        let service = draft.service.as_deref().and_then(|c| self.service(c)).cloned().ok_or_else(no_visit)?;
+        let service = draft
+            .service
+            .as_deref()
+            .and_then(|c| self.service(c))
+            .cloned()
+            .ok_or_else(no_visit)?;
         let missing: Vec<String> = service
             .form_fields
             .iter()
-            .filter(|f| f.required && draft.form_answers.get(&f.id).is_none_or(|v| v.trim().is_empty()))
+            .filter(|f| {
+                f.required
+                    && draft
+                        .form_answers
+                        .get(&f.id)
+                        .is_none_or(|v| v.trim().is_empty())
+            })
             .map(|f| f.label.clone())
             .collect();
         if !missing.is_empty() {
-            let message = Message::new(format!("Заповніть: {}", missing.join(", ")), format!("Fill in: {}", missing.join(", ")));
+            let message = Message::new(
+                format!("Заповніть: {}", missing.join(", ")),
+                format!("Fill in: {}", missing.join(", ")),
+            );
             page.set_error(message.in_lang(lang).into());
             return Ok(());
         }
         let override_conformity = if page.get_overridden() {
             let note = page.get_override_note().trim().to_owned();
             if note.is_empty() {
-                page.set_error(Message::new("Змінити висновок можна лише з письмовим поясненням.", "The conclusion can be changed only with a written note.").in_lang(lang).into());
+                page.set_error(
+                    Message::new(
+                        "Змінити висновок можна лише з письмовим поясненням.",
+                        "The conclusion can be changed only with a written note.",
+                    )
+                    .in_lang(lang)
+                    .into(),
+                );
                 return Ok(());
             }
-            Some(ConformityOverride { conforms: page.get_override_conforms(), note })
+            Some(ConformityOverride {
+                conforms: page.get_override_conforms(),
+                note,
+            })
         } else {
             None
         };
@@ -565,7 +712,12 @@ impl Controller {
         let page = window.global::<ChoicesPage>();
         page.set_error("".into());
         let draft = self.draft.as_ref().ok_or_else(no_visit)?;
-        let service = draft.service.as_deref().and_then(|c| self.service(c)).cloned().ok_or_else(no_visit)?;
+        let service = draft
+            .service
+            .as_deref()
+            .and_then(|c| self.service(c))
+            .cloned()
+            .ok_or_else(no_visit)?;
         let electronic = service.result_channels.contains(&ResultChannel::Electronic);
         if let Err(message) = draft.choices.build(electronic) {
             page.set_error(message.in_lang(self.lang()).into());
@@ -620,7 +772,11 @@ fn placeholder_applicant() -> fieldkit_domain::case::Applicant {
         name: String::new(),
         edrpou: String::new(),
         address: Address(String::new()),
-        acting_person: PersonName { surname: String::new(), given_name: String::new(), patronymic: None },
+        acting_person: PersonName {
+            surname: String::new(),
+            given_name: String::new(),
+            patronymic: None,
+        },
         acting_as: String::new(),
     })
 }
@@ -630,7 +786,12 @@ fn fieldkit_protocol_random() -> Result<[u8; 8]> {
     let mut bytes = [0u8; 8];
     ring::rand::SystemRandom::new()
         .fill(&mut bytes)
-        .map_err(|_| AppError::user("Генератор випадкових чисел не працює.", "The random generator failed."))?;
+        .map_err(|_| {
+            AppError::user(
+                "Генератор випадкових чисел не працює.",
+                "The random generator failed.",
+            )
+        })?;
     Ok(bytes)
 }
 
@@ -638,15 +799,33 @@ fn fieldkit_protocol_random() -> Result<[u8; 8]> {
 pub fn clear_screens(window: &AppWindow) {
     let applicant = window.global::<ApplicantPage>();
     for setter in [
-        ApplicantPage::set_surname, ApplicantPage::set_given_name, ApplicantPage::set_patronymic,
-        ApplicantPage::set_rnokpp, ApplicantPage::set_birth_date, ApplicantPage::set_document_number,
-        ApplicantPage::set_document_issuer, ApplicantPage::set_address, ApplicantPage::set_phone,
-        ApplicantPage::set_email, ApplicantPage::set_entity_name, ApplicantPage::set_edrpou,
-        ApplicantPage::set_acting_as, ApplicantPage::set_rep_surname, ApplicantPage::set_rep_given_name,
-        ApplicantPage::set_rep_rnokpp, ApplicantPage::set_rep_birth_date, ApplicantPage::set_rep_document_number,
-        ApplicantPage::set_authority_number, ApplicantPage::set_authority_date, ApplicantPage::set_authority_issuer,
-        ApplicantPage::set_error_rnokpp, ApplicantPage::set_error_birth_date, ApplicantPage::set_error_phone,
-        ApplicantPage::set_error_email, ApplicantPage::set_error_edrpou, ApplicantPage::set_error_name,
+        ApplicantPage::set_surname,
+        ApplicantPage::set_given_name,
+        ApplicantPage::set_patronymic,
+        ApplicantPage::set_rnokpp,
+        ApplicantPage::set_birth_date,
+        ApplicantPage::set_document_number,
+        ApplicantPage::set_document_issuer,
+        ApplicantPage::set_address,
+        ApplicantPage::set_phone,
+        ApplicantPage::set_email,
+        ApplicantPage::set_entity_name,
+        ApplicantPage::set_edrpou,
+        ApplicantPage::set_acting_as,
+        ApplicantPage::set_rep_surname,
+        ApplicantPage::set_rep_given_name,
+        ApplicantPage::set_rep_rnokpp,
+        ApplicantPage::set_rep_birth_date,
+        ApplicantPage::set_rep_document_number,
+        ApplicantPage::set_authority_number,
+        ApplicantPage::set_authority_date,
+        ApplicantPage::set_authority_issuer,
+        ApplicantPage::set_error_rnokpp,
+        ApplicantPage::set_error_birth_date,
+        ApplicantPage::set_error_phone,
+        ApplicantPage::set_error_email,
+        ApplicantPage::set_error_edrpou,
+        ApplicantPage::set_error_name,
         ApplicantPage::set_error_representative,
     ] {
         setter(&applicant, "".into());

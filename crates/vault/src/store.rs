@@ -266,9 +266,9 @@ impl VaultTx<'_> {
 
     /// Every setting whose name starts with `prefix` (e.g. the planned visits), by name.
     pub fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>> {
-        let mut statement = self
-            .tx
-            .prepare("SELECT key FROM settings WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")?;
+        let mut statement = self.tx.prepare(
+            "SELECT key FROM settings WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+        )?;
         let keys = statement
             .query_map([prefix], |r| r.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?;

@@ -1,0 +1,280 @@
+//! A whole visit through the screens, headless, against real parts: enrollment on a real
+//! sync-server on loopback (mutual TLS), unlock with a wrong passphrase first, a planned visit
+//! from the centre, the service found by search, the applicant with a wrong РНОКПП corrected,
+//! pages from SANE's test scanner and from a folder with a corrupt file, the form and the
+//! conformity conclusion, applicant mode (only the inventory and the pad reachable), both
+//! signatures, sealing, the receipt, sync, and a status change from the centre. At the end no
+//! file of the tablet holds the applicant's name or РНОКПП in clear.
+
+mod common;
+
+use common::*;
+use fieldkit_app::ui::{App, Screen};
+use fieldkit_sync_server::local::LocalServer;
+use fieldkit_sync_server::store::MetadataStore;
+use i_slint_backend_testing::{AccessibleRole, ElementQuery};
+use slint::ComponentHandle;
+
+const SURNAME: &str = "Шевченко";
+const RNOKPP: &str = "1687545620";
+
+fn screen(app: &fieldkit_app::RunningApp) -> Screen {
+    app.window.global::<App>().get_screen()
+}
+
+#[test]
+fn a_whole_visit_by_touch() {
+    init_headless();
+    let folder = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime
+        .block_on(LocalServer::start(&folder.path().join("server"), now))
+        .unwrap();
+    server.enroll_code("CODE-0001", now()).unwrap();
+
+    let data = folder.path().join("tablet");
+    let mut config = config(&data);
+    config.server_ca = Some(server.server_ca.clone());
+    let app = open(config, 1920.0, 1200.0);
+    fieldkit_app::i18n::apply(fieldkit_app::i18n::Lang::Uk);
+
+    // First run: enrollment, in Ukrainian.
+    assert_eq!(screen(&app), Screen::Enroll);
+    type_into(&app, "Адреса сервера", &server.url);
+    type_into(&app, "Одноразовий код", "CODE-0001");
+    type_into(&app, "Назва планшета", "T07");
+    type_into(&app, "ПІБ адміністратора", "Коваленко Олена Петрівна");
+    type_into(&app, "Нова парольна фраза", "довга-парольна-фраза");
+    type_into(&app, "Парольна фраза ще раз", "інша-фраза-зовсім");
+    tap(&app, "Зареєструвати планшет");
+    assert!(
+        has(&app, "Парольні фрази не збігаються."),
+        "mismatched passphrases are refused: {:?}",
+        labels(&app)
+    );
+    type_into(&app, "Парольна фраза ще раз", "довга-парольна-фраза");
+    tap(&app, "Зареєструвати планшет");
+    wait_for(&app, "enrollment", |app| screen(app) == Screen::Today);
+
+    // Lock, a wrong passphrase (clear error, still locked), then the right one.
+    tap(&app, "Заблокувати");
+    assert_eq!(screen(&app), Screen::Unlock);
+    type_into(&app, "Парольна фраза", "не-та-фраза");
+    tap(&app, "Розблокувати");
+    assert!(
+        has_containing(&app, "Неправильна парольна фраза"),
+        "{:?}",
+        labels(&app)
+    );
+    assert_eq!(screen(&app), Screen::Unlock);
+    type_into(&app, "Парольна фраза", "довга-парольна-фраза");
+    tap(&app, "Розблокувати");
+    assert_eq!(screen(&app), Screen::Today);
+
+    // The centre plans a visit; it reaches Today with the next sync.
+    let visit = serde_json::json!({"time": "2026-11-25 10:00", "place": "home", "address": "м. Львів, вул. Зелена, 12, кв. 3", "applicant": "Шевченко Марія Іванівна", "services": ["00001"]});
+    server
+        .meta
+        .plan_visit("T07", &visit.to_string(), now())
+        .unwrap();
+    tap(&app, "Налаштування");
+    tap(&app, "Синхронізувати зараз");
+    tap(&app, "Назад");
+    wait_for(&app, "the planned visit", |app| {
+        has(app, "Почати виїзд 2026-11-25 10:00")
+    });
+
+    // A new visit; the service found by search, its card read, chosen.
+    tap(&app, "Новий виїзд");
+    assert_eq!(screen(&app), Screen::Service);
+    tap(&app, "Пошук");
+    type_into(&app, "Слова з назви послуги", "декларування");
+    tap(&app, "Декларування місця проживання");
+    assert!(
+        has_containing(&app, "Строк:"),
+        "the information card is shown"
+    );
+    tap(&app, "Подати заяву на цю послугу");
+    assert_eq!(screen(&app), Screen::Applicant);
+
+    // The applicant: a mistyped РНОКПП is caught and shown under its field.
+    type_into(&app, "Прізвище", SURNAME);
+    type_into(&app, "Ім'я", "Марія");
+    type_into(&app, "По батькові", "Іванівна");
+    type_into(&app, "РНОКПП (податковий номер)", "1687545621");
+    type_into(&app, "Дата народження (ДД.ММ.РРРР)", "15.03.1946");
+    type_into(&app, "Адреса", "м. Львів, вул. Зелена, 12, кв. 3");
+    type_into(&app, "Мобільний телефон", "067 123 45 67");
+    tap(&app, "Далі: документи");
+    assert_eq!(
+        screen(&app),
+        Screen::Applicant,
+        "a wrong РНОКПП stops the visit here"
+    );
+    assert!(has(&app, "Перевірте позначені поля."));
+    type_into(&app, "РНОКПП (податковий номер)", RNOKPP);
+    tap(&app, "Далі: документи");
+    assert_eq!(screen(&app), Screen::Documents);
+    assert!(has_containing(&app, "Бракує документів: 2"));
+
+    // Pages: the declaration from SANE's test scanner (feeder, 3 pages), the passport from a
+    // folder that also holds a corrupt file.
+    tap_containing(&app, "Декларація про місце проживання");
+    tap(&app, "Подавач: вимк.");
+    tap(&app, "Сканувати");
+    wait_for(&app, "the scan", |app| {
+        has_containing(
+            app,
+            "Декларація про місце проживання (за формою, встановленою КМУ) — 3 арк.",
+        )
+    });
+    let import = folder.path().join("import");
+    std::fs::create_dir_all(&import).unwrap();
+    let page = image::GrayImage::from_fn(1240, 1754, |x, y| {
+        image::Luma([if (x / 40 + y / 40) % 7 == 0 { 30 } else { 240 }])
+    });
+    page.save(import.join("a-passport.png")).unwrap();
+    std::fs::write(import.join("b-broken.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    tap_containing(&app, "Паспорт громадянина України");
+    type_into(&app, "Тека для імпорту", import.to_str().unwrap());
+    tap(&app, "Імпорт із теки");
+    wait_for(&app, "the import", |app| {
+        has_containing(
+            app,
+            "Паспорт громадянина України або інший документ, що посвідчує особу — 1 арк.",
+        )
+    });
+    assert!(
+        has_containing(&app, "Файл b-broken.png не прийнято"),
+        "the corrupt file is named: {:?}",
+        labels(&app)
+    );
+    assert!(has_containing(&app, "Усі обов'язкові документи є."));
+
+    // The form: required fields, then the conformity conclusion computed from the checklist.
+    tap(&app, "Далі: заява");
+    assert_eq!(screen(&app), Screen::Form);
+    tap(&app, "Далі: повідомлення і отримання");
+    assert!(
+        has_containing(&app, "Заповніть:"),
+        "required form fields are enforced"
+    );
+    type_into(
+        &app,
+        "Попереднє місце проживання *",
+        "м. Київ, вул. Садова, 1",
+    );
+    type_into(
+        &app,
+        "Адреса житла, яке декларується *",
+        "м. Львів, вул. Зелена, 12, кв. 3",
+    );
+    tap(&app, "власник");
+    assert!(has(
+        &app,
+        "Обчислено: пакет відповідає інформаційній картці."
+    ));
+    tap(&app, "Далі: повідомлення і отримання");
+    assert_eq!(screen(&app), Screen::Choices);
+    tap(&app, "Далі: опис і підписи");
+    assert_eq!(screen(&app), Screen::Sign);
+    assert!(
+        has_containing(&app, SURNAME),
+        "the inventory names the applicant"
+    );
+
+    // Applicant mode: nothing but the inventory and the pad.
+    tap(&app, "Передати планшет заявнику на підпис");
+    let buttons: Vec<String> = ElementQuery::from_root(&app.window)
+        .match_accessible_role(AccessibleRole::Button)
+        .find_all()
+        .iter()
+        .filter_map(|e| e.accessible_label().map(|l| l.to_string()))
+        .collect();
+    assert_eq!(
+        buttons,
+        ["Очистити", "Підписати", "Адміністратор"],
+        "applicant mode offers only these"
+    );
+    for hidden in [
+        "Заблокувати",
+        "Сьогодні",
+        "Клавіатура",
+        "Запечатати справу",
+        "Справи",
+    ] {
+        assert!(
+            !has(&app, hidden),
+            "{hidden} must not be reachable in applicant mode"
+        );
+    }
+    tap(&app, "Підписати");
+    assert!(
+        has_containing(&app, "Підпис порожній"),
+        "an empty pad is refused"
+    );
+    draw_signature(&app, "Підпис заявника");
+    tap(&app, "Підписати");
+    assert!(has(
+        &app,
+        "Дякуємо! Поверніть, будь ласка, планшет адміністратору."
+    ));
+    tap(&app, "Адміністратор");
+    type_into(&app, "Парольна фраза адміністратора", "вгадую-пароль");
+    tap(&app, "Повернути адміністратору");
+    assert!(
+        app.window.global::<App>().get_applicant_mode(),
+        "a wrong passphrase keeps applicant mode"
+    );
+    type_into(
+        &app,
+        "Парольна фраза адміністратора",
+        "довга-парольна-фраза",
+    );
+    tap(&app, "Повернути адміністратору");
+    assert!(!app.window.global::<App>().get_applicant_mode());
+    draw_signature(&app, "Підпис адміністратора");
+    tap(&app, "Підписати як адміністратор");
+    tap(&app, "Запечатати справу");
+    assert_eq!(screen(&app), Screen::Receipt);
+    let number = find_containing(&app, "Номер справи ")
+        .accessible_label()
+        .unwrap()
+        .replace("Номер справи ", "");
+    assert!(has(&app, "QR-код відстеження"));
+
+    // Sync: the envelope reaches the server; then the centre's decision comes back.
+    tap(&app, "Завершити виїзд");
+    wait_for(&app, "delivery", |app| has(app, "Усе доставлено"));
+    server
+        .meta
+        .add_status_event(&number, "issued", now())
+        .unwrap();
+    tap(&app, "Налаштування");
+    tap(&app, "Синхронізувати зараз");
+    wait_for(&app, "the status change", |app| {
+        has_containing(app, "нових статусів: 1")
+    });
+    tap(&app, "Назад");
+    tap(&app, "Справи");
+    assert!(
+        has_containing(
+            &app,
+            &format!("{number} · 00001 · доставлено · рішення прийнято")
+        ),
+        "{:?}",
+        labels(&app)
+    );
+
+    // Lock: nothing personal on screen, nothing in clear on disk.
+    tap(&app, "Заблокувати");
+    assert!(!has_containing(&app, SURNAME));
+    drop(app);
+    for (path, bytes) in raw_bytes(&data) {
+        for secret in [SURNAME, RNOKPP, "067 123 45 67", "0671234567"] {
+            let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+            assert!(!found, "{secret} in clear in {}", path.display());
+        }
+    }
+    server.stop();
+}
