@@ -217,10 +217,10 @@ impl ApplicantForm {
             let rnokpp = match optional(&self.rnokpp) {
                 Some(text) => match Rnokpp::parse(&text) {
                     Ok(code) => {
-                        if let Some(date) = birth {
-                            if let Err(e) = code.check_birth_date(date) {
-                                problems.push(validation("rnokpp", e));
-                            }
+                        if let Some(date) = birth
+                            && let Err(e) = code.check_birth_date(date)
+                        {
+                            problems.push(validation("rnokpp", e));
                         }
                         Some(code.as_str().to_owned())
                     }

@@ -16,7 +16,7 @@ pub mod prefs;
 pub mod sync_pass;
 pub mod sync_worker;
 
-#[allow(clippy::all, unused)]
+#[allow(clippy::all, clippy::unwrap_used, unused)]
 pub mod ui {
     slint::include_modules!();
 }

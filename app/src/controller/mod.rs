@@ -32,10 +32,13 @@ use crate::ui::{App, AppWindow, Screen};
 
 pub use signing::PadState;
 
+/// What a worker hands back: applied to the controller on the UI thread.
+pub type Job = Box<dyn FnOnce(&mut Controller, &AppWindow) -> Result<()> + Send>;
+
 /// Work finished on another thread, applied on the UI thread.
 pub enum UiMessage {
     Sync(SyncEvent),
-    Job(Box<dyn FnOnce(&mut Controller, &AppWindow) -> Result<()> + Send>),
+    Job(Job),
     Progress { label: Message, fraction: f32 },
 }
 
@@ -189,10 +192,12 @@ impl Controller {
         self.tick_unlock_wait(window);
         let idle = self.last_activity.elapsed();
         let limit = Duration::from_secs(u64::from(self.prefs.autolock_minutes) * 60);
-        if self.vault.is_some() && idle > limit && !window.global::<App>().get_busy() {
-            if let Err(error) = self.lock(window) {
-                self.notify(window, &error.message(), true);
-            }
+        if self.vault.is_some()
+            && idle > limit
+            && !window.global::<App>().get_busy()
+            && let Err(error) = self.lock(window)
+        {
+            self.notify(window, &error.message(), true);
         }
     }
 

@@ -311,10 +311,8 @@ impl Controller {
 
     /// Lock: the keys are wiped and nothing personal stays on the screens.
     pub fn lock(&mut self, window: &AppWindow) -> Result<()> {
-        if let Some(draft) = &self.draft {
-            if !draft.case_id.is_empty() {
-                self.save_draft()?;
-            }
+        if self.draft.as_ref().is_some_and(|d| !d.case_id.is_empty()) {
+            self.save_draft()?;
         }
         self.sync = None;
         self.draft = None;

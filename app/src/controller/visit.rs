@@ -601,11 +601,11 @@ impl Controller {
         let page = window.global::<FormPage>();
         let rows = page.get_fields();
         for index in 0..slint::Model::row_count(&rows) {
-            if let Some(mut row) = slint::Model::row_data(&rows, index) {
-                if row.id == id {
-                    row.value = value.into();
-                    slint::Model::set_row_data(&rows, index, row);
-                }
+            if let Some(mut row) = slint::Model::row_data(&rows, index)
+                && row.id == id
+            {
+                row.value = value.into();
+                slint::Model::set_row_data(&rows, index, row);
             }
         }
         Ok(())

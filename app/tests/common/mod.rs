@@ -1,6 +1,6 @@
 //! Driving the app as a person would, headless: find controls by the label a screen reader
 //! says, tap them, type into fields, draw on the signature pad.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
