@@ -142,10 +142,20 @@ impl Controller {
     pub fn show(&mut self, window: &AppWindow, screen: Screen) -> Result<()> {
         window.global::<App>().set_screen(screen);
         window.global::<App>().set_notice("".into());
-        if let Some(draft) = self.draft.as_mut() {
+        // Only the visit's own screens are where a visit resumes (not Today or Settings).
+        let is_visit_screen = matches!(
+            screen,
+            Screen::Service
+                | Screen::Applicant
+                | Screen::Documents
+                | Screen::Form
+                | Screen::Choices
+                | Screen::Sign
+        );
+        if let Some(draft) = self.draft.as_mut()
+            && is_visit_screen
+        {
             draft.screen = screen_name(screen).to_owned();
-        }
-        if self.draft.is_some() {
             self.save_draft()?;
         }
         match screen {
