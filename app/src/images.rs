@@ -23,3 +23,12 @@ pub fn from_encoded(bytes: &[u8]) -> Image {
         Err(_) => Image::default(),
     }
 }
+
+/// An encoded page scaled down to at most `max_side` pixels: what the screen shows, so a
+/// 30-page case never holds 30 full 300 dpi pages in memory.
+pub fn scaled_from_encoded(bytes: &[u8], max_side: u32) -> Image {
+    match image::load_from_memory(bytes) {
+        Ok(decoded) => from_rgba(&decoded.thumbnail(max_side, max_side).to_rgba8()),
+        Err(_) => Image::default(),
+    }
+}

@@ -37,7 +37,8 @@ USAGE:
       it at their next sync. Its version must be newer than the published one.
   fieldkit-sync-server plan-visit --data DIR DEVICE FILE.json
       Plan a visit for a tablet (until the back-office does it): FILE is a JSON object with
-      the place, address, time, applicant and services; the tablet pulls it at its next sync.
+      the place, address, time, applicant and services (format: sync-server/docs/visits.md);
+      the tablet pulls it at its next sync.
   fieldkit-sync-server rotate-sealing-key --data DIR
       Make a new case-sealing key current (old keys stay to open old envelopes). Restart the
       service afterwards; tablets pick the new key up at their next sync (GET /v1/keys).

@@ -22,6 +22,10 @@ use crate::i18n::Message;
 use crate::images;
 use crate::ui::{AppWindow, ChecklistRow, DocumentsPage, PageThumb, Screen};
 
+/// The pipeline's thumbnails are this size; pages decoded for the strip are scaled to match.
+const THUMBNAIL_SIDE: u32 = 320;
+const PREVIEW_SIDE: u32 = 1100;
+
 /// A page ready to be stored, with the QR codes read from it.
 pub struct CapturedPage {
     pub page: ProcessedPage,
@@ -199,7 +203,7 @@ impl Controller {
                 Some(picture) => picture.clone(),
                 None => {
                     let bytes = self.vault()?.get_blob(&BlobId(page_ref.blob_id.clone()))?;
-                    let picture = images::from_encoded(&bytes);
+                    let picture = images::scaled_from_encoded(&bytes, THUMBNAIL_SIDE);
                     self.thumbnails
                         .insert(page_ref.blob_id.clone(), picture.clone());
                     picture
@@ -211,8 +215,10 @@ impl Controller {
             });
         }
         let page = window.global::<DocumentsPage>();
-        if let Some(last) = thumbs.last() {
-            page.set_preview(last.image.clone());
+        // The last page large enough to judge it; only one at a time is decoded at this size.
+        if let Some(last) = refs.last() {
+            let bytes = self.vault()?.get_blob(&BlobId(last.blob_id.clone()))?;
+            page.set_preview(images::scaled_from_encoded(&bytes, PREVIEW_SIDE));
         }
         page.set_pages(ModelRc::new(VecModel::from(thumbs)));
         Ok(())

@@ -3,7 +3,7 @@
 //! own module. Work that takes long (scanning, syncing) runs on worker threads and reports
 //! back through `UiMessage`s, drained on the UI thread by a timer, so the screen never freezes.
 
-mod capture;
+pub mod capture;
 mod cases;
 mod session;
 mod settings;
