@@ -53,6 +53,61 @@ pub async fn pull_status(
     Ok(next)
 }
 
+/// What the server's commands did to the tablet.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CommandsApplied {
+    /// Set when a wipe ran: the tablet is no longer enrolled.
+    pub wiped: bool,
+    pub drafts_wiped: usize,
+}
+
+/// The settings that make the tablet a device of the server; a wipe removes them all.
+const ENROLLMENT: [&str; 9] = [
+    SERVER,
+    SERVER_CA,
+    DEVICE_ID,
+    SIGNING_KEY,
+    TLS_KEY,
+    CERTIFICATE,
+    SEALING_KEY_ID,
+    SEALING_KEY,
+    RECEIPT_KEY,
+];
+
+/// Run the server's pending commands. A wipe (a lost or stolen tablet) deletes every draft,
+/// every planned visit and the enrollment keys in one transaction, so the tablet can neither
+/// show an applicant's data nor speak for the centre again until it is enrolled anew. Sealed
+/// envelopes stay: only the server's key opens them. Called first in a pass, because a
+/// revoked tablet is refused everything but this.
+pub async fn apply_commands(
+    vault: &mut UnlockedVault,
+    client: &SyncClient,
+) -> Result<CommandsApplied, SyncPassError> {
+    let mut applied = CommandsApplied::default();
+    for command in client.commands().await? {
+        if command != "wipe" || applied.wiped {
+            continue;
+        }
+        let drafts = vault.list_drafts()?;
+        vault.transaction(|tx| {
+            for draft in &drafts {
+                tx.delete_draft(&draft.case_id)?;
+            }
+            for (key, _) in tx.settings_with_prefix("visit.")? {
+                tx.delete_setting(&key)?;
+            }
+            tx.delete_setting("ui.open_draft")?;
+            for key in ENROLLMENT {
+                tx.delete_setting(key)?;
+            }
+            tx.audit("device.wiped", "by server command")
+        })?;
+        applied.wiped = true;
+        applied.drafts_wiped += drafts.len();
+    }
+    Ok(applied)
+}
+
 /// Report the tablet's counts and audit-chain head (after a push, so the counts are current).
 pub async fn report(
     vault: &mut UnlockedVault,
@@ -72,6 +127,7 @@ pub async fn report(
         last_case_number,
         audit_seq: head.seq,
         audit_hash: hex::encode(head.hash),
+        waiting_cases: waiting.iter().map(|e| e.case_number.clone()).collect(),
     };
     client.report(&report).await?;
     Ok(report)
@@ -208,17 +264,6 @@ pub async fn pull_feeds(
         tx.put_setting(VISITS_CURSOR, next.to_string().as_bytes())
     })?;
     applied.new_visits = visits.len();
-    for command in client.commands().await? {
-        if command == "wipe" {
-            let drafts = vault.list_drafts()?;
-            vault.transaction(|tx| {
-                for draft in &drafts {
-                    tx.delete_draft(&draft.case_id)?;
-                }
-                tx.audit("device.wiped", "by server command")
-            })?;
-            applied.drafts_wiped += drafts.len();
-        }
-    }
+    applied.drafts_wiped += apply_commands(vault, client).await?.drafts_wiped;
     Ok(applied)
 }

@@ -12,7 +12,7 @@ use crate::controller::{Controller, UiMessage};
 use crate::error::Result;
 use crate::i18n::Message;
 use crate::sync_pass::{
-    FeedsApplied, Resume, enrolled_from_vault, pull_feeds, pull_status, report,
+    FeedsApplied, Resume, apply_commands, enrolled_from_vault, pull_feeds, pull_status, report,
 };
 use crate::ui::{App, AppWindow, Screen};
 
@@ -30,6 +30,8 @@ pub struct SyncSummary {
     pub waiting: usize,
     pub status_changes: usize,
     pub feeds: FeedsApplied,
+    /// The centre wiped the tablet (lost or stolen): drafts, visits and enrollment are gone.
+    pub wiped: bool,
     pub at: i64,
 }
 
@@ -93,6 +95,20 @@ fn run(
 async fn pass(vault: &mut UnlockedVault, resume: &mut Resume) -> Result<SyncSummary> {
     let enrolled = enrolled_from_vault(vault)?;
     let client = &enrolled.client;
+    // Commands first: a revoked tablet is refused everything else, and a wiped one must not
+    // go on to upload or pull.
+    let commands = apply_commands(vault, client).await?;
+    if commands.wiped {
+        return Ok(SyncSummary {
+            feeds: FeedsApplied {
+                drafts_wiped: commands.drafts_wiped,
+                ..FeedsApplied::default()
+            },
+            wiped: true,
+            at: time::OffsetDateTime::now_utc().unix_timestamp(),
+            ..SyncSummary::default()
+        });
+    }
     let delivered = crate::sync_pass::push_outbox(vault, client, resume).await?;
     let since = vault
         .get_setting(STATUS_CURSOR)?
@@ -117,6 +133,7 @@ async fn pass(vault: &mut UnlockedVault, resume: &mut Resume) -> Result<SyncSumm
         waiting: usize::try_from(sent.envelopes_waiting).unwrap_or(0),
         status_changes,
         feeds,
+        wiped: false,
         at: time::OffsetDateTime::now_utc().unix_timestamp(),
     })
 }
@@ -142,7 +159,7 @@ impl Controller {
                 if summary.feeds.catalog_version.is_some() {
                     self.reload_catalog()?;
                 }
-                if summary.feeds.drafts_wiped > 0 {
+                if summary.wiped || summary.feeds.drafts_wiped > 0 {
                     // The centre wiped this tablet's drafts (lost or stolen): nothing stays open.
                     self.draft = None;
                     self.close_visit(window)?;

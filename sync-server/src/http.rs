@@ -95,15 +95,21 @@ impl From<axum::extract::rejection::BytesRejection> for ServerError {
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
 fn device_of(state: &AppState, certificate: &ClientCertificate) -> Result<Device, ServerError> {
-    let fingerprint = certificate
-        .0
-        .as_deref()
-        .ok_or(ServerError::Unauthenticated)?;
-    let device = state.meta.device_by_certificate(fingerprint)?;
+    let device = known_device(state, certificate)?;
     if device.state == DeviceState::Revoked {
         return Err(ServerError::Revoked(device.device_id));
     }
     Ok(device)
+}
+
+/// The device a certificate belongs to, revoked or not: only the command feed takes this, so a
+/// lost tablet that was revoked still picks up its wipe.
+fn known_device(state: &AppState, certificate: &ClientCertificate) -> Result<Device, ServerError> {
+    let fingerprint = certificate
+        .0
+        .as_deref()
+        .ok_or(ServerError::Unauthenticated)?;
+    state.meta.device_by_certificate(fingerprint)
 }
 
 fn uploads(state: &AppState) -> Uploads<'_> {
@@ -436,7 +442,8 @@ async fn keys_feed(
     }))
 }
 
-/// Commands for this device (such as "wipe"), each handed over once.
+/// Commands for this device (such as "wipe"), each handed over once. A revoked device is served
+/// here and nowhere else, so a wipe queued for a lost tablet reaches it.
 #[derive(Serialize, Deserialize)]
 pub struct CommandFeed {
     pub commands: Vec<String>,
@@ -446,7 +453,7 @@ async fn command_feed(
     State(state): Shared,
     Extension(cert): Extension<ClientCertificate>,
 ) -> Result<Json<CommandFeed>, ServerError> {
-    let device = device_of(&state, &cert)?;
+    let device = known_device(&state, &cert)?;
     let commands = state
         .meta
         .take_commands(&device.device_id, (state.clock)())?;

@@ -31,7 +31,14 @@ USAGE:
   fieldkit-sync-server enroll-code --data DIR [--valid-minutes N]
       Print a one-time enrollment code for a new tablet (default: valid 60 minutes).
   fieldkit-sync-server revoke --data DIR DEVICE
-      Revoke a tablet: its next request is refused.
+      Revoke a tablet: every request is refused except picking up its queued commands, so a
+      wipe queued before (or after) revoking still reaches a lost tablet.
+  fieldkit-sync-server devices --data DIR
+      Every tablet: active or revoked, last contact, cases it sealed, received here, waiting
+      on it, reported waiting but never arrived (unsynced), commands not yet picked up.
+  fieldkit-sync-server unsynced --data DIR DEVICE
+      The case numbers a tablet's latest report listed as sealed and waiting that never
+      arrived: for a lost tablet, the applicants whose cases must be taken again.
   fieldkit-sync-server publish-catalog --data DIR FILE
       Validate a service catalog (the format of assets/catalog) and publish it; tablets pull
       it at their next sync. Its version must be newer than the published one.
@@ -42,12 +49,17 @@ USAGE:
   fieldkit-sync-server rotate-sealing-key --data DIR
       Make a new case-sealing key current (old keys stay to open old envelopes). Restart the
       service afterwards; tablets pick the new key up at their next sync (GET /v1/keys).
+  fieldkit-sync-server rotate-tls-cert --data DIR --hostname NAME [--hostname NAME…]
+      Issue a new TLS certificate for the host names from the server CA the tablets pin and
+      make it current (tablets need nothing). Restart the service to serve it.
   fieldkit-sync-server backup --data DIR --to BACKUP
       Copy the data directory while the server runs (SQLite online backup, then the blobs).
   fieldkit-sync-server restore --from BACKUP --data DIR
       Make a new data directory from a backup; unfinished uploads start again.
   fieldkit-sync-server command --data DIR DEVICE wipe
-      Queue a command for a tablet's next contact (wipe: remove all cases and keys).
+      Queue a command for a tablet's next contact. wipe: the tablet deletes its drafts, its
+      planned visits and its enrollment keys (sealed cases stay, unreadable without this
+      server's key) and must be enrolled again.
 ";
 
 #[derive(Deserialize)]
@@ -83,6 +95,15 @@ fn now() -> i64 {
 }
 
 /// The arguments that are neither flags nor flag values.
+/// A Unix time as the operator reads it, in UTC.
+fn utc(at: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| at.to_string())
+}
+
 fn positionals(args: &[String]) -> Vec<&String> {
     let mut out = Vec::new();
     let mut skip = false;
@@ -225,6 +246,63 @@ fn run(args: &[String]) -> Result<(), String> {
             println!("revoked {device}");
             Ok(())
         }
+        "devices" => {
+            let data = PathBuf::from(one_flag(rest, "--data")?);
+            println!(
+                "{:<10} {:<8} {:<20} {:>7} {:>8} {:>8} {:>9} {:>8}",
+                "DEVICE",
+                "STATE",
+                "LAST CONTACT (UTC)",
+                "SEALED",
+                "RECEIVED",
+                "WAITING",
+                "UNSYNCED",
+                "COMMANDS"
+            );
+            for device in metadata(&data)?.devices().map_err(|e| e.to_string())? {
+                println!(
+                    "{:<10} {:<8} {:<20} {:>7} {:>8} {:>8} {:>9} {:>8}",
+                    device.device_id,
+                    if device.revoked { "revoked" } else { "active" },
+                    device.last_report_at.map_or("never".to_owned(), utc),
+                    device.cases_sealed,
+                    device.received,
+                    device.envelopes_waiting,
+                    device.unsynced,
+                    device.pending_commands
+                );
+            }
+            Ok(())
+        }
+        "unsynced" => {
+            let data = PathBuf::from(one_flag(rest, "--data")?);
+            let device = *positionals(rest).first().ok_or("unsynced: which device?")?;
+            let meta = metadata(&data)?;
+            let overview = meta
+                .devices()
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .find(|d| d.device_id == *device)
+                .ok_or(format!("unknown device {device}"))?;
+            let cases = meta.unsynced(device).map_err(|e| e.to_string())?;
+            match overview.last_report_at {
+                None => println!("{device} has never reported; nothing is known of its cases"),
+                Some(at) => println!(
+                    "{device} last reported at {} UTC: {} case(s) sealed there never arrived{}",
+                    utc(at),
+                    cases.len(),
+                    if cases.is_empty() { "" } else { ":" }
+                ),
+            }
+            for case in &cases {
+                println!("  {case}");
+            }
+            println!(
+                "Cases sealed after its last report are not known here; its last reported case number was {}.",
+                overview.last_case_number.as_deref().unwrap_or("none")
+            );
+            Ok(())
+        }
         "publish-catalog" => {
             let data = PathBuf::from(one_flag(rest, "--data")?);
             let file = positionals(rest)
@@ -261,6 +339,22 @@ fn run(args: &[String]) -> Result<(), String> {
             let key_id = fieldkit_sync_server::setup::rotate_sealing_key(&data)
                 .map_err(|e| e.to_string())?;
             println!("sealing key {key_id} is now current; restart the service");
+            Ok(())
+        }
+        "rotate-tls-cert" => {
+            let data = PathBuf::from(one_flag(rest, "--data")?);
+            let hostnames = flags(rest, "--hostname");
+            if hostnames.is_empty() {
+                return Err(format!(
+                    "rotate-tls-cert needs at least one --hostname\n\n{HELP}"
+                ));
+            }
+            let fingerprint =
+                fieldkit_sync_server::setup::rotate_tls_certificate(&data, &hostnames)
+                    .map_err(|e| e.to_string())?;
+            println!(
+                "new TLS certificate SHA-256 {fingerprint} is now current; restart the service"
+            );
             Ok(())
         }
         "backup" => {

@@ -155,13 +155,52 @@ pub fn rotate_sealing_key(root: &Path) -> Result<String, ServerError> {
         &layout.key(&format!("sealing-{key_id}.key")),
         key.secret_bytes().as_ref(),
     )?;
-    // Switch atomically: a crash leaves the old key current, never a half-written id.
-    let temporary = layout.key(&format!("{CURRENT_SEALING}.tmp"));
-    let _ = fs::remove_file(&temporary);
-    write_public(&temporary, key_id.as_bytes())?;
-    fs::rename(&temporary, layout.key(CURRENT_SEALING))?;
-    fs::File::open(layout.key(""))?.sync_all()?;
+    switch_pointer(&layout, CURRENT_SEALING, &key_id)?;
     Ok(key_id)
+}
+
+const CURRENT_TLS: &str = "server-current";
+
+/// The file stem of the TLS certificate and key in use: `server` as `init` made them, or the
+/// latest `server-N` made by [`rotate_tls_certificate`].
+fn current_tls_stem(layout: &Layout) -> Result<String, ServerError> {
+    match fs::read_to_string(layout.key(CURRENT_TLS)) {
+        Ok(stem) => Ok(stem.trim().to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok("server".to_owned()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Point `pointer` at `value` atomically: a crash leaves the old value, never a torn one.
+fn switch_pointer(layout: &Layout, pointer: &str, value: &str) -> Result<(), ServerError> {
+    let temporary = layout.key(&format!("{pointer}.tmp"));
+    let _ = fs::remove_file(&temporary);
+    write_public(&temporary, value.as_bytes())?;
+    fs::rename(&temporary, layout.key(pointer))?;
+    fs::File::open(layout.key(""))?.sync_all()?;
+    Ok(())
+}
+
+/// Issue a new TLS certificate (and key) for `hostnames` from the server CA the tablets pin,
+/// and make it current. Tablets need nothing: they trust the CA, not the certificate. The old
+/// pair stays on disk until the operator removes it; restart the service to serve the new one.
+/// Returns the new certificate's SHA-256.
+pub fn rotate_tls_certificate(root: &Path, hostnames: &[String]) -> Result<String, ServerError> {
+    let layout = Layout::new(root);
+    let server_ca = CertificateAuthority::load(
+        SERVER_CA_NAME,
+        &read(&layout.key("server-ca.key"))?,
+        read(&layout.server_ca_certificate())?.to_vec(),
+    )?;
+    let (cert, key) = server_ca.issue_server(hostnames)?;
+    let generation = (2..)
+        .find(|n| !layout.key(&format!("server-{n}.der")).exists())
+        .unwrap_or(2);
+    let stem = format!("server-{generation}");
+    write_secret(&layout.key(&format!("{stem}.key")), key.secret_der())?;
+    write_public(&layout.key(&format!("{stem}.der")), &cert)?;
+    switch_pointer(&layout, CURRENT_TLS, &stem)?;
+    Ok(crate::tls::certificate_fingerprint(&cert))
 }
 
 fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, ServerError> {
@@ -178,11 +217,12 @@ impl ServerFiles {
             &read(&layout.key("device-ca.key"))?,
             read(&layout.key("device-ca.der"))?.to_vec(),
         )?;
+        let tls = current_tls_stem(&layout)?;
         let server_chain = vec![CertificateDer::from(
-            read(&layout.key("server.der"))?.to_vec(),
+            read(&layout.key(&format!("{tls}.der")))?.to_vec(),
         )];
         let server_key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-            read(&layout.key("server.key"))?.to_vec(),
+            read(&layout.key(&format!("{tls}.key")))?.to_vec(),
         ));
         let mut sealing_keys = Vec::new();
         for entry in fs::read_dir(layout.key(""))? {

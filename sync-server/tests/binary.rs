@@ -254,8 +254,59 @@ async fn operator_commands_and_a_tablet_enrolling_over_tls() {
         .unwrap();
     assert_eq!(commands["commands"], serde_json::json!([]));
 
+    // The tablet's report names the case still waiting on it; the operator sees it.
+    let reported = tablet
+        .post(format!("{base}/v1/report"))
+        .json(&serde_json::json!({
+            "cases_sealed": 2,
+            "envelopes_waiting": 1,
+            "last_case_number": "LV01/T07/2026/000002-0",
+            "audit_seq": 9,
+            "audit_hash": "ab".repeat(32),
+            "waiting_cases": ["LV01/T07/2026/000002-0"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(reported.status().is_success(), "{}", reported.status());
+    let unsynced = run(&["unsynced", "--data", data_str, "T07"]);
+    assert!(
+        unsynced.contains("1 case(s) sealed there never arrived"),
+        "{unsynced}"
+    );
+    assert!(unsynced.contains("  LV01/T07/2026/000002-0"), "{unsynced}");
+
+    // Lost: revoked, then a wipe queued. Everything is refused but the wipe, delivered once.
     run(&["revoke", "--data", data_str, "T07"]);
     assert_eq!(create().await.unwrap().status(), 403);
+    run(&["command", "--data", data_str, "T07", "wipe"]);
+    let devices = run(&["devices", "--data", data_str]);
+    let row = devices.lines().find(|l| l.starts_with("T07")).unwrap();
+    let columns: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(columns[1], "revoked", "{devices}");
+    assert_eq!(
+        &columns[columns.len() - 5..],
+        ["2", "0", "1", "1", "1"],
+        "{devices}"
+    );
+    let commands: serde_json::Value = tablet
+        .get(format!("{base}/v1/commands"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(commands["commands"], serde_json::json!(["wipe"]));
+    for refused in ["/v1/visits?since=0", "/v1/status?since=0", "/v1/keys"] {
+        let status = tablet
+            .get(format!("{base}{refused}"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 403, "{refused}");
+    }
 
     // Logs: one JSON object per request, with the route template and status, and nothing that
     // was in a request — not the enrollment code, not an upload id.

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -143,4 +144,105 @@ async fn cases_sealed_before_and_after_a_rotation_both_open() {
         let opened = open(&envelope, files.sealing_key(key_id).unwrap(), &public).unwrap();
         assert_eq!(opened[0].bytes, id.as_bytes());
     }
+}
+
+/// The certificate the server presents at the TLS handshake, checked against the pinned CA.
+async fn served_certificate(url: &str, server_ca: &[u8]) -> Vec<u8> {
+    use std::sync::Arc;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(server_ca.to_vec()))
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let port = url.rsplit(':').next().unwrap();
+    let tcp = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap();
+    tls.get_ref().1.peer_certificates().unwrap()[0].to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_tls_certificate_needs_nothing_from_the_tablets() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_str = data.to_str().unwrap();
+    run(&["init", "--data", data_str, "--hostname", "localhost"]);
+    let code = run(&["enroll-code", "--data", data_str]).trim().to_owned();
+    let config = dir.path().join("server.toml");
+    std::fs::write(
+        &config,
+        format!("listen = \"127.0.0.1:0\"\ndata = \"{data_str}\"\n"),
+    )
+    .unwrap();
+    let server_ca = std::fs::read(data.join("keys/server-ca.der")).unwrap();
+
+    let (mut server, url) = start(&config);
+    let first = served_certificate(&url, &server_ca).await;
+    let enrollment = enroll(&url, &server_ca, &code, "T08").await.unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let printed = run(&[
+        "rotate-tls-cert",
+        "--data",
+        data_str,
+        "--hostname",
+        "localhost",
+        "--hostname",
+        "sync.example.ua",
+    ]);
+    let (mut server, url) = start(&config);
+    let second = served_certificate(&url, &server_ca).await;
+    assert_ne!(first, second, "the server presents the new certificate");
+    assert!(printed.contains(&fieldkit_sync_server::tls::certificate_fingerprint(&second)));
+    // The enrolled tablet, pinning the same CA, syncs as before.
+    let client = SyncClient::new(
+        &url,
+        &server_ca,
+        &enrollment.client_certificate,
+        &enrollment.tls_key_pkcs8,
+        &enrollment.receipt_public_key,
+    )
+    .unwrap();
+    assert_eq!(client.sealing_key().await.unwrap().key_id, "seal-1");
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    // A second rotation moves on again; the private keys stay readable by the service alone.
+    run(&[
+        "rotate-tls-cert",
+        "--data",
+        data_str,
+        "--hostname",
+        "localhost",
+    ]);
+    let current = std::fs::read_to_string(data.join("keys/server-current")).unwrap();
+    assert_eq!(current.trim(), "server-3");
+    let mode = std::fs::metadata(data.join("keys/server-3.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // Without a host name the command refuses and changes nothing.
+    let refused = Command::new(BIN)
+        .args(["rotate-tls-cert", "--data", data_str])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert_eq!(
+        std::fs::read_to_string(data.join("keys/server-current"))
+            .unwrap()
+            .trim(),
+        "server-3"
+    );
 }

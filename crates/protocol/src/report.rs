@@ -12,4 +12,8 @@ pub struct DeviceReport {
     pub audit_seq: u64,
     /// The keyed hash of the last audit event, hex.
     pub audit_hash: String,
+    /// Case numbers sealed on the tablet and not yet delivered: what the centre must take
+    /// again if the tablet is lost. Case numbers carry no personal data.
+    #[serde(default)]
+    pub waiting_cases: Vec<String>,
 }

@@ -264,6 +264,23 @@ impl VaultTx<'_> {
         self.audit("setting.changed", &format!("key={key}"))
     }
 
+    /// Remove a setting (a wiped enrollment, a visit no longer planned).
+    pub fn delete_setting(&self, key: &str) -> Result<()> {
+        if key.starts_with("audit.") {
+            return Err(VaultError::Encoding(format!(
+                "setting name {key} is reserved"
+            )));
+        }
+        if self
+            .tx
+            .execute("DELETE FROM settings WHERE key = ?1", [key])?
+            > 0
+        {
+            self.audit("setting.removed", &format!("key={key}"))?;
+        }
+        Ok(())
+    }
+
     /// Every setting whose name starts with `prefix` (e.g. the planned visits), by name.
     pub fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>> {
         let mut statement = self.tx.prepare(

@@ -24,6 +24,23 @@ pub struct Device {
     pub state: DeviceState,
 }
 
+/// A device as the operator sees it: standing, last contact and what its reports say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceOverview {
+    pub device_id: String,
+    pub revoked: bool,
+    pub enrolled_at: i64,
+    /// When the device last reported (every sync ends with a report).
+    pub last_report_at: Option<i64>,
+    pub cases_sealed: u64,
+    pub envelopes_waiting: u64,
+    pub last_case_number: Option<String>,
+    /// Cases reported waiting that have not arrived.
+    pub unsynced: u64,
+    pub received: u64,
+    pub pending_commands: u64,
+}
+
 /// A resumable upload in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
@@ -95,6 +112,11 @@ pub trait MetadataStore: Send + Sync {
         now: i64,
     ) -> Result<(), ServerError>;
     fn device(&self, device_id: &str) -> Result<Device, ServerError>;
+    /// Case numbers the device's latest report listed as sealed and waiting that have not
+    /// arrived since: what a lost tablet took with it.
+    fn unsynced(&self, device_id: &str) -> Result<Vec<String>, ServerError>;
+    /// Every device with its standing and what its latest report said.
+    fn devices(&self) -> Result<Vec<DeviceOverview>, ServerError>;
     fn revoke_device(&self, device_id: &str) -> Result<(), ServerError>;
 
     fn create_upload(&self, upload: &Upload, now: i64) -> Result<(), ServerError>;

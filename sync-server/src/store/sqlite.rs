@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    Device, DeviceReport, DeviceState, MetadataStore, StatusEvent, StoredEnvelope, Upload,
+    Device, DeviceOverview, DeviceReport, DeviceState, MetadataStore, StatusEvent, StoredEnvelope,
+    Upload,
 };
 use crate::ServerError;
 
@@ -22,6 +23,9 @@ CREATE TABLE IF NOT EXISTS device_reports (
     device_id TEXT PRIMARY KEY REFERENCES devices(device_id), reported_at INTEGER NOT NULL,
     cases_sealed INTEGER NOT NULL, envelopes_waiting INTEGER NOT NULL, last_case_number TEXT,
     audit_seq INTEGER NOT NULL, audit_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reported_waiting (
+    device_id TEXT NOT NULL REFERENCES devices(device_id), case_number TEXT NOT NULL,
+    PRIMARY KEY (device_id, case_number));
 CREATE TABLE IF NOT EXISTS audit_anchors (
     device_id TEXT NOT NULL REFERENCES devices(device_id), audit_seq INTEGER NOT NULL,
     audit_hash TEXT NOT NULL, anchored_at INTEGER NOT NULL, PRIMARY KEY (device_id, audit_seq));
@@ -295,6 +299,14 @@ impl MetadataStore for SqliteMetadata {
                     report.audit_hash
                 ],
             )?;
+            // Only the latest report counts: what was waiting then and has not arrived since.
+            tx.execute("DELETE FROM reported_waiting WHERE device_id = ?1", [device_id])?;
+            for case_number in &report.waiting_cases {
+                tx.execute(
+                    "INSERT OR IGNORE INTO reported_waiting (device_id, case_number) VALUES (?1, ?2)",
+                    params![device_id, case_number],
+                )?;
+            }
             tx.commit()?;
             Ok(())
         })
@@ -323,6 +335,54 @@ impl MetadataStore for SqliteMetadata {
                 public_key,
                 state,
             })
+        })
+    }
+
+    fn unsynced(&self, device_id: &str) -> Result<Vec<String>, ServerError> {
+        self.device(device_id)?;
+        self.with(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT case_number FROM reported_waiting w WHERE device_id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM envelopes e WHERE e.case_number = w.case_number)
+                 ORDER BY case_number",
+            )?;
+            let rows = statement
+                .query_map([device_id], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn devices(&self) -> Result<Vec<DeviceOverview>, ServerError> {
+        self.with(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT d.device_id, d.state, d.enrolled_at, r.reported_at, r.cases_sealed,
+                   r.envelopes_waiting, r.last_case_number,
+                   (SELECT count(*) FROM reported_waiting w WHERE w.device_id = d.device_id
+                      AND NOT EXISTS (SELECT 1 FROM envelopes e WHERE e.case_number = w.case_number)),
+                   (SELECT count(*) FROM envelopes e WHERE e.device_id = d.device_id),
+                   (SELECT count(*) FROM device_commands c WHERE c.device_id = d.device_id
+                      AND c.delivered_at IS NULL)
+                 FROM devices d LEFT JOIN device_reports r ON r.device_id = d.device_id
+                 ORDER BY d.device_id",
+            )?;
+            let rows = statement
+                .query_map([], |r| {
+                    Ok(DeviceOverview {
+                        device_id: r.get(0)?,
+                        revoked: r.get::<_, String>(1)? == "revoked",
+                        enrolled_at: r.get(2)?,
+                        last_report_at: r.get(3)?,
+                        cases_sealed: r.get::<_, Option<i64>>(4)?.unwrap_or(0) as u64,
+                        envelopes_waiting: r.get::<_, Option<i64>>(5)?.unwrap_or(0) as u64,
+                        last_case_number: r.get(6)?,
+                        unsynced: r.get::<_, i64>(7)? as u64,
+                        received: r.get::<_, i64>(8)? as u64,
+                        pending_commands: r.get::<_, i64>(9)? as u64,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
         })
     }
 
