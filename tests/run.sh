@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use as real peers: SANE's test scanner (sane-utils), zbarimg and
 # qrencode for QR codes, qpdf and poppler-utils (pdftotext, pdftoppm) for receipts, ImageMagick
 # for the capture benchmark, CUPS for printing receipts to a real queue, systemd-analyze for
-# checking the service unit.
-packages=(sane-utils zbar-tools qrencode qpdf poppler-utils imagemagick cups cups-client systemd)
+# checking the service unit, iproute2 and nftables for the sync test across two network
+# namespaces joined by a slow, lossy link.
+packages=(sane-utils zbar-tools qrencode qpdf poppler-utils imagemagick cups cups-client systemd iproute2 nftables)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

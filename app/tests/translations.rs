@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Every string on every screen goes through `@tr` and has its Ukrainian translation in
 //! `assets/i18n/uk/LC_MESSAGES/fieldkit-app.po`; no screen shows a literal English word.
 
