@@ -62,7 +62,8 @@ pub struct CommandsApplied {
 }
 
 /// The settings that make the tablet a device of the server; a wipe removes them all.
-const ENROLLMENT: [&str; 9] = [
+const ENROLLMENT: [&str; 10] = [
+    DEVICE_CA,
     SERVER,
     SERVER_CA,
     DEVICE_ID,
@@ -145,6 +146,7 @@ const CERTIFICATE: &str = "sync.client_certificate";
 const SEALING_KEY_ID: &str = "sync.sealing_key_id";
 const SEALING_KEY: &str = "sync.sealing_key";
 const RECEIPT_KEY: &str = "sync.receipt_key";
+const DEVICE_CA: &str = "sync.device_ca";
 const CATALOG: &str = "catalog.toml";
 const CATALOG_VERSION: &str = "catalog.version";
 const VISITS_CURSOR: &str = "visits.cursor";
@@ -165,7 +167,8 @@ pub fn save_enrollment(
         tx.put_setting(CERTIFICATE, &enrollment.client_certificate)?;
         tx.put_setting(SEALING_KEY_ID, enrollment.sealing_key.key_id.as_bytes())?;
         tx.put_setting(SEALING_KEY, &enrollment.sealing_key.bytes)?;
-        tx.put_setting(RECEIPT_KEY, &enrollment.receipt_public_key)
+        tx.put_setting(RECEIPT_KEY, &enrollment.receipt_public_key)?;
+        tx.put_setting(DEVICE_CA, enrollment.device_ca.as_bytes())
     })
 }
 
@@ -220,6 +223,8 @@ pub struct FeedsApplied {
     pub catalog_version: Option<u64>,
     pub new_visits: usize,
     pub drafts_wiped: usize,
+    /// Set when the server's device CA changed and the tablet renewed its certificate.
+    pub certificate_renewed: bool,
 }
 
 fn number(vault: &mut UnlockedVault, key: &str) -> Result<i64, SyncPassError> {
@@ -245,6 +250,22 @@ pub async fn pull_feeds(
             tx.put_setting(SEALING_KEY, &current.bytes)
         })?;
         applied.sealing_key_rotated = Some(current.key_id);
+    }
+    // After a device CA rotation: a new key and certificate, stored together, used from the
+    // next pass on (the current certificate stays valid until the old CA is retired).
+    let device_ca = client.current_device_ca().await?;
+    let known_ca = vault
+        .get_setting(DEVICE_CA)?
+        .map(|v| v.to_vec())
+        .unwrap_or_default();
+    if !device_ca.is_empty() && device_ca.as_bytes() != known_ca.as_slice() {
+        let renewed = client.renew_certificate().await?;
+        vault.transaction(|tx| {
+            tx.put_setting(CERTIFICATE, &renewed.client_certificate)?;
+            tx.put_setting(TLS_KEY, &renewed.tls_key_pkcs8)?;
+            tx.put_setting(DEVICE_CA, renewed.device_ca.as_bytes())
+        })?;
+        applied.certificate_renewed = true;
     }
     let since = number(vault, CATALOG_VERSION)? as u64;
     if let Some(update) = client.catalog(since).await? {

@@ -165,6 +165,9 @@ pub struct EnrollResponse {
     pub sealing_key_id: String,
     pub sealing_public_key: String,
     pub receipt_public_key: String,
+    /// SHA-256 of the device CA that issued the certificate; the keys feed names the current
+    /// one, and a tablet renews when the two differ.
+    pub device_ca: String,
 }
 
 async fn enroll(
@@ -197,10 +200,12 @@ async fn enroll(
         public_key: signing,
         state: DeviceState::Active,
     };
+    let device_ca = certificate_fingerprint(state.device_ca.certificate_der());
     state.meta.enroll_device(
         &code_sha256,
         &device,
         &certificate_fingerprint(&certificate),
+        &device_ca,
         (state.clock)(),
     )?;
     Ok(Json(EnrollResponse {
@@ -209,6 +214,7 @@ async fn enroll(
         sealing_key_id: state.sealing_key.key_id.clone(),
         sealing_public_key: hex::encode(state.sealing_key.bytes),
         receipt_public_key: hex::encode(state.receipt_key.public_key()),
+        device_ca,
     }))
 }
 
@@ -428,6 +434,8 @@ pub struct KeysFeed {
     pub sealing_key_id: String,
     pub sealing_public_key: String,
     pub receipt_public_key: String,
+    /// SHA-256 of the device CA that issues certificates now (see `POST /v1/certificate`).
+    pub device_ca: String,
 }
 
 async fn keys_feed(
@@ -439,6 +447,45 @@ async fn keys_feed(
         sealing_key_id: state.sealing_key.key_id.clone(),
         sealing_public_key: hex::encode(state.sealing_key.bytes),
         receipt_public_key: hex::encode(state.receipt_key.public_key()),
+        device_ca: certificate_fingerprint(state.device_ca.certificate_der()),
+    }))
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct RenewRequest {
+    /// The tablet's new TLS public key: an uncompressed P-256 point, base64.
+    pub tls_public_key: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct RenewResponse {
+    pub client_certificate: String,
+    pub device_ca: String,
+}
+
+/// A new client certificate from the current device CA for a new key the tablet made, asked
+/// over the tablet's current certificate (after a device CA rotation).
+async fn renew_certificate(
+    State(state): Shared,
+    Extension(cert): Extension<ClientCertificate>,
+    body: JsonBody<RenewRequest>,
+) -> Result<Json<RenewResponse>, ServerError> {
+    let device = device_of(&state, &cert)?;
+    let Json(request) = body?;
+    let point = base64::engine::general_purpose::STANDARD
+        .decode(&request.tls_public_key)
+        .map_err(|_| ServerError::Mismatch("tls_public_key: base64"))?;
+    let certificate = state.device_ca.issue_device(&device.device_id, &point)?;
+    let device_ca = certificate_fingerprint(state.device_ca.certificate_der());
+    state.meta.add_certificate(
+        &device.device_id,
+        &certificate_fingerprint(&certificate),
+        &device_ca,
+        (state.clock)(),
+    )?;
+    Ok(Json(RenewResponse {
+        client_certificate: base64::engine::general_purpose::STANDARD.encode(&certificate),
+        device_ca,
     }))
 }
 
@@ -556,6 +603,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/commands", get(command_feed))
         .route("/v1/visits", get(visit_feed))
         .route("/v1/keys", get(keys_feed))
+        .route(
+            "/v1/certificate",
+            post(renew_certificate).layer(DefaultBodyLimit::max(MAX_JSON)),
+        )
         .route(
             "/v1/report",
             post(device_report).layer(DefaultBodyLimit::max(MAX_JSON)),

@@ -30,13 +30,19 @@ pub struct LocalServer {
 impl LocalServer {
     /// Initialise `data` (if new) and serve it on `127.0.0.1`, clock from `clock`.
     pub async fn start(data: &Path, clock: fn() -> i64) -> Result<Self, ServerError> {
+        Self::start_on(data, clock, 0).await
+    }
+
+    /// As [`LocalServer::start`], on a given port (0: any), so a restarted server keeps the
+    /// address its tablets know.
+    pub async fn start_on(data: &Path, clock: fn() -> i64, port: u16) -> Result<Self, ServerError> {
         let layout = Layout::new(data);
         if !layout.database().exists() {
             init(data, &["localhost".to_owned()])?;
         }
         let files = ServerFiles::load(data)?;
         let tls = server_config(
-            files.device_ca.certificate_der(),
+            &files.trusted_device_cas,
             files.server_chain,
             files.server_key,
         )?;
@@ -52,7 +58,7 @@ impl LocalServer {
             clock,
             metrics: Default::default(),
         };
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

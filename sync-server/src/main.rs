@@ -52,6 +52,13 @@ USAGE:
   fieldkit-sync-server rotate-tls-cert --data DIR --hostname NAME [--hostname NAME…]
       Issue a new TLS certificate for the host names from the server CA the tablets pin and
       make it current (tablets need nothing). Restart the service to serve it.
+  fieldkit-sync-server rotate-device-ca --data DIR
+      Make a new device CA the one that issues tablet certificates. Older device CAs stay
+      trusted; every tablet renews its certificate from the new CA at its next sync
+      (POST /v1/certificate). Restart the service afterwards.
+  fieldkit-sync-server retire-device-ca --data DIR NAME
+      Stop trusting an older device CA (NAME as `devices` lists it, e.g. device-ca). Refused
+      while an active tablet has not renewed from the current CA. Restart afterwards.
   fieldkit-sync-server backup --data DIR --to BACKUP
       Copy the data directory while the server runs (SQLite online backup, then the blobs).
   fieldkit-sync-server restore --from BACKUP --data DIR
@@ -170,7 +177,7 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
     let layout = Layout::new(&config.data);
     let files = ServerFiles::load(&config.data).map_err(|e| e.to_string())?;
     let tls = server_config(
-        files.device_ca.certificate_der(),
+        &files.trusted_device_cas,
         files.server_chain,
         files.server_key,
     )
@@ -259,7 +266,17 @@ fn run(args: &[String]) -> Result<(), String> {
                 "UNSYNCED",
                 "COMMANDS"
             );
-            for device in metadata(&data)?.devices().map_err(|e| e.to_string())? {
+            let cas = fieldkit_sync_server::setup::trusted_device_cas(&data)
+                .map_err(|e| e.to_string())?;
+            let current = cas.iter().find(|ca| ca.current).map(|ca| ca.sha256.clone());
+            let meta = metadata(&data)?;
+            let not_renewed = match &current {
+                Some(sha256) => meta
+                    .active_devices_without_certificate_from(sha256)
+                    .map_err(|e| e.to_string())?,
+                None => Vec::new(),
+            };
+            for device in meta.devices().map_err(|e| e.to_string())? {
                 println!(
                     "{:<10} {:<8} {:<20} {:>7} {:>8} {:>8} {:>9} {:>8}",
                     device.device_id,
@@ -270,6 +287,21 @@ fn run(args: &[String]) -> Result<(), String> {
                     device.envelopes_waiting,
                     device.unsynced,
                     device.pending_commands
+                );
+            }
+            let names: Vec<String> = cas
+                .iter()
+                .map(|ca| format!("{}{}", ca.stem, if ca.current { " (current)" } else { "" }))
+                .collect();
+            println!("device CAs trusted: {}", names.join(", "));
+            if cas.len() > 1 {
+                println!(
+                    "not yet renewed from the current CA: {}",
+                    if not_renewed.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        not_renewed.join(", ")
+                    }
                 );
             }
             Ok(())
@@ -355,6 +387,33 @@ fn run(args: &[String]) -> Result<(), String> {
             println!(
                 "new TLS certificate SHA-256 {fingerprint} is now current; restart the service"
             );
+            Ok(())
+        }
+        "rotate-device-ca" => {
+            let data = PathBuf::from(one_flag(rest, "--data")?);
+            let stem =
+                fieldkit_sync_server::setup::rotate_device_ca(&data).map_err(|e| e.to_string())?;
+            println!(
+                "{stem} now issues tablet certificates; the older device CAs stay trusted. Restart the service: each tablet renews its certificate at its next sync. When `devices` shows them all renewed, retire the old CA with retire-device-ca."
+            );
+            Ok(())
+        }
+        "retire-device-ca" => {
+            let data = PathBuf::from(one_flag(rest, "--data")?);
+            let stem = *positionals(rest)
+                .first()
+                .ok_or("retire-device-ca: which CA (for example device-ca)?")?;
+            let current = fieldkit_sync_server::setup::trusted_device_cas(&data)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .find(|ca| ca.current)
+                .ok_or("no current device CA")?;
+            let waiting = metadata(&data)?
+                .active_devices_without_certificate_from(&current.sha256)
+                .map_err(|e| e.to_string())?;
+            fieldkit_sync_server::setup::retire_device_ca(&data, stem, &waiting)
+                .map_err(|e| e.to_string())?;
+            println!("{stem} is no longer trusted; restart the service");
             Ok(())
         }
         "backup" => {

@@ -66,7 +66,11 @@ pub fn document() -> Value {
                 "responses": with(json!({ "200": { "description": "visits and the next cursor" } }), error_responses(&[401, 403])) } },
             "/v1/keys": { "get": {
                 "summary": "The current sealing key (changes when rotated) and the receipt key",
-                "responses": with(json!({ "200": { "description": "sealing_key_id, sealing_public_key, receipt_public_key (hex)" } }), error_responses(&[401, 403])) } },
+                "responses": with(json!({ "200": { "description": "sealing_key_id, sealing_public_key, receipt_public_key (hex), device_ca (SHA-256 of the CA that issues now)" } }), error_responses(&[401, 403])) } },
+            "/v1/certificate": { "post": {
+                "summary": "A new client certificate from the current device CA for a new TLS key (after a device CA rotation)",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["tls_public_key"], "properties": { "tls_public_key": { "type": "string", "description": "uncompressed P-256 point, base64" } } } } } },
+                "responses": with(json!({ "200": { "description": "client_certificate (DER, base64) and device_ca (SHA-256 hex)" } }), error_responses(&[400, 401, 403, 422])) } },
             "/v1/commands": { "get": {
                 "summary": "Commands for this tablet (such as wipe), each handed over once",
                 "responses": with(json!({ "200": { "description": "commands" } }), error_responses(&[401, 403])) } },

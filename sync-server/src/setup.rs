@@ -114,7 +114,11 @@ pub fn init(root: &Path, hostnames: &[String]) -> Result<(), ServerError> {
 
 /// Everything `serve` needs, read from the data directory.
 pub struct ServerFiles {
+    /// The device CA that issues certificates now (enrollment and renewal).
     pub device_ca: CertificateAuthority,
+    /// Every device CA not retired, current included: the server accepts certificates from
+    /// any of them, so tablets keep working while they renew after a rotation.
+    pub trusted_device_cas: Vec<CertificateDer<'static>>,
     pub server_chain: Vec<CertificateDer<'static>>,
     pub server_key: PrivateKeyDer<'static>,
     /// The current case-sealing key: tablets seal new cases to it.
@@ -203,6 +207,123 @@ pub fn rotate_tls_certificate(root: &Path, hostnames: &[String]) -> Result<Strin
     Ok(crate::tls::certificate_fingerprint(&cert))
 }
 
+const CURRENT_DEVICE_CA: &str = "device-ca-current";
+
+/// The device CA that issues now: `device-ca` as `init` made it, or the latest `device-ca-N`.
+fn current_device_ca_stem(layout: &Layout) -> Result<String, ServerError> {
+    match fs::read_to_string(layout.key(CURRENT_DEVICE_CA)) {
+        Ok(stem) => Ok(stem.trim().to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok("device-ca".to_owned()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The subject of a device CA generation: the first keeps the name `init` gave it.
+fn device_ca_name(stem: &str) -> String {
+    match stem.strip_prefix("device-ca-") {
+        Some(generation) => format!("{DEVICE_CA_NAME} {generation}"),
+        None => DEVICE_CA_NAME.to_owned(),
+    }
+}
+
+/// Every device CA still trusted (its certificate not renamed `.retired`), oldest first.
+pub fn device_ca_stems(root_layout: &Layout) -> Result<Vec<String>, ServerError> {
+    let mut stems: Vec<(u32, String)> = Vec::new();
+    for entry in fs::read_dir(root_layout.key(""))? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name
+            .strip_suffix(".der")
+            .filter(|s| s.starts_with("device-ca"))
+        {
+            let generation = stem
+                .strip_prefix("device-ca-")
+                .and_then(|g| g.parse().ok())
+                .unwrap_or(1);
+            stems.push((generation, stem.to_owned()));
+        }
+    }
+    stems.sort();
+    Ok(stems.into_iter().map(|(_, stem)| stem).collect())
+}
+
+/// A device CA and the SHA-256 of its certificate, as the keys feed names it.
+pub struct DeviceCaInfo {
+    pub stem: String,
+    pub sha256: String,
+    pub current: bool,
+}
+
+/// The device CAs still trusted, for the operator.
+pub fn trusted_device_cas(root: &Path) -> Result<Vec<DeviceCaInfo>, ServerError> {
+    let layout = Layout::new(root);
+    let current = current_device_ca_stem(&layout)?;
+    device_ca_stems(&layout)?
+        .into_iter()
+        .map(|stem| {
+            let der = read(&layout.key(&format!("{stem}.der")))?;
+            Ok(DeviceCaInfo {
+                sha256: crate::tls::certificate_fingerprint(&der),
+                current: stem == current,
+                stem,
+            })
+        })
+        .collect()
+}
+
+/// Make a new device CA and make it the one that issues. The old ones stay trusted, so every
+/// tablet keeps syncing; each renews its certificate from the new CA at its next sync (the
+/// keys feed names the current CA). Restart the service afterwards. Returns the new CA's stem.
+pub fn rotate_device_ca(root: &Path) -> Result<String, ServerError> {
+    let layout = Layout::new(root);
+    let generation = (2..)
+        .find(|n| {
+            !layout.key(&format!("device-ca-{n}.der")).exists()
+                && !layout.key(&format!("device-ca-{n}.der.retired")).exists()
+        })
+        .unwrap_or(2);
+    let stem = format!("device-ca-{generation}");
+    let ca = CertificateAuthority::generate(&device_ca_name(&stem))?;
+    write_secret(&layout.key(&format!("{stem}.key")), &ca.key_pkcs8())?;
+    write_public(&layout.key(&format!("{stem}.der")), ca.certificate_der())?;
+    switch_pointer(&layout, CURRENT_DEVICE_CA, &stem)?;
+    Ok(stem)
+}
+
+/// Stop trusting an old device CA. Refused for the current one, and while any active tablet
+/// has no certificate from the current CA (`still_on_old`: their ids, from the metadata), since
+/// those tablets would be cut off. The files are renamed `.retired`, not deleted.
+pub fn retire_device_ca(
+    root: &Path,
+    stem: &str,
+    still_on_old: &[String],
+) -> Result<(), ServerError> {
+    let layout = Layout::new(root);
+    if stem == current_device_ca_stem(&layout)? {
+        return Err(ServerError::Conflict(format!(
+            "{stem} is the current device CA"
+        )));
+    }
+    if !device_ca_stems(&layout)?.iter().any(|s| s == stem) {
+        return Err(ServerError::Conflict(format!(
+            "no trusted device CA {stem}"
+        )));
+    }
+    if !still_on_old.is_empty() {
+        return Err(ServerError::Conflict(format!(
+            "these tablets have not renewed their certificate yet: {}",
+            still_on_old.join(", ")
+        )));
+    }
+    for extension in ["der", "key"] {
+        let path = layout.key(&format!("{stem}.{extension}"));
+        if path.exists() {
+            fs::rename(&path, layout.key(&format!("{stem}.{extension}.retired")))?;
+        }
+    }
+    fs::File::open(layout.key(""))?.sync_all()?;
+    Ok(())
+}
+
 fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, ServerError> {
     fs::read(path)
         .map(Zeroizing::new)
@@ -212,11 +333,18 @@ fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, ServerError> {
 impl ServerFiles {
     pub fn load(root: &Path) -> Result<Self, ServerError> {
         let layout = Layout::new(root);
+        let current_ca = current_device_ca_stem(&layout)?;
         let device_ca = CertificateAuthority::load(
-            DEVICE_CA_NAME,
-            &read(&layout.key("device-ca.key"))?,
-            read(&layout.key("device-ca.der"))?.to_vec(),
+            &device_ca_name(&current_ca),
+            &read(&layout.key(&format!("{current_ca}.key")))?,
+            read(&layout.key(&format!("{current_ca}.der")))?.to_vec(),
         )?;
+        let mut trusted_device_cas = Vec::new();
+        for stem in device_ca_stems(&layout)? {
+            trusted_device_cas.push(CertificateDer::from(
+                read(&layout.key(&format!("{stem}.der")))?.to_vec(),
+            ));
+        }
         let tls = current_tls_stem(&layout)?;
         let server_chain = vec![CertificateDer::from(
             read(&layout.key(&format!("{tls}.der")))?.to_vec(),
@@ -249,6 +377,7 @@ impl ServerFiles {
         )?;
         Ok(Self {
             device_ca,
+            trusted_device_cas,
             server_chain,
             server_key,
             sealing,

@@ -149,15 +149,18 @@ pub fn certificate_fingerprint(cert: &[u8]) -> String {
     hex::encode(digest(&SHA256, cert))
 }
 
-/// TLS 1.3 with ring; client certificates verified against `device_ca`, optional at handshake.
+/// TLS 1.3 with ring; client certificates verified against the trusted device CAs (more than
+/// one while tablets renew after a rotation), optional at handshake.
 pub fn server_config(
-    device_ca: &CertificateDer<'static>,
+    device_cas: &[CertificateDer<'static>],
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> Result<rustls::ServerConfig, ServerError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(device_ca.clone()).map_err(tls_error)?;
+    for device_ca in device_cas {
+        roots.add(device_ca.clone()).map_err(tls_error)?;
+    }
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .allow_unauthenticated()
         .build()

@@ -61,7 +61,7 @@ async fn start() -> Running {
     let server_ca = CertificateAuthority::generate("fieldkit test server CA").unwrap();
     let device_ca = CertificateAuthority::generate("fieldkit test device CA").unwrap();
     let (cert, key) = server_ca.issue_server(&["localhost".to_owned()]).unwrap();
-    let tls = server_config(device_ca.certificate_der(), vec![cert], key).unwrap();
+    let tls = server_config(&[device_ca.certificate_der().clone()], vec![cert], key).unwrap();
     let receipt_key = ServerSigningKey::generate("receipt-1").unwrap();
     let receipt_public_key = receipt_key.public_key();
     let sealing = SealingKeyPair::generate("seal-1", &SystemRandom::new()).unwrap();

@@ -89,7 +89,8 @@ async fn an_enrolled_tablet_keeps_its_keys_in_the_vault_and_applies_the_feeds() 
             sealing_key_rotated: None,
             catalog_version: Some(1),
             new_visits: 1,
-            drafts_wiped: 0
+            drafts_wiped: 0,
+            certificate_renewed: false,
         }
     );
     let catalog = vault.get_setting("catalog.toml").unwrap().unwrap();

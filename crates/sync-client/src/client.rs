@@ -61,6 +61,7 @@ pub struct UploadProgress {
 pub struct SyncClient {
     http: reqwest::Client,
     server: String,
+    server_ca: Vec<u8>,
     receipt_public_key: Vec<u8>,
     /// Bytes per PATCH: what a cut connection can cost at most.
     pub chunk_size: usize,
@@ -87,6 +88,7 @@ impl SyncClient {
         Ok(Self {
             http,
             server: server.trim_end_matches('/').to_owned(),
+            server_ca: server_ca.to_vec(),
             receipt_public_key: receipt_public_key.to_vec(),
             chunk_size: 1024 * 1024,
         })
@@ -374,11 +376,76 @@ impl SyncClient {
 struct KeysFeed {
     sealing_key_id: String,
     sealing_public_key: String,
+    #[serde(default)]
+    device_ca: String,
+}
+
+/// A certificate renewed from the server's current device CA, with the new key it certifies.
+pub struct RenewedCertificate {
+    pub client_certificate: Vec<u8>,
+    pub tls_key_pkcs8: zeroize::Zeroizing<Vec<u8>>,
+    pub device_ca: String,
+}
+
+impl std::fmt::Debug for RenewedCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "RenewedCertificate {{ device_ca: {}, key: <redacted> }}",
+            self.device_ca
+        )
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RenewResponse {
+    client_certificate: String,
+    device_ca: String,
 }
 
 impl SyncClient {
-    /// The server's current sealing key: seal new cases to it (it changes when rotated).
-    pub async fn sealing_key(&self) -> Result<fieldkit_protocol::SealingPublicKey, SyncError> {
+    /// SHA-256 of the device CA that issues certificates now: when it is not the one that
+    /// issued this tablet's certificate, the tablet renews (`renew_certificate`).
+    pub async fn current_device_ca(&self) -> Result<String, SyncError> {
+        Ok(self.keys_feed().await?.device_ca)
+    }
+
+    /// Make a new TLS key on the tablet and have the server's current device CA certify it,
+    /// asked over the current certificate. The private key never leaves the tablet; the
+    /// caller stores both and uses them from the next connection on.
+    pub async fn renew_certificate(&self) -> Result<RenewedCertificate, SyncError> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let key = rcgen::KeyPair::generate().map_err(|e| SyncError::Setup(e.to_string()))?;
+        let response = self
+            .http
+            .post(format!("{}/v1/certificate", self.server))
+            .json(&serde_json::json!({ "tls_public_key": b64.encode(key.public_key_raw()) }))
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            return Err(refused(response).await);
+        }
+        let answer: RenewResponse = response
+            .json()
+            .await
+            .map_err(|e| SyncError::BadAnswer(e.to_string()))?;
+        let renewed = RenewedCertificate {
+            client_certificate: b64
+                .decode(&answer.client_certificate)
+                .map_err(|_| SyncError::BadAnswer("client certificate".into()))?,
+            tls_key_pkcs8: zeroize::Zeroizing::new(key.serialize_der()),
+            device_ca: answer.device_ca,
+        };
+        // The pair must make a working TLS identity before the tablet relies on it.
+        tls_config(
+            &self.server_ca,
+            Some((&renewed.client_certificate, &renewed.tls_key_pkcs8)),
+        )?;
+        Ok(renewed)
+    }
+
+    async fn keys_feed(&self) -> Result<KeysFeed, SyncError> {
         let response = self
             .http
             .get(format!("{}/v1/keys", self.server))
@@ -387,10 +454,15 @@ impl SyncClient {
         if !response.status().is_success() {
             return Err(refused(response).await);
         }
-        let feed: KeysFeed = response
+        response
             .json()
             .await
-            .map_err(|e| SyncError::BadAnswer(e.to_string()))?;
+            .map_err(|e| SyncError::BadAnswer(e.to_string()))
+    }
+
+    /// The server's current sealing key: seal new cases to it (it changes when rotated).
+    pub async fn sealing_key(&self) -> Result<fieldkit_protocol::SealingPublicKey, SyncError> {
+        let feed = self.keys_feed().await?;
         let bytes: [u8; 32] = hex::decode(&feed.sealing_public_key)
             .ok()
             .and_then(|k| k.try_into().ok())

@@ -22,6 +22,8 @@ pub struct Enrollment {
     pub client_certificate: Vec<u8>,
     pub sealing_key: SealingPublicKey,
     pub receipt_public_key: Vec<u8>,
+    /// SHA-256 of the device CA that issued the certificate (empty from an older server).
+    pub device_ca: String,
 }
 
 impl std::fmt::Debug for Enrollment {
@@ -41,6 +43,8 @@ struct EnrollResponse {
     sealing_key_id: String,
     sealing_public_key: String,
     receipt_public_key: String,
+    #[serde(default)]
+    device_ca: String,
 }
 
 fn bad(what: &str) -> SyncError {
@@ -95,6 +99,7 @@ pub async fn enroll(
         },
         receipt_public_key: hex::decode(&answer.receipt_public_key)
             .map_err(|_| bad("receipt key"))?,
+        device_ca: answer.device_ca,
     };
     // The certificate must work before the tablet relies on it.
     tls_config(

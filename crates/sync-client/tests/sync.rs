@@ -41,7 +41,7 @@ async fn start_server(codes: &[&str]) -> Harness {
     let server_ca = CertificateAuthority::generate("test server CA").unwrap();
     let device_ca = CertificateAuthority::generate("test device CA").unwrap();
     let (cert, key) = server_ca.issue_server(&["localhost".to_owned()]).unwrap();
-    let tls = server_config(device_ca.certificate_der(), vec![cert], key).unwrap();
+    let tls = server_config(&[device_ca.certificate_der().clone()], vec![cert], key).unwrap();
     let sealing = SealingKeyPair::generate("seal-1", &SystemRandom::new()).unwrap();
     let state = AppState {
         meta: meta.clone(),

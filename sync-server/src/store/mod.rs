@@ -88,8 +88,24 @@ pub trait MetadataStore: Send + Sync {
         code_sha256: &str,
         device: &Device,
         certificate_sha256: &str,
+        ca_sha256: &str,
         now: i64,
     ) -> Result<(), ServerError>;
+    /// A renewed certificate for an enrolled device, issued by the CA with `ca_sha256`; the
+    /// older ones keep working while their CA is trusted.
+    fn add_certificate(
+        &self,
+        device_id: &str,
+        certificate_sha256: &str,
+        ca_sha256: &str,
+        now: i64,
+    ) -> Result<(), ServerError>;
+    /// Active devices holding no certificate from the CA with `ca_sha256`: retiring an older
+    /// CA would cut them off.
+    fn active_devices_without_certificate_from(
+        &self,
+        ca_sha256: &str,
+    ) -> Result<Vec<String>, ServerError>;
     fn device_by_certificate(&self, certificate_sha256: &str) -> Result<Device, ServerError>;
     /// Publish a catalog version (TOML, already validated); versions only go up.
     fn publish_catalog(&self, version: u64, toml: &str, now: i64) -> Result<(), ServerError>;

@@ -23,6 +23,9 @@ CREATE TABLE IF NOT EXISTS device_reports (
     device_id TEXT PRIMARY KEY REFERENCES devices(device_id), reported_at INTEGER NOT NULL,
     cases_sealed INTEGER NOT NULL, envelopes_waiting INTEGER NOT NULL, last_case_number TEXT,
     audit_seq INTEGER NOT NULL, audit_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS certificate_issuers (
+    certificate_sha256 TEXT PRIMARY KEY REFERENCES device_certificates(certificate_sha256),
+    ca_sha256 TEXT NOT NULL, issued_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS reported_waiting (
     device_id TEXT NOT NULL REFERENCES devices(device_id), case_number TEXT NOT NULL,
     PRIMARY KEY (device_id, case_number));
@@ -53,6 +56,26 @@ CREATE TABLE IF NOT EXISTS envelope_parts (
     envelope_id TEXT NOT NULL REFERENCES envelopes(envelope_id), idx INTEGER NOT NULL,
     sha256 TEXT NOT NULL, PRIMARY KEY (envelope_id, idx));
 ";
+
+/// A certificate issued to a device, with the CA that issued it (so the operator can tell
+/// when every tablet has renewed after a device CA rotation).
+fn insert_certificate(
+    tx: &rusqlite::Transaction<'_>,
+    device_id: &str,
+    certificate_sha256: &str,
+    ca_sha256: &str,
+    now: i64,
+) -> Result<(), ServerError> {
+    tx.execute(
+        "INSERT INTO device_certificates (certificate_sha256, device_id) VALUES (?1, ?2)",
+        params![certificate_sha256, device_id],
+    )?;
+    tx.execute(
+        "INSERT INTO certificate_issuers (certificate_sha256, ca_sha256, issued_at) VALUES (?1, ?2, ?3)",
+        params![certificate_sha256, ca_sha256, now],
+    )?;
+    Ok(())
+}
 
 /// The SQLite metadata store.
 pub struct SqliteMetadata {
@@ -137,6 +160,7 @@ impl MetadataStore for SqliteMetadata {
         code_sha256: &str,
         device: &Device,
         certificate_sha256: &str,
+        ca_sha256: &str,
         now: i64,
     ) -> Result<(), ServerError> {
         self.with(|conn| {
@@ -153,12 +177,43 @@ impl MetadataStore for SqliteMetadata {
                 params![device.device_id, device.public_key.as_slice(), now],
             )
             .map_err(|_| ServerError::Conflict(device.device_id.clone()))?;
-            tx.execute(
-                "INSERT INTO device_certificates (certificate_sha256, device_id) VALUES (?1, ?2)",
-                params![certificate_sha256, device.device_id],
-            )?;
+            insert_certificate(&tx, &device.device_id, certificate_sha256, ca_sha256, now)?;
             tx.commit()?;
             Ok(())
+        })
+    }
+
+    fn add_certificate(
+        &self,
+        device_id: &str,
+        certificate_sha256: &str,
+        ca_sha256: &str,
+        now: i64,
+    ) -> Result<(), ServerError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            insert_certificate(&tx, device_id, certificate_sha256, ca_sha256, now)?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn active_devices_without_certificate_from(
+        &self,
+        ca_sha256: &str,
+    ) -> Result<Vec<String>, ServerError> {
+        self.with(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT device_id FROM devices d WHERE state = 'active' AND NOT EXISTS (
+                   SELECT 1 FROM device_certificates c JOIN certificate_issuers i
+                     ON i.certificate_sha256 = c.certificate_sha256
+                   WHERE c.device_id = d.device_id AND i.ca_sha256 = ?1)
+                 ORDER BY device_id",
+            )?;
+            let rows = statement
+                .query_map([ca_sha256], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(rows)
         })
     }
 
