@@ -18,6 +18,8 @@ use crate::tus::TusLimits;
 /// A running local server.
 pub struct LocalServer {
     pub url: String,
+    /// The data directory it serves.
+    pub data: std::path::PathBuf,
     /// The server CA certificate a tablet pins (DER).
     pub server_ca: Vec<u8>,
     pub meta: Arc<SqliteMetadata>,
@@ -47,10 +49,11 @@ impl LocalServer {
             files.server_key,
         )?;
         let meta = Arc::new(SqliteMetadata::open(&layout.database())?);
+        let blobs = Arc::new(FileBlobStore::open(&layout.blobs())?);
         let sealing = files.sealing;
         let state = AppState {
             meta: meta.clone(),
-            blobs: Arc::new(FileBlobStore::open(&layout.blobs())?),
+            blobs: blobs.clone(),
             limits: TusLimits::default(),
             receipt_key: files.receipt_key,
             sealing_key: sealing.public_key(),
@@ -61,6 +64,16 @@ impl LocalServer {
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
+        let url = format!("https://localhost:{port}");
+        let office = crate::office::load(
+            data,
+            meta.clone(),
+            blobs,
+            files.sealing_keys,
+            clock,
+            url.clone(),
+        )?;
+        let app = router(Arc::new(state)).merge(crate::office::router(Arc::new(office)));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -72,7 +85,7 @@ impl LocalServer {
                     return;
                 };
                 tokio::select! {
-                    _ = serve(listener, Arc::new(tls), router(Arc::new(state))) => {}
+                    _ = serve(listener, Arc::new(tls), app) => {}
                     _ = stopped => {}
                 }
             });
@@ -81,7 +94,8 @@ impl LocalServer {
         });
         let server_ca = std::fs::read(layout.server_ca_certificate())?;
         Ok(Self {
-            url: format!("https://localhost:{port}"),
+            url,
+            data: data.to_owned(),
             server_ca,
             meta,
             sealing,

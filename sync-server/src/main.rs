@@ -28,11 +28,18 @@ USAGE:
         max_upload_bytes = 67108864       # Tus-Max-Size: largest single part
         upload_expiry_hours = 168         # unfinished uploads expire after this
         log_level = \"info\"               # error, warn, info, debug: JSON lines on stderr
+        public_url = \"https://sync.example.ua:8443\"  # what tablets use (enrollment QR)
+      The back-office is served on the same port at /office (sign in as an office-user).
   fieldkit-sync-server enroll-code --data DIR [--valid-minutes N]
       Print a one-time enrollment code for a new tablet (default: valid 60 minutes).
   fieldkit-sync-server revoke --data DIR DEVICE
       Revoke a tablet: every request is refused except picking up its queued commands, so a
       wipe queued before (or after) revoking still reaches a lost tablet.
+  fieldkit-sync-server office-user --data DIR USER ROLE   (password on stdin)
+      Add a back-office user or set their password and role. ROLE: operator (reconciles
+      cases, plans visits), supervisor (reports, catalog, dead letters) or device_admin
+      (enrollment codes, revocation). The password (12+ characters) is read from stdin and
+      stored as an Argon2id hash; a new password ends the user's sessions.
   fieldkit-sync-server devices --data DIR
       Every tablet: active or revoked, last contact, cases it sealed, received here, waiting
       on it, reported waiting but never arrived (unsynced), commands not yet picked up.
@@ -80,6 +87,9 @@ struct Config {
     upload_expiry_hours: i64,
     #[serde(default = "default_log_level")]
     log_level: String,
+    /// The address tablets use (put in enrollment QR codes), e.g. https://sync.example.ua:8443.
+    #[serde(default)]
+    public_url: Option<String>,
 }
 
 fn default_log_level() -> String {
@@ -182,9 +192,24 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         files.server_key,
     )
     .map_err(|e| e.to_string())?;
+    let meta = Arc::new(SqliteMetadata::open(&layout.database()).map_err(|e| e.to_string())?);
+    let blobs = Arc::new(FileBlobStore::open(&layout.blobs()).map_err(|e| e.to_string())?);
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("https://{}", config.listen));
+    let office = fieldkit_sync_server::office::load(
+        &config.data,
+        meta.clone(),
+        blobs.clone(),
+        files.sealing_keys,
+        now,
+        public_url,
+    )
+    .map_err(|e| e.to_string())?;
     let state = AppState {
-        meta: Arc::new(SqliteMetadata::open(&layout.database()).map_err(|e| e.to_string())?),
-        blobs: Arc::new(FileBlobStore::open(&layout.blobs()).map_err(|e| e.to_string())?),
+        meta,
+        blobs,
         limits: TusLimits {
             max_size: config.max_upload_bytes,
             expiry_seconds: config.upload_expiry_hours * 3600,
@@ -200,7 +225,8 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!("listening on {address}");
-    serve(listener, Arc::new(tls), router(Arc::new(state)))
+    let app = router(Arc::new(state)).merge(fieldkit_sync_server::office::router(Arc::new(office)));
+    serve(listener, Arc::new(tls), app)
         .await
         .map_err(|e| e.to_string())
 }
@@ -251,6 +277,35 @@ fn run(args: &[String]) -> Result<(), String> {
                 .revoke_device(device)
                 .map_err(|e: ServerError| e.to_string())?;
             println!("revoked {device}");
+            Ok(())
+        }
+        "office-user" => {
+            let data = PathBuf::from(one_flag(rest, "--data")?);
+            let positional = positionals(rest);
+            let (Some(username), Some(role)) = (positional.first(), positional.get(1)) else {
+                return Err(format!("office-user: USER and ROLE\n\n{HELP}"));
+            };
+            let role = fieldkit_sync_server::office::auth::Role::parse(role)
+                .ok_or("office-user: ROLE is operator, supervisor or device_admin")?;
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .map_err(|e| format!("reading the password: {e}"))?;
+            let password =
+                zeroize::Zeroizing::new(password.trim_end_matches(['\r', '\n']).to_owned());
+            let db =
+                fieldkit_sync_server::office::db::OfficeDb::open(&Layout::new(&data).database())
+                    .map_err(|e| e.to_string())?;
+            fieldkit_sync_server::office::auth::set_user(
+                &db,
+                username,
+                role,
+                &password,
+                "operator-cli",
+                now(),
+            )
+            .map_err(|e| e.to_string())?;
+            println!("back-office user {username} ({}) is set", role.as_str());
             Ok(())
         }
         "devices" => {

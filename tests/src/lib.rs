@@ -7,6 +7,7 @@
 // The tablet's sync pass and outgoing queue live in the app; the whole-system tests use them.
 pub use fieldkit_app::outgoing;
 pub use fieldkit_app::sync_pass as sync;
+pub mod office;
 
 use std::io::Write;
 use std::path::Path;
@@ -34,7 +35,7 @@ use time::{Date, OffsetDateTime};
 /// The demo applicant: a fictional person with a valid РНОКПП for her birth date.
 pub const DEMO_APPLICANT: &str = "Шевченко Марія Іванівна";
 const DEMO_RNOKPP: &str = "1687545620";
-const DEMO_PASSPHRASE: &str = "демо-пароль-адміністратора";
+pub const DEMO_PASSPHRASE: &str = "демо-пароль-адміністратора";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -69,6 +70,9 @@ pub enum DemoError {
     Output(#[from] std::io::Error),
     #[error("{0}")]
     Demo(&'static str),
+    /// Setting up servers and tablets for a test.
+    #[error("setup: {0}")]
+    Setup(String),
 }
 
 /// What a visit produced, for the tests to check.
@@ -154,6 +158,32 @@ pub fn run_visit(
     now: OffsetDateTime,
     out: &mut dyn Write,
 ) -> Result<VisitReport, DemoError> {
+    // Keys: the server's sealing key (normally from enrollment) and this tablet's signing key.
+    let rng = SystemRandom::new();
+    let server = SealingKeyPair::generate("seal-demo-1", &rng)?;
+    let device = DeviceSigningKey::generate("T07", &rng)?;
+    run_visit_with(
+        assets,
+        vault_dir,
+        now,
+        out,
+        &server,
+        &device,
+        "env-visit-0001",
+    )
+}
+
+/// The same visit sealed to a given server key by a given (enrolled) tablet: the vault keeps
+/// the envelope in its outbox, ready to sync.
+pub fn run_visit_with(
+    assets: &Path,
+    vault_dir: &Path,
+    now: OffsetDateTime,
+    out: &mut dyn Write,
+    server: &SealingKeyPair,
+    device: &DeviceSigningKey,
+    envelope_id: &str,
+) -> Result<VisitReport, DemoError> {
     let today = now.date();
     let catalog = Catalog::from_toml_str(&read(&assets.join("catalog/catalog.toml"))?)?;
     let calendar = WorkCalendar::from_toml_str(&read(&assets.join("calendar/ua.toml"))?)?;
@@ -172,11 +202,6 @@ pub fn run_visit(
         .first()
         .ok_or(DemoError::Demo("no service found"))?;
     writeln!(out, "Пошук «{query}» → {} {}", service.code, service.title)?;
-
-    // Keys: the server's sealing key (normally from enrollment) and this tablet's signing key.
-    let rng = SystemRandom::new();
-    let server = SealingKeyPair::generate("seal-demo-1", &rng)?;
-    let device = DeviceSigningKey::generate("T07", &rng)?;
 
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(now.unix_timestamp()));
     let mut vault = Vault::create(
@@ -393,10 +418,10 @@ pub fn run_visit(
     // Seal: the draft becomes an envelope only the server can open.
     let envelope = vault.seal_case(&SealCase {
         case_id,
-        envelope_id: "env-visit-0001",
+        envelope_id,
         case_number: &number.to_string(),
         recipient: &server.public_key(),
-        device: &device,
+        device,
     })?;
     let envelope_bytes =
         envelope.manifest_bytes.len() + envelope.parts.iter().map(Vec::len).sum::<usize>();

@@ -251,6 +251,9 @@ pub struct StatusEvent {
     pub case_number: String,
     pub status: String,
     pub at: i64,
+    /// The back-office's reason for a returned case (shown to the administrator).
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
 #[derive(serde::Deserialize)]

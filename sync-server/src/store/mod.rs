@@ -73,6 +73,10 @@ pub struct StatusEvent {
     pub case_number: String,
     pub status: String,
     pub at: i64,
+    /// Why, where the back-office gave a reason (a returned case) or the original's number
+    /// (a duplicate). No personal data.
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
 pub use fieldkit_protocol::DeviceReport;

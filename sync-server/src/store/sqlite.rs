@@ -52,6 +52,8 @@ CREATE TABLE IF NOT EXISTS status_events (
     cursor INTEGER PRIMARY KEY AUTOINCREMENT, case_number TEXT NOT NULL, status TEXT NOT NULL,
     at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS status_by_case ON status_events(case_number);
+CREATE TABLE IF NOT EXISTS status_details (
+    cursor INTEGER PRIMARY KEY REFERENCES status_events(cursor), detail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS envelope_parts (
     envelope_id TEXT NOT NULL REFERENCES envelopes(envelope_id), idx INTEGER NOT NULL,
     sha256 TEXT NOT NULL, PRIMARY KEY (envelope_id, idx));
@@ -520,12 +522,19 @@ impl MetadataStore for SqliteMetadata {
     ) -> Result<Vec<StatusEvent>, ServerError> {
         self.with(|conn| {
             let mut statement = conn.prepare(
-                "SELECT s.cursor, s.case_number, s.status, s.at FROM status_events s
+                "SELECT s.cursor, s.case_number, s.status, s.at, d.detail FROM status_events s
+                 LEFT JOIN status_details d ON d.cursor = s.cursor
                  WHERE s.cursor > ?2 AND s.case_number IN (SELECT case_number FROM envelopes WHERE device_id = ?1)
                  ORDER BY s.cursor LIMIT ?3",
             )?;
             let rows = statement.query_map(params![device_id, since, limit], |r| {
-                Ok(StatusEvent { cursor: r.get(0)?, case_number: r.get(1)?, status: r.get(2)?, at: r.get(3)? })
+                Ok(StatusEvent {
+                    cursor: r.get(0)?,
+                    case_number: r.get(1)?,
+                    status: r.get(2)?,
+                    at: r.get(3)?,
+                    detail: r.get(4)?,
+                })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })

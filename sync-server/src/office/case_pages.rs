@@ -1,0 +1,759 @@
+//! Signing in and out, the inbox, one case with its pages and signatures, and the actions on
+//! it.
+
+use std::fmt::Write;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use fieldkit_domain::case::{Applicant, Notification, SignerRole};
+use serde::Deserialize;
+
+use super::actions::{self, ActionRefused};
+use super::auth::{self, LoginRefused, Role, SESSION_SECONDS};
+use super::db::audit_of;
+use super::html::{Frame, Lang, csrf_field, esc, page, url, when};
+use super::register::{self, Filter, STATES, Sources};
+use super::web::{
+    OfficeError, PageLang, SESSION_COOKIE, Shared, SignedIn, cookie, html, html_headers,
+    language_cookie,
+};
+use crate::opened::{OpenedCase, open_stored};
+
+const READERS: [Role; 2] = [Role::Operator, Role::Supervisor];
+
+fn state_name(state: &str, lang: Lang) -> String {
+    STATES
+        .iter()
+        .find(|(code, _, _)| *code == state)
+        .map_or_else(|| state.to_owned(), |(_, uk, en)| lang.t(uk, en).to_owned())
+}
+
+fn login_form(lang: Lang, message: Option<&str>) -> String {
+    let frame = Frame {
+        lang,
+        title: lang.t("Вхід", "Sign in"),
+        user: None,
+    };
+    let notice = message
+        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
+        .unwrap_or_default();
+    page(
+        &frame,
+        &format!(
+            "{notice}<form method=\"post\" action=\"/office/login\">\
+             <p><label>{}<br><input name=\"username\" autocomplete=\"username\" required></label></p>\
+             <p><label>{}<br><input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>\
+             <p><button class=\"primary\">{}</button></p></form>",
+            lang.t("Користувач", "User name"),
+            lang.t("Пароль", "Password"),
+            lang.t("Увійти", "Sign in"),
+        ),
+    )
+}
+
+pub async fn login_page(PageLang(lang): PageLang) -> Response {
+    html(login_form(lang, None))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+}
+
+pub async fn login(
+    State(state): Shared,
+    PageLang(lang): PageLang,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, OfficeError> {
+    let outcome = auth::login(&state.db, form.username.trim(), &form.password, state.now())?;
+    match outcome {
+        Ok(session) => {
+            let cookie = format!(
+                "{SESSION_COOKIE}={}; Path=/office; HttpOnly; Secure; SameSite=Strict; Max-Age={SESSION_SECONDS}",
+                session.token
+            );
+            let mut response = Redirect::to("/office/inbox").into_response();
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            Ok(response)
+        }
+        Err(refused) => {
+            let message = match refused {
+                LoginRefused::WrongCredentials => lang
+                    .t(
+                        "Невірне ім’я користувача або пароль.",
+                        "Wrong user name or password.",
+                    )
+                    .to_owned(),
+                LoginRefused::Wait(seconds) => match lang {
+                    Lang::Uk => {
+                        format!("Забагато невдалих спроб. Спробуйте знову через {seconds} с.")
+                    }
+                    Lang::En => format!("Too many failed attempts. Try again in {seconds} s."),
+                },
+            };
+            Ok((
+                StatusCode::UNAUTHORIZED,
+                html_headers(),
+                login_form(lang, Some(&message)),
+            )
+                .into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): Shared,
+    user: SignedIn,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, OfficeError> {
+    user.check_csrf(&form.csrf)?;
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        auth::logout(&state.db, token, state.now())?;
+    }
+    let mut response = Redirect::to("/office/login").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "fk_session=; Path=/office; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
+        ),
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct LangQuery {
+    to: String,
+}
+
+pub async fn switch_language(Query(query): Query<LangQuery>) -> Response {
+    let lang = Lang::from_cookie(Some(&query.to));
+    let mut response = Redirect::to("/office/inbox").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, language_cookie(lang));
+    response
+}
+
+fn sources<'a>(
+    state: &'a super::web::OfficeState,
+    catalog: Option<&'a fieldkit_domain::catalog::Catalog>,
+) -> Sources<'a> {
+    Sources {
+        meta: state.meta.as_ref(),
+        blobs: state.blobs.as_ref(),
+        sealing_keys: &state.sealing_keys,
+        catalog,
+        calendar: &state.calendar,
+    }
+}
+
+fn options(values: &[String], chosen: &str, any: &str) -> String {
+    let mut out = format!("<option value=\"\">{}</option>", esc(any));
+    for value in values {
+        let _ = write!(
+            out,
+            "<option value=\"{0}\"{1}>{0}</option>",
+            esc(value),
+            if value == chosen { " selected" } else { "" }
+        );
+    }
+    out
+}
+
+pub async fn inbox(
+    State(state): Shared,
+    user: SignedIn,
+    Query(filter): Query<Filter>,
+) -> Result<Response, OfficeError> {
+    user.require(&READERS)?;
+    let lang = user.lang;
+    let catalog = state.catalog()?;
+    register::index_new(
+        &state.db,
+        &sources(&state, catalog.as_ref().map(|(_, c)| c)),
+        state.now(),
+    )?;
+    let counts = register::counts(&state.db)?;
+    let rows = register::list(&state.db, &filter, &state.calendar, state.today())?;
+    let mut body = String::from("<p class=\"counts\">");
+    let total: i64 = counts.iter().map(|(_, n)| n).sum();
+    let _ = write!(
+        body,
+        "<a href=\"/office/inbox\">{} ({total})</a>",
+        lang.t("Усі", "All")
+    );
+    for (code, count) in &counts {
+        let _ = write!(
+            body,
+            "<a href=\"/office/inbox?state={}\">{} ({count})</a>",
+            url(code),
+            esc(&state_name(code, lang))
+        );
+    }
+    body.push_str("</p>");
+    let state_values: Vec<String> = STATES.iter().map(|(c, _, _)| (*c).to_owned()).collect();
+    let _ = write!(
+        body,
+        "<form method=\"get\" action=\"/office/inbox\" aria-label=\"{}\">\
+         <label>{} <select name=\"state\">{}</select></label> \
+         <label>{} <select name=\"centre\">{}</select></label> \
+         <label>{} <select name=\"administrator\">{}</select></label> \
+         <label>{} <select name=\"service\">{}</select></label> \
+         <label>{} <input type=\"date\" name=\"from\" value=\"{}\"></label> \
+         <label>{} <input type=\"date\" name=\"to\" value=\"{}\"></label> \
+         <label><input type=\"checkbox\" name=\"overdue\" value=\"1\"{}> {}</label> \
+         <button>{}</button></form>",
+        lang.t("Фільтр", "Filter"),
+        lang.t("Стан", "State"),
+        options(&state_values, &filter.state, lang.t("усі", "any")),
+        lang.t("Центр", "Centre"),
+        options(
+            &register::distinct(&state.db, "centre")?,
+            &filter.centre,
+            lang.t("усі", "any")
+        ),
+        lang.t("Адміністратор", "Administrator"),
+        options(
+            &register::distinct(&state.db, "administrator")?,
+            &filter.administrator,
+            lang.t("усі", "any")
+        ),
+        lang.t("Послуга", "Service"),
+        options(
+            &register::distinct(&state.db, "service_code")?,
+            &filter.service,
+            lang.t("усі", "any")
+        ),
+        lang.t("Зареєстровано з", "Registered from"),
+        esc(&filter.from),
+        lang.t("по", "to"),
+        esc(&filter.to),
+        if filter.overdue.is_empty() {
+            ""
+        } else {
+            " checked"
+        },
+        lang.t("лише прострочені", "overdue only"),
+        lang.t("Показати", "Show"),
+    );
+    let _ = write!(
+        body,
+        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        lang.t("Номер справи", "Case number"),
+        lang.t("Стан", "State"),
+        lang.t("Послуга", "Service"),
+        lang.t("Центр", "Centre"),
+        lang.t("Адміністратор", "Administrator"),
+        lang.t("Зареєстровано", "Registered"),
+        lang.t("Строк", "Deadline"),
+        lang.t("Прострочено", "Overdue"),
+    );
+    for row in &rows {
+        let service = catalog
+            .as_ref()
+            .and_then(|(_, c)| {
+                c.service(&fieldkit_domain::common::ServiceCode(
+                    row.service_code.clone(),
+                ))
+            })
+            .map_or_else(
+                || row.service_code.clone(),
+                |s| format!("{} {}", row.service_code, s.title),
+            );
+        let overdue = row.overdue(&state.calendar, state.today());
+        let _ = write!(
+            body,
+            "<tr><td><a href=\"/office/case?n={}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            url(&row.case_number),
+            esc(&row.case_number),
+            esc(&state_name(&row.state, lang)),
+            esc(&service),
+            esc(&row.centre),
+            esc(&row.administrator),
+            esc(&row.registered_on),
+            esc(row.deadline.as_deref().unwrap_or("—")),
+            if overdue {
+                format!("<span class=\"bad\">{}</span>", lang.t("так", "yes"))
+            } else {
+                String::new()
+            },
+        );
+    }
+    body.push_str("</tbody></table>");
+    if rows.is_empty() {
+        let _ = write!(body, "<p>{}</p>", lang.t("Справ немає.", "No cases."));
+    }
+    Ok(html(page(
+        &user.frame(lang.t("Вхідні справи", "Inbox")),
+        &body,
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct CaseQuery {
+    n: String,
+    #[serde(default)]
+    i: usize,
+}
+
+fn open_case(
+    state: &super::web::OfficeState,
+    lang: Lang,
+    case_number: &str,
+) -> Result<(register::CaseRow, OpenedCase), OfficeError> {
+    let row = register::get(&state.db, case_number)?.ok_or(OfficeError::NotFound(lang))?;
+    let opened = open_stored(
+        state.meta.as_ref(),
+        state.blobs.as_ref(),
+        &state.sealing_keys,
+        &row.envelope_id,
+    )?;
+    Ok((row, opened))
+}
+
+fn person_text(person: &fieldkit_domain::case::NaturalPerson, lang: Lang) -> String {
+    let name = &person.name;
+    format!(
+        "{} {} {}; {}: {}; {}: {}; {}: {}; {}: {} {}; {}: {}; {}: {}",
+        name.surname,
+        name.given_name,
+        name.patronymic.as_deref().unwrap_or(""),
+        lang.t("РНОКПП", "RNOKPP"),
+        person.rnokpp.as_deref().unwrap_or("—"),
+        lang.t("дата народження", "born"),
+        person.birth_date,
+        lang.t("адреса", "address"),
+        person.address.0,
+        lang.t("документ", "document"),
+        person.identity_document.number,
+        person.identity_document.issued_by,
+        lang.t("телефон", "phone"),
+        person.phone.as_ref().map_or("—", |c| c.0.as_str()),
+        lang.t("e-mail", "e-mail"),
+        person.email.as_ref().map_or("—", |c| c.0.as_str()),
+    )
+}
+
+fn role_name(role: SignerRole, lang: Lang) -> &'static str {
+    match role {
+        SignerRole::Applicant => lang.t("заявник", "applicant"),
+        SignerRole::Representative => lang.t("представник", "representative"),
+        SignerRole::Witness => lang.t("свідок", "witness"),
+        SignerRole::Administrator => lang.t("адміністратор", "administrator"),
+    }
+}
+
+pub async fn case_view(
+    State(state): Shared,
+    user: SignedIn,
+    Query(query): Query<CaseQuery>,
+) -> Result<Response, OfficeError> {
+    user.require(&READERS)?;
+    let lang = user.lang;
+    let (row, opened) = open_case(&state, lang, &query.n)?;
+    let case = &opened.case;
+    let catalog = state.catalog()?;
+    let service = catalog.as_ref().and_then(|(_, c)| c.service(&case.service));
+    let n = url(&row.case_number);
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<table><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr>\
+         <tr><th>{}</th><td>{} {}</td></tr><tr><th>{}</th><td>{}</td></tr>\
+         <tr><th>{}</th><td>{} · {}</td></tr><tr><th>{}</th><td>{}</td></tr>\
+         <tr><th>{}</th><td>{}</td></tr>",
+        lang.t("Стан", "State"),
+        esc(&state_name(&row.state, lang)),
+        lang.t("Номер у центральній системі", "Central case number"),
+        esc(row.central_number.as_deref().unwrap_or("—")),
+        lang.t("Послуга", "Service"),
+        esc(&case.service.0),
+        esc(service.map_or("", |s| s.title.as_str())),
+        lang.t("Зареєстровано / строк", "Registered / deadline"),
+        esc(&format!(
+            "{} / {}",
+            row.registered_on,
+            row.deadline.as_deref().unwrap_or("—")
+        )),
+        lang.t("Планшет / адміністратор", "Tablet / administrator"),
+        esc(&row.device_id),
+        esc(&row.administrator),
+        lang.t("Запечатано на планшеті", "Sealed on the tablet"),
+        esc(&when(opened.sealed_at)),
+        lang.t("Примітка", "Note"),
+        esc(row
+            .note
+            .as_deref()
+            .or(row.duplicate_of.as_deref())
+            .unwrap_or("—")),
+    );
+    let applicant = match &case.applicant {
+        Applicant::NaturalPerson(person) => person_text(person, lang),
+        Applicant::LegalEntity(entity) => format!(
+            "{} ({}: {}), {}; {}: {} {} ({})",
+            entity.name,
+            lang.t("ЄДРПОУ", "EDRPOU"),
+            entity.edrpou,
+            entity.address.0,
+            lang.t("діє", "acting"),
+            entity.acting_person.surname,
+            entity.acting_person.given_name,
+            entity.acting_as
+        ),
+    };
+    let _ = write!(
+        body,
+        "<tr><th>{}</th><td>{}</td></tr>",
+        lang.t("Заявник", "Applicant"),
+        esc(&applicant)
+    );
+    if let Some(representative) = &case.representative {
+        let _ = write!(
+            body,
+            "<tr><th>{}</th><td>{}; {}: {} {}</td></tr>",
+            lang.t("Представник", "Representative"),
+            esc(&person_text(&representative.person, lang)),
+            lang.t("документ про повноваження", "authority document"),
+            esc(&representative.authority.number),
+            esc(&representative.authority.date.to_string()),
+        );
+    }
+    let notification = match &case.notification {
+        Some(Notification::Email { address }) => format!("e-mail {}", address.0),
+        Some(Notification::Sms { phone }) => format!("SMS {}", phone.0),
+        Some(Notification::PhoneCall { phone }) => {
+            format!("{} {}", lang.t("дзвінок", "call"), phone.0)
+        }
+        None => "—".to_owned(),
+    };
+    let _ = write!(
+        body,
+        "<tr><th>{}</th><td>{}</td></tr></table>",
+        lang.t("Повідомити про результат", "Notify of the result"),
+        esc(&notification)
+    );
+    if !case.form_answers.is_empty() {
+        let _ = write!(
+            body,
+            "<h2>{}</h2><table>",
+            lang.t("Заява", "Application form")
+        );
+        for (field, answer) in &case.form_answers {
+            let _ = write!(
+                body,
+                "<tr><th>{}</th><td>{}</td></tr>",
+                esc(field),
+                esc(answer)
+            );
+        }
+        body.push_str("</table>");
+    }
+
+    let _ = write!(
+        body,
+        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+        lang.t("Документи", "Documents"),
+        lang.t("Вимога", "Requirement"),
+        lang.t("Форма", "Form"),
+        lang.t("Сторінок", "Pages")
+    );
+    for document in &case.documents {
+        let title = service
+            .and_then(|s| s.documents.iter().find(|d| d.id == document.requirement))
+            .map_or_else(|| document.requirement.0.clone(), |d| d.title.clone());
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{:?}</td><td>{}</td></tr>",
+            esc(&title),
+            document.form,
+            document.page_count()
+        );
+    }
+    body.push_str("</table>");
+    if opened.inventory_pdf.is_some() {
+        let _ = write!(
+            body,
+            "<p><a href=\"/office/case/inventory?n={n}\">{}</a></p>",
+            lang.t(
+                "Опис вхідного пакета (PDF)",
+                "Inventory of the input package (PDF)"
+            )
+        );
+    }
+
+    let _ = write!(
+        body,
+        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        lang.t("Підписи", "Signatures"),
+        lang.t("Хто", "Who"),
+        lang.t("Коли", "When"),
+        lang.t("Перевірка", "Check"),
+        lang.t("Підпис", "Signature")
+    );
+    for (index, signature) in opened.signatures.iter().enumerate() {
+        let check = if signature.valid() {
+            format!(
+                "<span class=\"ok\">{}</span>",
+                lang.t(
+                    "штрихи відповідають зображенню; підписано опис, зазначений у справі",
+                    "strokes match the image; signs the inventory the case states"
+                )
+            )
+        } else {
+            format!(
+                "<span class=\"bad\">{}{}</span>",
+                if signature.strokes_match_image {
+                    ""
+                } else {
+                    lang.t(
+                        "штрихи не відповідають зображенню. ",
+                        "strokes do not match the image. ",
+                    )
+                },
+                if signature.bound_to_inventory {
+                    ""
+                } else {
+                    lang.t("підписано інший документ.", "signs another document.")
+                },
+            )
+        };
+        let _ = write!(
+            body,
+            "<tr><td>{} {}</td><td>{}</td><td>{check}<br><small>SHA-256 {}</small></td><td><img alt=\"{}\" src=\"/office/case/signature?n={n}&amp;i={index}\" height=\"80\"></td></tr>",
+            esc(role_name(signature.role, lang)),
+            esc(&signature.signer),
+            esc(&when(signature.signed_at)),
+            esc(&signature.document_sha256),
+            esc(lang.t("підпис", "signature")),
+        );
+    }
+    body.push_str("</table>");
+
+    let _ = write!(
+        body,
+        "<h2>{} ({})</h2><div class=\"pages\">",
+        lang.t("Сторінки", "Pages"),
+        opened.pages.len()
+    );
+    for (index, page_image) in opened.pages.iter().enumerate() {
+        let _ = write!(
+            body,
+            "<figure><img class=\"page\" loading=\"lazy\" alt=\"{} {} ({})\" src=\"/office/case/page?n={n}&amp;i={index}\"><figcaption>{} · SHA-256 {}…</figcaption></figure>",
+            lang.t("сторінка", "page"),
+            index + 1,
+            esc(&page_image.requirement),
+            esc(&page_image.requirement),
+            esc(&page_image.sha256[..16.min(page_image.sha256.len())]),
+        );
+    }
+    body.push_str("</div>");
+
+    if user.staff.may(&[Role::Operator]) && row.state == "received" {
+        let csrf = csrf_field(&user.staff.csrf_token);
+        let number = esc(&row.case_number);
+        let _ = write!(
+            body,
+            "<h2>{}</h2>\
+             <form method=\"post\" action=\"/office/case/accept\">{csrf}<input type=\"hidden\" name=\"n\" value=\"{number}\"><button class=\"primary\">{}</button></form>\
+             <form method=\"post\" action=\"/office/case/return\">{csrf}<input type=\"hidden\" name=\"n\" value=\"{number}\">\
+             <p><label>{}<br><textarea name=\"reason\" rows=\"3\" cols=\"60\" required></textarea></label></p><button>{}</button></form>\
+             <form method=\"post\" action=\"/office/case/duplicate\">{csrf}<input type=\"hidden\" name=\"n\" value=\"{number}\">\
+             <p><label>{} <input name=\"original\" required></label> <button>{}</button></p></form>",
+            lang.t("Дії", "Actions"),
+            lang.t("Прийняти й передати", "Accept and forward"),
+            lang.t(
+                "Причина повернення (що виправити чи додати)",
+                "Reason for returning (what to correct or add)"
+            ),
+            lang.t("Повернути адміністратору", "Return to the administrator"),
+            lang.t("Номер справи-оригіналу", "Original case number"),
+            lang.t("Позначити як дублікат", "Mark as duplicate"),
+        );
+    }
+
+    let events = state.db.transaction(|tx| audit_of(tx, &row.case_number))?;
+    let _ = write!(
+        body,
+        "<h2>{}</h2><table>",
+        lang.t("Журнал дій", "Audit trail")
+    );
+    for event in events {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&when(event.at)),
+            esc(&event.actor),
+            esc(&event.action),
+            esc(&event.detail)
+        );
+    }
+    body.push_str("</table>");
+    Ok(html(page(&user.frame(&row.case_number), &body)))
+}
+
+fn binary(bytes: Vec<u8>, mime: &'static str) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+pub async fn page_image(
+    State(state): Shared,
+    user: SignedIn,
+    Query(query): Query<CaseQuery>,
+) -> Result<Response, OfficeError> {
+    user.require(&READERS)?;
+    let (_, opened) = open_case(&state, user.lang, &query.n)?;
+    let page_image = opened
+        .pages
+        .get(query.i)
+        .ok_or(OfficeError::NotFound(user.lang))?;
+    Ok(binary(page_image.bytes.to_vec(), page_image.mime))
+}
+
+pub async fn signature_image(
+    State(state): Shared,
+    user: SignedIn,
+    Query(query): Query<CaseQuery>,
+) -> Result<Response, OfficeError> {
+    user.require(&READERS)?;
+    let (_, opened) = open_case(&state, user.lang, &query.n)?;
+    let signature = opened
+        .signatures
+        .get(query.i)
+        .ok_or(OfficeError::NotFound(user.lang))?;
+    Ok(binary(signature.image_png.clone(), "image/png"))
+}
+
+pub async fn inventory_pdf(
+    State(state): Shared,
+    user: SignedIn,
+    Query(query): Query<CaseQuery>,
+) -> Result<Response, OfficeError> {
+    user.require(&READERS)?;
+    let (_, opened) = open_case(&state, user.lang, &query.n)?;
+    let pdf = opened
+        .inventory_pdf
+        .as_ref()
+        .ok_or(OfficeError::NotFound(user.lang))?;
+    Ok(binary(pdf.to_vec(), "application/pdf"))
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    n: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    original: String,
+}
+
+fn refused(lang: Lang, refusal: ActionRefused) -> OfficeError {
+    let message = match refusal {
+        ActionRefused::UnknownCase => return OfficeError::NotFound(lang),
+        ActionRefused::WrongState(state) => match lang {
+            Lang::Uk => format!(
+                "Справа вже в стані «{}»: дію не виконано.",
+                state_name(&state, lang)
+            ),
+            Lang::En => format!(
+                "The case is already \"{}\": nothing was done.",
+                state_name(&state, lang)
+            ),
+        },
+        ActionRefused::ReasonRequired => lang
+            .t(
+                "Напишіть причину повернення: її побачить адміністратор.",
+                "Write the reason: the administrator will see it.",
+            )
+            .to_owned(),
+        ActionRefused::UnknownOriginal => lang
+            .t(
+                "Справи-оригіналу з таким номером немає.",
+                "There is no original case with that number.",
+            )
+            .to_owned(),
+        ActionRefused::SameCase => lang
+            .t(
+                "Справа не може бути дублікатом самої себе.",
+                "A case cannot duplicate itself.",
+            )
+            .to_owned(),
+    };
+    OfficeError::BadInput(lang, message)
+}
+
+async fn act(
+    state: Shared,
+    user: SignedIn,
+    form: ActionForm,
+    action: impl FnOnce(
+        &super::web::OfficeState,
+        &ActionForm,
+        &str,
+        i64,
+    ) -> Result<Result<(), ActionRefused>, crate::ServerError>,
+) -> Result<Response, OfficeError> {
+    user.require(&[Role::Operator])?;
+    user.check_csrf(&form.csrf)?;
+    let State(state) = state;
+    action(&state, &form, &user.staff.username, state.now())?.map_err(|r| refused(user.lang, r))?;
+    Ok(Redirect::to(&format!("/office/case?n={}", url(&form.n))).into_response())
+}
+
+pub async fn accept(
+    state: Shared,
+    user: SignedIn,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, OfficeError> {
+    act(state, user, form, |s, f, actor, now| {
+        actions::accept(&s.db, &f.n, actor, now)
+    })
+    .await
+}
+
+pub async fn return_case(
+    state: Shared,
+    user: SignedIn,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, OfficeError> {
+    act(state, user, form, |s, f, actor, now| {
+        actions::return_to_administrator(&s.db, &f.n, &f.reason, actor, now)
+    })
+    .await
+}
+
+pub async fn duplicate(
+    state: Shared,
+    user: SignedIn,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, OfficeError> {
+    act(state, user, form, |s, f, actor, now| {
+        actions::mark_duplicate(&s.db, &f.n, &f.original, actor, now)
+    })
+    .await
+}

@@ -1,0 +1,191 @@
+//! The back-office's own tables, in the same SQLite file as the metadata (one file to back up,
+//! and one transaction can change a case and queue it for the central system together): the
+//! case register, the central outbox, back-office users and sessions, and the server's audit
+//! chain.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use ring::digest::{SHA256, digest};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::ServerError;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS office_cases (
+    case_number TEXT PRIMARY KEY, envelope_id TEXT NOT NULL UNIQUE, device_id TEXT NOT NULL,
+    state TEXT NOT NULL, service_code TEXT NOT NULL, administrator TEXT NOT NULL,
+    centre TEXT NOT NULL, registered_on TEXT NOT NULL, deadline TEXT,
+    received_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    note TEXT, duplicate_of TEXT, central_number TEXT);
+CREATE INDEX IF NOT EXISTS office_cases_by_state ON office_cases(state);
+CREATE TABLE IF NOT EXISTS status_details (
+    cursor INTEGER PRIMARY KEY REFERENCES status_events(cursor), detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS central_outbox (
+    envelope_id TEXT PRIMARY KEY, case_number TEXT NOT NULL, enqueued_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,
+    delivered_at INTEGER, dead_at INTEGER, last_error TEXT);
+CREATE TABLE IF NOT EXISTS office_users (
+    username TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+    failed_logins INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS office_sessions (
+    token_sha256 TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES office_users(username),
+    csrf_token TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS catalog_drafts (
+    draft_id INTEGER PRIMARY KEY, toml TEXT NOT NULL, uploaded_by TEXT NOT NULL,
+    uploaded_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS server_audit (
+    seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    subject TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+";
+
+/// The connection the back-office and the central connector share.
+pub struct OfficeDb {
+    conn: Mutex<Connection>,
+}
+
+impl OfficeDb {
+    /// Open the metadata file (made by `init`) and add the back-office tables if missing.
+    pub fn open(path: &Path) -> Result<Self, ServerError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Run `work` in one transaction: all of it is stored, or none.
+    pub fn transaction<T>(
+        &self,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T, ServerError>,
+    ) -> Result<T, ServerError> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| ServerError::Storage("office database lock poisoned".into()))?;
+        let tx = conn.transaction()?;
+        let value = work(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+/// Append an event to the server's audit chain inside `tx`: each event carries the hash of the
+/// one before, so an edited or removed event shows (`verify_audit_chain`).
+pub fn audit(
+    tx: &Transaction<'_>,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+    now: i64,
+) -> Result<(), ServerError> {
+    let previous: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT seq, hash FROM server_audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (seq, prev_hash) = previous.map_or((1, String::new()), |(s, h)| (s + 1, h));
+    let hash = event_hash(seq, now, actor, action, subject, detail, &prev_hash);
+    tx.execute(
+        "INSERT INTO server_audit (seq, at, actor, action, subject, detail, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![seq, now, actor, action, subject, detail, prev_hash, hash],
+    )?;
+    Ok(())
+}
+
+fn event_hash(
+    seq: i64,
+    at: i64,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+    prev_hash: &str,
+) -> String {
+    // Length-prefixed fields, so no two different events serialise alike.
+    let mut bytes = Vec::new();
+    for field in [
+        seq.to_string().as_str(),
+        at.to_string().as_str(),
+        actor,
+        action,
+        subject,
+        detail,
+        prev_hash,
+    ] {
+        bytes.extend_from_slice(&(field.len() as u64).to_be_bytes());
+        bytes.extend_from_slice(field.as_bytes());
+    }
+    hex::encode(digest(&SHA256, &bytes))
+}
+
+/// One event of the server's audit chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub seq: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
+}
+
+/// The events about `subject` (a case number, a device, a user), oldest first.
+pub fn audit_of(tx: &Transaction<'_>, subject: &str) -> Result<Vec<AuditEvent>, ServerError> {
+    let mut statement = tx.prepare(
+        "SELECT seq, at, actor, action, subject, detail FROM server_audit WHERE subject = ?1 ORDER BY seq",
+    )?;
+    let rows = statement
+        .query_map([subject], |r| {
+            Ok(AuditEvent {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                subject: r.get(4)?,
+                detail: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Walk the whole chain: the sequence number of the first event that does not hash to what it
+/// says or does not point at the one before, if any.
+pub fn verify_audit_chain(tx: &Transaction<'_>) -> Result<Option<i64>, ServerError> {
+    let mut statement = tx.prepare(
+        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM server_audit ORDER BY seq",
+    )?;
+    let mut rows = statement.query([])?;
+    let mut expected_prev = String::new();
+    let mut expected_seq = 1;
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        let prev: String = row.get(6)?;
+        let hash: String = row.get(7)?;
+        let computed = event_hash(
+            seq,
+            row.get(1)?,
+            &row.get::<_, String>(2)?,
+            &row.get::<_, String>(3)?,
+            &row.get::<_, String>(4)?,
+            &row.get::<_, String>(5)?,
+            &prev,
+        );
+        if seq != expected_seq || prev != expected_prev || computed != hash {
+            return Ok(Some(seq));
+        }
+        expected_prev = hash;
+        expected_seq += 1;
+    }
+    Ok(None)
+}

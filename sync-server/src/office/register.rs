@@ -1,0 +1,313 @@
+//! The case register: every envelope that arrived, with the few facts staff filter by (service,
+//! centre, administrator, dates, deadline) taken from the case when the back-office first sees
+//! it, and the case's state in the back-office. Personal data stays in the sealed envelope.
+
+use fieldkit_domain::calendar::WorkCalendar;
+use fieldkit_domain::catalog::Catalog;
+use fieldkit_protocol::SealingKeyPair;
+use rusqlite::{OptionalExtension, params};
+use time::Date;
+
+use super::db::OfficeDb;
+use crate::ServerError;
+use crate::opened::open_stored;
+use crate::store::{BlobStore, MetadataStore};
+
+/// Where a case is in the back-office and after.
+pub const STATES: [(&str, &str, &str); 10] = [
+    ("received", "Отримано", "Received"),
+    (
+        "accepted",
+        "Прийнято, чекає передачі",
+        "Accepted, to be forwarded",
+    ),
+    (
+        "returned",
+        "Повернуто адміністратору",
+        "Returned to the administrator",
+    ),
+    ("duplicate", "Дублікат", "Duplicate"),
+    (
+        "forwarded",
+        "Передано до центральної системи",
+        "Forwarded to the central system",
+    ),
+    (
+        "registered",
+        "Зареєстровано в центральній системі",
+        "Registered centrally",
+    ),
+    (
+        "forwarded_to_provider",
+        "Передано суб’єкту надання",
+        "Forwarded to the provider",
+    ),
+    ("issued", "Рішення: видано", "Decision: issued"),
+    ("refused", "Рішення: відмовлено", "Decision: refused"),
+    ("result_ready", "Результат готовий", "Result ready"),
+];
+
+/// States in which the centre still has to act before the case leaves it.
+const AT_CENTRE: [&str; 2] = ["received", "accepted"];
+
+/// One row of the register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRow {
+    pub case_number: String,
+    pub envelope_id: String,
+    pub device_id: String,
+    pub state: String,
+    pub service_code: String,
+    pub administrator: String,
+    pub centre: String,
+    pub registered_on: String,
+    pub deadline: Option<String>,
+    pub received_at: i64,
+    pub note: Option<String>,
+    pub duplicate_of: Option<String>,
+    pub central_number: Option<String>,
+}
+
+impl CaseRow {
+    /// Overdue on `today`: at the centre past the next working day after registration (7.1),
+    /// or anywhere past the service's term without a decision.
+    pub fn overdue(&self, calendar: &WorkCalendar, today: Date) -> bool {
+        let Some(registered) = parse_date(&self.registered_on) else {
+            return false;
+        };
+        let decided = matches!(
+            self.state.as_str(),
+            "issued" | "refused" | "result_ready" | "delivered" | "duplicate"
+        );
+        let forwarding_late = AT_CENTRE.contains(&self.state.as_str())
+            && today > calendar.forwarding_deadline(registered);
+        let decision_late = !decided
+            && self
+                .deadline
+                .as_deref()
+                .and_then(parse_date)
+                .is_some_and(|deadline| today > deadline);
+        forwarding_late || decision_late
+    }
+}
+
+pub fn parse_date(text: &str) -> Option<Date> {
+    Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
+}
+
+fn date_text(date: Date) -> String {
+    date.format(time::macros::format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
+}
+
+/// What the register needs to open cases and compute deadlines.
+pub struct Sources<'a> {
+    pub meta: &'a dyn MetadataStore,
+    pub blobs: &'a dyn BlobStore,
+    pub sealing_keys: &'a [SealingKeyPair],
+    pub catalog: Option<&'a Catalog>,
+    pub calendar: &'a WorkCalendar,
+}
+
+/// Add every envelope not yet in the register, opening each once in memory for its facts.
+/// Returns how many were added; an envelope that does not open is reported, not skipped
+/// silently (its row says so, to be looked at).
+pub fn index_new(db: &OfficeDb, sources: &Sources<'_>, now: i64) -> Result<usize, ServerError> {
+    let new: Vec<(String, String, String, i64)> = db.transaction(|tx| {
+        let mut statement = tx.prepare(
+            "SELECT e.envelope_id, e.case_number, e.device_id, e.received_at FROM envelopes e
+             WHERE NOT EXISTS (SELECT 1 FROM office_cases c WHERE c.envelope_id = e.envelope_id)
+             ORDER BY e.received_at",
+        )?;
+        let rows = statement
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    })?;
+    for (envelope_id, case_number, device_id, received_at) in &new {
+        let centre = case_number.split('/').next().unwrap_or_default().to_owned();
+        let received_on = time::OffsetDateTime::from_unix_timestamp(*received_at)
+            .map(|t| t.date())
+            .unwrap_or(Date::MIN);
+        let (service_code, administrator, registered, deadline) = match open_stored(
+            sources.meta,
+            sources.blobs,
+            sources.sealing_keys,
+            envelope_id,
+        ) {
+            Ok(opened) => {
+                let registered = opened
+                    .case
+                    .dates
+                    .as_ref()
+                    .map_or(received_on, |d| d.registered);
+                let deadline = sources
+                    .catalog
+                    .and_then(|c| c.service(&opened.case.service))
+                    .map(|service| date_text(sources.calendar.deadline(registered, service.term)));
+                (
+                    opened.case.service.0.clone(),
+                    opened
+                        .administrator()
+                        .map_or_else(|| device_id.clone(), str::to_owned),
+                    registered,
+                    deadline,
+                )
+            }
+            Err(error) => (
+                format!("(не відкривається: {error})"),
+                device_id.clone(),
+                received_on,
+                None,
+            ),
+        };
+        db.transaction(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO office_cases (case_number, envelope_id, device_id, state, service_code,
+                   administrator, centre, registered_on, deadline, received_at, updated_at)
+                 VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    case_number,
+                    envelope_id,
+                    device_id,
+                    service_code,
+                    administrator,
+                    centre,
+                    date_text(registered),
+                    deadline,
+                    received_at,
+                    now
+                ],
+            )?;
+            Ok(())
+        })?;
+    }
+    Ok(new.len())
+}
+
+/// The inbox's filters; empty means any.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct Filter {
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub centre: String,
+    #[serde(default)]
+    pub administrator: String,
+    #[serde(default)]
+    pub service: String,
+    /// Registered on or after, YYYY-MM-DD.
+    #[serde(default)]
+    pub from: String,
+    /// Registered on or before, YYYY-MM-DD.
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub overdue: String,
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
+    Ok(CaseRow {
+        case_number: r.get(0)?,
+        envelope_id: r.get(1)?,
+        device_id: r.get(2)?,
+        state: r.get(3)?,
+        service_code: r.get(4)?,
+        administrator: r.get(5)?,
+        centre: r.get(6)?,
+        registered_on: r.get(7)?,
+        deadline: r.get(8)?,
+        received_at: r.get(9)?,
+        note: r.get(10)?,
+        duplicate_of: r.get(11)?,
+        central_number: r.get(12)?,
+    })
+}
+
+const COLUMNS: &str =
+    "case_number, envelope_id, device_id, state, service_code, administrator, centre,
+    registered_on, deadline, received_at, note, duplicate_of, central_number";
+
+/// The cases matching `filter`, newest first.
+pub fn list(
+    db: &OfficeDb,
+    filter: &Filter,
+    calendar: &WorkCalendar,
+    today: Date,
+) -> Result<Vec<CaseRow>, ServerError> {
+    let rows = db.transaction(|tx| {
+        let mut statement = tx.prepare(&format!(
+            "SELECT {COLUMNS} FROM office_cases
+             WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR centre = ?2)
+               AND (?3 = '' OR administrator = ?3) AND (?4 = '' OR service_code = ?4)
+               AND (?5 = '' OR registered_on >= ?5) AND (?6 = '' OR registered_on <= ?6)
+             ORDER BY received_at DESC, case_number LIMIT 1000"
+        ))?;
+        let rows = statement
+            .query_map(
+                params![
+                    filter.state,
+                    filter.centre,
+                    filter.administrator,
+                    filter.service,
+                    filter.from,
+                    filter.to
+                ],
+                row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    })?;
+    Ok(if filter.overdue.is_empty() {
+        rows
+    } else {
+        rows.into_iter()
+            .filter(|r| r.overdue(calendar, today))
+            .collect()
+    })
+}
+
+/// How many cases are in each state.
+pub fn counts(db: &OfficeDb) -> Result<Vec<(String, i64)>, ServerError> {
+    db.transaction(|tx| {
+        let mut statement =
+            tx.prepare("SELECT state, count(*) FROM office_cases GROUP BY state ORDER BY state")?;
+        let rows = statement
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    })
+}
+
+pub fn get(db: &OfficeDb, case_number: &str) -> Result<Option<CaseRow>, ServerError> {
+    db.transaction(|tx| {
+        Ok(tx
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM office_cases WHERE case_number = ?1"),
+                [case_number],
+                row,
+            )
+            .optional()?)
+    })
+}
+
+/// Distinct values of a column, for the filter lists.
+pub fn distinct(db: &OfficeDb, column: &str) -> Result<Vec<String>, ServerError> {
+    let column = match column {
+        "centre" | "administrator" | "service_code" => column,
+        _ => return Ok(Vec::new()),
+    };
+    db.transaction(|tx| {
+        let mut statement = tx.prepare(&format!(
+            "SELECT DISTINCT {column} FROM office_cases ORDER BY {column}"
+        ))?;
+        let rows = statement
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(rows)
+    })
+}

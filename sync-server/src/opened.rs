@@ -1,0 +1,205 @@
+//! A stored envelope opened for the back-office or the central connector. Opening happens in
+//! memory only, on request: nothing opened is ever written to disk, and every plaintext buffer
+//! is zeroized when dropped.
+
+use fieldkit_capture::signature::{SignatureRecord, render_png, verify};
+use fieldkit_domain::case::{Case, SignerRole};
+use fieldkit_protocol::{
+    DevicePublicKey, Manifest, PartKind, SealedEnvelope, SealingKeyPair, open,
+};
+use ring::digest::{SHA256, digest};
+use zeroize::Zeroizing;
+
+use crate::ServerError;
+use crate::store::{BlobStore, MetadataStore};
+
+/// One page image of the case, with the document it belongs to.
+pub struct OpenedPage {
+    /// The requirement of the information card the page was captured for.
+    pub requirement: String,
+    pub sha256: String,
+    pub mime: &'static str,
+    pub bytes: Zeroizing<Vec<u8>>,
+}
+
+/// A signature with the result of checking it: the strokes render to the image hash the
+/// record states, and the record signs the inventory the case states it signs.
+pub struct CheckedSignature {
+    pub role: SignerRole,
+    pub signer: String,
+    pub signed_at: i64,
+    pub document_sha256: String,
+    /// The strokes rendered again, as the image shown.
+    pub image_png: Vec<u8>,
+    pub strokes_match_image: bool,
+    pub bound_to_inventory: bool,
+}
+
+impl CheckedSignature {
+    pub fn valid(&self) -> bool {
+        self.strokes_match_image && self.bound_to_inventory
+    }
+}
+
+/// Everything in one sealed case.
+pub struct OpenedCase {
+    pub envelope_id: String,
+    pub case_number: String,
+    pub device_id: String,
+    /// When the tablet sealed it (Unix seconds, the device's clock).
+    pub sealed_at: i64,
+    pub case: Case,
+    pub pages: Vec<OpenedPage>,
+    pub signatures: Vec<CheckedSignature>,
+    /// The signed inventory (опис) as the applicant saw it, PDF.
+    pub inventory_pdf: Option<Zeroizing<Vec<u8>>>,
+    /// The SHA-256 of the inventory's content that the signatures must sign.
+    pub inventory_sha256: Option<String>,
+}
+
+impl OpenedCase {
+    /// The administrator who signed the inventory, by the name on their signature.
+    pub fn administrator(&self) -> Option<&str> {
+        self.signatures
+            .iter()
+            .find(|s| s.role == SignerRole::Administrator)
+            .map(|s| s.signer.as_str())
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(digest(&SHA256, bytes))
+}
+
+fn mime_of(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(b"\x89PNG") {
+        "image/png"
+    } else if bytes.starts_with(b"%PDF") {
+        "application/pdf"
+    } else {
+        "image/jpeg"
+    }
+}
+
+/// Open envelope `envelope_id` from the stores with the sealing key its manifest names.
+pub fn open_stored(
+    meta: &dyn MetadataStore,
+    blobs: &dyn BlobStore,
+    sealing_keys: &[SealingKeyPair],
+    envelope_id: &str,
+) -> Result<OpenedCase, ServerError> {
+    let stored = meta.envelope(envelope_id)?.ok_or(ServerError::NotFound)?;
+    let manifest: Manifest = serde_json::from_slice(&stored.manifest)
+        .map_err(|e| ServerError::Storage(format!("manifest of {envelope_id}: {e}")))?;
+    let key = sealing_keys
+        .iter()
+        .find(|k| k.key_id() == manifest.sealing_key_id)
+        .ok_or_else(|| {
+            ServerError::Storage(format!(
+                "sealing key {} is missing: restore it from a backup of the keys",
+                manifest.sealing_key_id
+            ))
+        })?;
+    let device = meta.device(&stored.device_id)?;
+    let parts = manifest
+        .parts
+        .iter()
+        .map(|p| blobs.get(&p.sha256))
+        .collect::<Result<Vec<_>, _>>()?;
+    let envelope = SealedEnvelope {
+        manifest_bytes: stored.manifest,
+        signature: stored.signature,
+        parts,
+    };
+    let plain = open(
+        &envelope,
+        key,
+        &DevicePublicKey {
+            device_id: device.device_id.clone(),
+            bytes: device.public_key,
+        },
+    )?;
+
+    let mut case: Option<Case> = None;
+    let mut page_bytes = Vec::new();
+    let mut records = Vec::new();
+    let mut inventory_pdf = None;
+    for part in plain {
+        let bytes = Zeroizing::new(part.bytes.clone());
+        match part.kind {
+            PartKind::CaseRecord => {
+                case = Some(serde_json::from_slice(&bytes).map_err(|e| {
+                    ServerError::Storage(format!("case record of {envelope_id}: {e}"))
+                })?);
+            }
+            PartKind::Page => page_bytes.push(bytes),
+            PartKind::Signature => {
+                let record: SignatureRecord = serde_json::from_slice(&bytes).map_err(|e| {
+                    ServerError::Storage(format!("signature in {envelope_id}: {e}"))
+                })?;
+                records.push(record);
+            }
+            PartKind::Other if bytes.starts_with(b"%PDF") => inventory_pdf = Some(bytes),
+            PartKind::Other => {}
+        }
+    }
+    let case =
+        case.ok_or_else(|| ServerError::Storage(format!("{envelope_id} has no case record")))?;
+
+    // Pages belong to the documents that name their hashes.
+    let mut pages = Vec::new();
+    for bytes in page_bytes {
+        let sha256 = sha256_hex(&bytes);
+        let requirement = case
+            .documents
+            .iter()
+            .find(|d| d.pages.iter().any(|p| p.sha256 == sha256))
+            .map(|d| d.requirement.0.clone())
+            .unwrap_or_default();
+        pages.push(OpenedPage {
+            requirement,
+            mime: mime_of(&bytes),
+            sha256,
+            bytes,
+        });
+    }
+
+    let inventory_sha256 = case
+        .signatures
+        .first()
+        .map(|s| s.signed_document_sha256.clone());
+    let signatures = records
+        .into_iter()
+        .map(|record| {
+            let image_png = render_png(&record.strokes).unwrap_or_default();
+            let stated = case
+                .signatures
+                .iter()
+                .find(|s| s.role == record.role)
+                .map(|s| s.signed_document_sha256.as_str());
+            let bound_to_inventory = stated == Some(record.document_sha256.as_str())
+                && inventory_sha256.as_deref() == Some(record.document_sha256.as_str());
+            let strokes_match_image = verify(&record, &record.document_sha256, None).is_ok();
+            CheckedSignature {
+                role: record.role,
+                signer: record.signer.clone(),
+                signed_at: record.signed_at,
+                document_sha256: record.document_sha256.clone(),
+                image_png,
+                strokes_match_image,
+                bound_to_inventory,
+            }
+        })
+        .collect();
+    Ok(OpenedCase {
+        envelope_id: envelope_id.to_owned(),
+        case_number: stored.case_number,
+        device_id: stored.device_id,
+        sealed_at: manifest.created_at,
+        case,
+        pages,
+        signatures,
+        inventory_pdf,
+        inventory_sha256,
+    })
+}

@@ -1,0 +1,376 @@
+#![allow(clippy::unwrap_used)]
+//! The back-office over real HTTPS against a server holding real synced cases: sign-in with
+//! back-off, cookies that scripts cannot read, CSRF and role checks that refuse, the inbox with
+//! its counts and filters, a case opened with its pages and checked signatures, accept (queued
+//! for the central system in the same transaction), return with a reason the tablet receives,
+//! duplicates, and every action in the server's audit chain.
+
+use std::sync::Arc;
+
+use fieldkit_e2e::office::{DEVICE_ADMIN, OPERATOR, PASSWORD, SUPERVISOR, office_fixture};
+use fieldkit_sync_server::office::db::{OfficeDb, verify_audit_chain};
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+
+fn browser(server_ca: &[u8]) -> reqwest::Client {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(server_ca.to_vec()))
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+struct Session {
+    client: reqwest::Client,
+    base: String,
+    cookie: String,
+}
+
+impl Session {
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// The CSRF token of this session, as the pages carry it.
+    async fn csrf(&self) -> String {
+        let (_, page) = self.get("/office/lang?to=uk").await;
+        let _ = page;
+        let (_, page) = self.get("/office/inbox").await;
+        let (_, page) = if page.contains("name=\"csrf\"") {
+            (StatusCode::OK, page)
+        } else {
+            self.get("/office/devices").await
+        };
+        let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+        page[at..at + 64].to_owned()
+    }
+}
+
+async fn sign_in(
+    client: &reqwest::Client,
+    base: &str,
+    user: &str,
+    password: &str,
+) -> reqwest::Response {
+    client
+        .post(format!("{base}/office/login"))
+        .form(&[("username", user), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn session(client: &reqwest::Client, base: &str, user: &str) -> Session {
+    let response = sign_in(client, base, user, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/office"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    Session {
+        client: client.clone(),
+        base: base.to_owned(),
+        cookie: set_cookie.split(';').next().unwrap().to_owned(),
+    }
+}
+
+fn url(text: &str) -> String {
+    text.replace('/', "%2F")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_reconcile_cases_and_every_refusal_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = office_fixture(dir.path()).await.unwrap();
+    let base = fixture.server.url.clone();
+    let client = browser(&fixture.server.server_ca);
+    let (first, second) = (&fixture.cases[0], &fixture.cases[1]);
+
+    // Without a session every page sends the browser to sign in.
+    let response = client
+        .get(format!("{base}/office/inbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/office/login");
+
+    // Wrong passwords: the same answer for an unknown user, then a wait.
+    for _ in 0..2 {
+        let wrong = sign_in(&client, &base, OPERATOR, "не-той-пароль-зовсім").await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            wrong
+                .text()
+                .await
+                .unwrap()
+                .contains("Невірне ім’я користувача або пароль")
+        );
+    }
+    let unknown = sign_in(&client, &base, "nobody", "не-той-пароль-зовсім").await;
+    assert!(
+        unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("Невірне ім’я користувача або пароль")
+    );
+    let third = sign_in(&client, &base, OPERATOR, "не-той-пароль-зовсім").await;
+    assert!(
+        third
+            .text()
+            .await
+            .unwrap()
+            .contains("Забагато невдалих спроб")
+    );
+    let even_right = sign_in(&client, &base, OPERATOR, PASSWORD).await;
+    assert_eq!(
+        even_right.status(),
+        StatusCode::UNAUTHORIZED,
+        "locked for a while"
+    );
+
+    let supervisor = session(&client, &base, SUPERVISOR).await;
+    let (status, inbox) = supervisor.get("/office/inbox").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(inbox.contains(&format!("Отримано (2)")), "{inbox}");
+    assert!(inbox.contains(first) && inbox.contains(second));
+    assert!(inbox.contains("Декларування місця проживання"));
+    // Filtered by tablet's administrator: the demo administrator's name, one case per tablet.
+    let (_, filtered) = supervisor
+        .get(&format!(
+            "/office/inbox?state=received&centre={}",
+            first.split('/').next().unwrap()
+        ))
+        .await;
+    assert!(filtered.contains(first));
+    let (_, none) = supervisor.get("/office/inbox?state=accepted").await;
+    assert!(!none.contains(first), "filter by state");
+
+    // The case, opened in memory: applicant, checked signatures, pages, inventory.
+    let (status, case) = supervisor
+        .get(&format!("/office/case?n={}", url(first)))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(case.contains(fieldkit_e2e::DEMO_APPLICANT), "{case}");
+    assert!(case.contains("штрихи відповідають зображенню"), "{case}");
+    assert!(
+        !case.contains("class=\"bad\""),
+        "a signature failed its check: {case}"
+    );
+    let page = supervisor
+        .client
+        .get(format!("{base}/office/case/page?n={}&i=0", url(first)))
+        .header("Cookie", &supervisor.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let bytes = page.bytes().await.unwrap();
+    assert!(image::load_from_memory(&bytes).is_ok(), "a real page image");
+    let (status, _) = supervisor
+        .get(&format!("/office/case/inventory?n={}", url(first)))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // A supervisor reads but does not act.
+    let csrf = supervisor.csrf().await;
+    let (status, refused) = supervisor
+        .post("/office/case/accept", &[("csrf", &csrf), ("n", first)])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(refused.contains("Ваша роль не дозволяє"));
+
+    // A device administrator does not see cases.
+    let devices = session(&client, &base, DEVICE_ADMIN).await;
+    let (status, _) = devices.get("/office/inbox").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, page) = devices.get("/office/devices").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("T07") && page.contains("T08"));
+    let csrf_devices = devices.csrf().await;
+    let (status, code_page) = devices
+        .post("/office/devices/code", &[("csrf", &csrf_devices)])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        code_page.contains("data:image/png;base64,"),
+        "the code as a QR"
+    );
+
+    // A new password from the operator's console lifts the lock (and ends old sessions).
+    let db = OfficeDb::open(&fixture.server.data.join("metadata.sqlite")).unwrap();
+    fieldkit_sync_server::office::auth::set_user(
+        &db,
+        OPERATOR,
+        fieldkit_sync_server::office::auth::Role::Operator,
+        PASSWORD,
+        "test",
+        fieldkit_e2e::office::now(),
+    )
+    .unwrap();
+    let operator = session(&client, &base, OPERATOR).await;
+    let csrf = operator.csrf().await;
+    // Forms without the session's CSRF token are refused and change nothing.
+    let (status, page) = operator.post("/office/case/accept", &[("n", first)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("Форма застаріла"));
+    let (status, _) = operator
+        .post(
+            "/office/case/accept",
+            &[("csrf", &csrf_devices), ("n", first)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another session's token");
+    let (_, case) = operator
+        .get(&format!("/office/case?n={}", url(first)))
+        .await;
+    assert!(case.contains("Прийняти й передати"), "still to act on");
+
+    // Accept the first: queued for the central system in the same transaction.
+    let (status, _) = operator
+        .post("/office/case/accept", &[("csrf", &csrf), ("n", first)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let queued: i64 = db
+        .transaction(|tx| {
+            Ok(tx.query_row(
+                "SELECT count(*) FROM central_outbox o JOIN office_cases c ON c.envelope_id = o.envelope_id
+                 WHERE c.case_number = ?1 AND c.state = 'accepted'",
+                [first],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(queued, 1);
+    // Accepting twice is refused with the reason.
+    let (status, page) = operator
+        .post("/office/case/accept", &[("csrf", &csrf), ("n", first)])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Справа вже в стані"));
+
+    // Return the second with a reason: the tablet's status feed carries it.
+    let (status, page) = operator
+        .post(
+            "/office/case/return",
+            &[("csrf", &csrf), ("n", second), ("reason", " ")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Напишіть причину"));
+    let reason = "Бракує другої сторінки паспорта";
+    let (status, _) = operator
+        .post(
+            "/office/case/return",
+            &[("csrf", &csrf), ("n", second), ("reason", reason)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (events, _) = fixture.tablets[1].status(0).await.unwrap();
+    let returned = events.iter().find(|e| e.status == "returned").unwrap();
+    assert_eq!(returned.detail.as_deref(), Some(reason));
+    let (events, _) = fixture.tablets[0].status(0).await.unwrap();
+    assert!(events.iter().any(|e| e.status == "accepted"));
+    assert!(
+        events.iter().all(|e| e.status != "returned"),
+        "each tablet sees its own"
+    );
+
+    // Duplicates must name a case that exists and is not itself.
+    let (status, _) = operator
+        .post(
+            "/office/case/duplicate",
+            &[("csrf", &csrf), ("n", second), ("original", second)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Counts follow; the audit chain names the users and verifies.
+    let (_, inbox) = operator.get("/office/inbox").await;
+    assert!(inbox.contains("Прийнято, чекає передачі (1)"), "{inbox}");
+    assert!(inbox.contains("Повернуто адміністратору (1)"), "{inbox}");
+    let (_, case) = operator
+        .get(&format!("/office/case?n={}", url(second)))
+        .await;
+    assert!(case.contains(OPERATOR) && case.contains("case.returned") && case.contains(reason));
+    assert_eq!(db.transaction(|tx| verify_audit_chain(tx)).unwrap(), None);
+    db.transaction(|tx| {
+        tx.execute(
+            "UPDATE server_audit SET detail = 'змінено' WHERE action = 'case.returned'",
+            [],
+        )?;
+        Ok(())
+    })
+    .unwrap();
+    assert!(
+        db.transaction(|tx| verify_audit_chain(tx))
+            .unwrap()
+            .is_some(),
+        "an edit shows"
+    );
+
+    // Nothing opened was written to the server's disk in clear.
+    for entry in walk(&fixture.server.data) {
+        let bytes = std::fs::read(&entry).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(fieldkit_e2e::DEMO_APPLICANT),
+            "{} holds the applicant's name",
+            entry.display()
+        );
+    }
+
+    // Signing out ends the session.
+    let (status, _) = operator.post("/office/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _) = operator.get("/office/inbox").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let _ = fixture.dir;
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
