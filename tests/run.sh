@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 # qrencode for QR codes, qpdf and poppler-utils (pdftotext, pdftoppm) for receipts, ImageMagick
 # for the capture benchmark, CUPS for printing receipts to a real queue, systemd-analyze for
 # checking the service unit, iproute2 and nftables for the sync test across two network
-# namespaces joined by a slow, lossy link.
-packages=(sane-utils zbar-tools qrencode qpdf poppler-utils imagemagick cups cups-client systemd iproute2 nftables)
+# namespaces joined by a slow, lossy link, Chromium and ChromeDriver for the back-office in a
+# real browser.
+packages=(sane-utils zbar-tools qrencode qpdf poppler-utils imagemagick cups cups-client systemd iproute2 nftables chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -26,6 +27,8 @@ fi
 # From PyPI: a real SMTP server for the e-mail tests, and tuspy, a third-party tus client.
 python3 -c "import aiosmtpd" 2>/dev/null || python3 -m pip install --quiet aiosmtpd
 python3 -c "import tusclient" 2>/dev/null || python3 -m pip install --quiet tuspy
+# Selenium drives Debian's Chromium through Debian's ChromeDriver (no driver download).
+python3 -c "import selenium" 2>/dev/null || python3 -m pip install --quiet selenium
 
 echo "== CUPS test queue"
 if [ "$(id -u)" -eq 0 ]; then bash tests/cups/setup.sh; else sudo bash tests/cups/setup.sh; fi
