@@ -48,7 +48,17 @@ pub async fn pull_status(
 ) -> Result<i64, SyncPassError> {
     let (events, next) = client.status(since).await?;
     for event in events {
-        vault.transaction(|tx| tx.update_status(&event.case_number, &event.status))?;
+        vault.transaction(|tx| {
+            tx.update_status(&event.case_number, &event.status)?;
+            // A returned case carries the back-office's reason: what to correct or add.
+            match (&event.detail, event.status.as_str()) {
+                (Some(reason), "returned") => tx.put_setting(
+                    &format!("{RETURN_REASON}{}", event.case_number),
+                    reason.as_bytes(),
+                ),
+                _ => tx.delete_setting(&format!("{RETURN_REASON}{}", event.case_number)),
+            }
+        })?;
     }
     Ok(next)
 }
@@ -147,6 +157,8 @@ const SEALING_KEY_ID: &str = "sync.sealing_key_id";
 const SEALING_KEY: &str = "sync.sealing_key";
 const RECEIPT_KEY: &str = "sync.receipt_key";
 const DEVICE_CA: &str = "sync.device_ca";
+/// Settings `reason.<case number>`: why the back-office returned a case.
+pub const RETURN_REASON: &str = "reason.";
 const CATALOG: &str = "catalog.toml";
 const CATALOG_VERSION: &str = "catalog.version";
 const VISITS_CURSOR: &str = "visits.cursor";

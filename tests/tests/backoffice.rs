@@ -303,6 +303,23 @@ async fn staff_reconcile_cases_and_every_refusal_holds() {
     let (events, _) = fixture.tablets[1].status(0).await.unwrap();
     let returned = events.iter().find(|e| e.status == "returned").unwrap();
     assert_eq!(returned.detail.as_deref(), Some(reason));
+    // The administrator's tablet keeps the reason with the case, to show in «Справи».
+    let locked = fieldkit_vault::Vault::open(
+        &fixture.dir.join("T08/vault.sqlite"),
+        fieldkit_vault::VaultOptions::default(),
+        std::sync::Arc::new(fieldkit_vault::SystemClock),
+    )
+    .unwrap();
+    let slot = locked.slots().unwrap()[0].slot_id.clone();
+    let mut vault = locked.unlock(&slot, fieldkit_e2e::DEMO_PASSPHRASE).unwrap();
+    fieldkit_e2e::sync::pull_status(&mut vault, &fixture.tablets[1], 0)
+        .await
+        .unwrap();
+    let kept = vault
+        .get_setting(&format!("reason.{second}"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&kept), reason);
     let (events, _) = fixture.tablets[0].status(0).await.unwrap();
     assert!(events.iter().any(|e| e.status == "accepted"));
     assert!(

@@ -123,7 +123,22 @@ impl Controller {
                 delivered: false,
             });
         }
+        let reasons: std::collections::BTreeMap<String, String> = vault
+            .transaction(|tx| tx.settings_with_prefix(crate::sync_pass::RETURN_REASON))?
+            .into_iter()
+            .map(|(key, value)| {
+                (
+                    key.trim_start_matches(crate::sync_pass::RETURN_REASON)
+                        .to_owned(),
+                    String::from_utf8_lossy(&value).into_owned(),
+                )
+            })
+            .collect();
         for stub in vault.transaction(|tx| tx.tracking())? {
+            let mut status = status_text(&stub.status, lang);
+            if let Some(reason) = reasons.get(&stub.case_number) {
+                status = format!("{status}: {reason}");
+            }
             rows.push(CaseRow {
                 service: services
                     .get(&stub.case_number)
@@ -132,7 +147,7 @@ impl Controller {
                     .into(),
                 number: stub.case_number.clone().into(),
                 state: "delivered".into(),
-                status: status_text(&stub.status, lang).into(),
+                status: status.into(),
                 changed: !stub.status.is_empty() && stub.status != "received",
                 delivered: true,
             });
