@@ -9,6 +9,7 @@
 //! personal data (there is none in what it sees: manifests carry ids, hashes and sizes).
 
 pub mod backup;
+pub mod central;
 pub mod commit;
 mod error;
 pub mod http;

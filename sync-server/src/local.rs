@@ -38,6 +38,16 @@ impl LocalServer {
     /// As [`LocalServer::start`], on a given port (0: any), so a restarted server keeps the
     /// address its tablets know.
     pub async fn start_on(data: &Path, clock: fn() -> i64, port: u16) -> Result<Self, ServerError> {
+        Self::start_with(data, clock, port, crate::central::CentralConfig::default()).await
+    }
+
+    /// As [`LocalServer::start_on`], with a central case system connector.
+    pub async fn start_with(
+        data: &Path,
+        clock: fn() -> i64,
+        port: u16,
+        central: crate::central::CentralConfig,
+    ) -> Result<Self, ServerError> {
         let layout = Layout::new(data);
         if !layout.database().exists() {
             init(data, &["localhost".to_owned()])?;
@@ -73,7 +83,10 @@ impl LocalServer {
             clock,
             url.clone(),
         )?;
-        let app = router(Arc::new(state)).merge(crate::office::router(Arc::new(office)));
+        let central = crate::central::CentralState::open(data, central, clock)?;
+        let app = router(Arc::new(state))
+            .merge(crate::office::router(Arc::new(office)))
+            .merge(crate::central::events::router(central.clone()));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -84,6 +97,7 @@ impl LocalServer {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                     return;
                 };
+                let _outbox = crate::central::outbox::spawn(central);
                 tokio::select! {
                     _ = serve(listener, Arc::new(tls), app) => {}
                     _ = stopped => {}

@@ -29,7 +29,10 @@ USAGE:
         upload_expiry_hours = 168         # unfinished uploads expire after this
         log_level = \"info\"               # error, warn, info, debug: JSON lines on stderr
         public_url = \"https://sync.example.ua:8443\"  # what tablets use (enrollment QR)
-      The back-office is served on the same port at /office (sign in as an office-user).
+        [central]                         # the central case system: sync-server/docs/central.md
+        connector = \"http\"                # http, dir or none
+      The back-office is served on the same port at /office (sign in as an office-user), and
+      the central system posts its events to /central/v1/events (HMAC-signed).
   fieldkit-sync-server enroll-code --data DIR [--valid-minutes N]
       Print a one-time enrollment code for a new tablet (default: valid 60 minutes).
   fieldkit-sync-server revoke --data DIR DEVICE
@@ -90,6 +93,9 @@ struct Config {
     /// The address tablets use (put in enrollment QR codes), e.g. https://sync.example.ua:8443.
     #[serde(default)]
     public_url: Option<String>,
+    /// The central case system connector (sync-server/docs/central.md).
+    #[serde(default)]
+    central: fieldkit_sync_server::central::CentralConfig,
 }
 
 fn default_log_level() -> String {
@@ -225,7 +231,17 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!("listening on {address}");
-    let app = router(Arc::new(state)).merge(fieldkit_sync_server::office::router(Arc::new(office)));
+    let central = fieldkit_sync_server::central::CentralState::open(
+        &config.data,
+        config.central.clone(),
+        now,
+    )
+    .map_err(|e| e.to_string())?;
+    // None when no connector is configured: accepted cases then wait in the outbox.
+    let _outbox = fieldkit_sync_server::central::outbox::spawn(central.clone());
+    let app = router(Arc::new(state))
+        .merge(fieldkit_sync_server::office::router(Arc::new(office)))
+        .merge(fieldkit_sync_server::central::events::router(central));
     serve(listener, Arc::new(tls), app)
         .await
         .map_err(|e| e.to_string())

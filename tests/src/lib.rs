@@ -453,7 +453,7 @@ pub fn run_visit_with(
         manifest.device_id,
         manifest.parts.len()
     )?;
-    let parts = open(&envelope, &server, &device.public_key())?;
+    let parts = open(&envelope, server, &device.public_key())?;
     let record = parts
         .first()
         .ok_or(DemoError::Demo("envelope without record"))?;

@@ -47,7 +47,15 @@ fn error(e: impl std::fmt::Display) -> DemoError {
 
 pub async fn office_fixture(dir: &Path) -> Result<OfficeFixture, DemoError> {
     let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
-    let server = LocalServer::start(&dir.join("server"), now)
+    // Accepted cases go to a drop folder (the `dir` connector), as for a system that imports
+    // files.
+    let central = fieldkit_sync_server::central::CentralConfig {
+        connector: fieldkit_sync_server::central::config::ConnectorKind::Dir,
+        drop_dir: Some(dir.join("central-drop")),
+        ..Default::default()
+    };
+    std::fs::create_dir_all(dir.join("central-drop"))?;
+    let server = LocalServer::start_with(&dir.join("server"), now, 0, central)
         .await
         .map_err(error)?;
     let catalog = std::fs::read_to_string(assets.join("catalog/catalog.toml"))?;

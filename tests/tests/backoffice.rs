@@ -107,6 +107,12 @@ async fn session(client: &reqwest::Client, base: &str, user: &str) -> Session {
     }
 }
 
+async fn csrf_supervisor(session: &Session) -> String {
+    let (_, page) = session.get("/office/catalog").await;
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    page[at..at + 64].to_owned()
+}
+
 fn url(text: &str) -> String {
     text.replace('/', "%2F")
 }
@@ -166,7 +172,7 @@ async fn staff_reconcile_cases_and_every_refusal_holds() {
     let supervisor = session(&client, &base, SUPERVISOR).await;
     let (status, inbox) = supervisor.get("/office/inbox").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(inbox.contains(&format!("Отримано (2)")), "{inbox}");
+    assert!(inbox.contains("Отримано (2)"), "{inbox}");
     assert!(inbox.contains(first) && inbox.contains(second));
     assert!(inbox.contains("Декларування місця проживання"));
     // Filtered by tablet's administrator: the demo administrator's name, one case per tablet.
@@ -276,6 +282,35 @@ async fn staff_reconcile_cases_and_every_refusal_holds() {
         })
         .unwrap();
     assert_eq!(queued, 1);
+    // The connector picks it up: the case folder appears in the drop folder, once, and the
+    // case moves on to "forwarded" for the back-office and the tablet.
+    let envelope: String = db
+        .transaction(|tx| {
+            Ok(tx.query_row(
+                "SELECT envelope_id FROM office_cases WHERE case_number = ?1",
+                [first],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    let folder = fixture.dir.join("central-drop").join(&envelope);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !folder.join("case.json").exists() {
+        assert!(std::time::Instant::now() < deadline, "never forwarded");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let forwarded = loop {
+        let (events, _) = fixture.tablets[0].status(0).await.unwrap();
+        if events.iter().any(|e| e.status == "forwarded") {
+            break events;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "forwarded never reached the feed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(forwarded.iter().any(|e| e.status == "accepted"));
     // Accepting twice is refused with the reason.
     let (status, page) = operator
         .post("/office/case/accept", &[("csrf", &csrf), ("n", first)])
@@ -338,13 +373,16 @@ async fn staff_reconcile_cases_and_every_refusal_holds() {
 
     // Counts follow; the audit chain names the users and verifies.
     let (_, inbox) = operator.get("/office/inbox").await;
-    assert!(inbox.contains("Прийнято, чекає передачі (1)"), "{inbox}");
+    assert!(
+        inbox.contains("Передано до центральної системи (1)"),
+        "{inbox}"
+    );
     assert!(inbox.contains("Повернуто адміністратору (1)"), "{inbox}");
     let (_, case) = operator
         .get(&format!("/office/case?n={}", url(second)))
         .await;
     assert!(case.contains(OPERATOR) && case.contains("case.returned") && case.contains(reason));
-    assert_eq!(db.transaction(|tx| verify_audit_chain(tx)).unwrap(), None);
+    assert_eq!(db.transaction(verify_audit_chain).unwrap(), None);
     db.transaction(|tx| {
         tx.execute(
             "UPDATE server_audit SET detail = 'змінено' WHERE action = 'case.returned'",
@@ -354,7 +392,7 @@ async fn staff_reconcile_cases_and_every_refusal_holds() {
     })
     .unwrap();
     assert!(
-        db.transaction(|tx| verify_audit_chain(tx))
+        db.transaction(verify_audit_chain)
             .unwrap()
             .is_some(),
         "an edit shows"
@@ -370,6 +408,130 @@ async fn staff_reconcile_cases_and_every_refusal_holds() {
             entry.display()
         );
     }
+
+    // Planning: a visit for T07 reaches that tablet's visits feed, and only with good input.
+    let (status, page) = operator
+        .post(
+            "/office/visits",
+            &[
+                ("csrf", &csrf),
+                ("device", "T07"),
+                ("date", "2026-12-01"),
+                ("time", "10:30"),
+                ("place", "hospital"),
+                ("address", "м. Львів, вул. Лікарняна, 1, палата 4"),
+                ("applicant", "Бондар Петро Олексійович"),
+                ("phone", "050 987 65 43"),
+                ("services", "00001"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let (visits, _) = fixture.tablets[0].visits(0).await.unwrap();
+    assert_eq!(visits.len(), 1);
+    assert_eq!(visits[0]["place"], "hospital");
+    assert_eq!(visits[0]["time"], "2026-12-01 10:30");
+    let (status, page) = operator
+        .post(
+            "/office/visits",
+            &[
+                ("csrf", &csrf),
+                ("device", "T07"),
+                ("date", "2026-12-01"),
+                ("time", "10:30"),
+                ("place", "hospital"),
+                ("address", "вул. Лікарняна"),
+                ("applicant", "Бондар"),
+                ("services", "99999"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("опублікованого каталогу"));
+
+    // Reconciliation lists the gap: forwarded, not yet acknowledged by the central system.
+    let (status, report) = supervisor.get("/office/reconciliation").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        report.contains(&format!(
+            "{first}: передано, центральна система не підтвердила"
+        )),
+        "{report}"
+    );
+
+    // Catalog: a new version is checked and compared before it is published.
+    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
+    let current = std::fs::read_to_string(assets.join("catalog/catalog.toml")).unwrap();
+    let changed = current.replacen("version = 1", "version = 2", 1).replacen(
+        "term = { days = 0, kind = \"working\" }",
+        "term = { days = 3, kind = \"working\" }",
+        1,
+    );
+    let upload = |text: String, token: String| {
+        let form = reqwest::multipart::Form::new().text("csrf", token).part(
+            "catalog",
+            reqwest::multipart::Part::text(text).file_name("catalog.toml"),
+        );
+        supervisor
+            .client
+            .post(format!("{base}/office/catalog/preview"))
+            .header("Cookie", &supervisor.cookie)
+            .multipart(form)
+            .send()
+    };
+    let broken = upload(
+        "version = 3\n[centre]\n".to_owned(),
+        csrf_supervisor(&supervisor).await,
+    )
+    .await
+    .unwrap();
+    assert_eq!(broken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let preview = upload(changed, csrf_supervisor(&supervisor).await)
+        .await
+        .unwrap();
+    assert_eq!(preview.status(), StatusCode::OK);
+    let preview = preview.text().await.unwrap();
+    assert!(
+        preview.contains("1 → 2") && preview.contains("змінено") && preview.contains("term"),
+        "{preview}"
+    );
+    let draft_at = preview.find("name=\"draft\" value=\"").unwrap() + 20;
+    let draft: String = preview[draft_at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let token = csrf_supervisor(&supervisor).await;
+    let (status, published) = supervisor
+        .post(
+            "/office/catalog/publish",
+            &[("csrf", &token), ("draft", &draft)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    let update = fixture.tablets[0].catalog(1).await.unwrap().unwrap();
+    assert_eq!(update.version, 2);
+
+    // Revoking a tablet from the devices page: its next request is refused.
+    let (status, _) = devices
+        .post(
+            "/office/devices/revoke",
+            &[("csrf", &csrf_devices), ("device", "T08")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(fixture.tablets[1].visits(0).await.is_err());
+
+    // English second: the same pages in English on request.
+    let english = Session {
+        client: operator.client.clone(),
+        base: base.clone(),
+        cookie: format!("{}; fk_lang=en", operator.cookie),
+    };
+    let (_, inbox) = english.get("/office/inbox").await;
+    assert!(
+        inbox.contains("Inbox") && inbox.contains("Forwarded to the central system (1)"),
+        "{inbox}"
+    );
 
     // Signing out ends the session.
     let (status, _) = operator.post("/office/logout", &[("csrf", &csrf)]).await;

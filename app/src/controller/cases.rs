@@ -84,6 +84,11 @@ pub fn status_text(status: &str, lang: crate::i18n::Lang) -> String {
         "received" => ("отримано сервером", "received by the server"),
         "accepted" | "forwarded" => ("передано до системи", "forwarded"),
         "returned" => ("повернуто адміністратору", "returned to the administrator"),
+        "registered" => (
+            "зареєстровано в центральній системі",
+            "registered centrally",
+        ),
+        "duplicate" => ("дублікат іншої справи", "duplicate of another case"),
         "in_progress" | "forwarded_to_provider" => ("у роботі", "in progress"),
         "issued" | "decision_issued" => ("рішення прийнято", "decision issued"),
         "refused" => ("відмовлено", "refused"),

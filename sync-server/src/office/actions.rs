@@ -86,11 +86,7 @@ pub fn accept(
         )?;
         set_state(tx, case_number, "accepted", None, None, now)?;
         // The transactional outbox: the case is queued if and only if it is accepted.
-        tx.execute(
-            "INSERT OR IGNORE INTO central_outbox (envelope_id, case_number, enqueued_at, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?3)",
-            params![envelope_id, case_number, now],
-        )?;
+        crate::central::outbox::enqueue(tx, &envelope_id, case_number, now)?;
         status_event(tx, case_number, "accepted", None, now)?;
         audit(tx, actor, "case.accepted", case_number, "", now)?;
         Ok(Ok(()))

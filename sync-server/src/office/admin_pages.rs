@@ -776,20 +776,15 @@ pub async fn retry_dead_letter(
 ) -> Result<Response, OfficeError> {
     user.require(&[Role::Supervisor])?;
     user.check_csrf(&form.csrf)?;
-    let now = state.now();
-    let changed = state.db.transaction(|tx| {
-        let changed = tx.execute(
-            "UPDATE central_outbox SET dead_at = NULL, attempts = 0, next_attempt_at = ?2 WHERE envelope_id = ?1 AND dead_at IS NOT NULL",
-            params![form.envelope, now],
-        )?;
-        if changed > 0 {
-            let case_number: String = tx.query_row("SELECT case_number FROM central_outbox WHERE envelope_id = ?1", [&form.envelope], |r| r.get(0))?;
-            audit(tx, &user.staff.username, "case.dead_letter_retry", &case_number, "", now)?;
-        }
-        Ok(changed)
-    })?;
-    if changed == 0 {
-        return Err(OfficeError::NotFound(user.lang));
+    match crate::central::outbox::retry_dead_letter(
+        &state.db,
+        &form.envelope,
+        &user.staff.username,
+        state.now(),
+    ) {
+        Ok(()) => {}
+        Err(crate::ServerError::NotFound) => return Err(OfficeError::NotFound(user.lang)),
+        Err(other) => return Err(other.into()),
     }
     Ok(Redirect::to("/office/reconciliation").into_response())
 }

@@ -14,7 +14,7 @@ use crate::opened::open_stored;
 use crate::store::{BlobStore, MetadataStore};
 
 /// Where a case is in the back-office and after.
-pub const STATES: [(&str, &str, &str); 10] = [
+pub const STATES: [(&str, &str, &str); 11] = [
     ("received", "Отримано", "Received"),
     (
         "accepted",
@@ -45,6 +45,7 @@ pub const STATES: [(&str, &str, &str); 10] = [
     ("issued", "Рішення: видано", "Decision: issued"),
     ("refused", "Рішення: відмовлено", "Decision: refused"),
     ("result_ready", "Результат готовий", "Result ready"),
+    ("delivered", "Результат видано", "Result handed over"),
 ];
 
 /// States in which the centre still has to act before the case leaves it.

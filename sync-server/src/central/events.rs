@@ -1,0 +1,367 @@
+//! `POST /central/v1/events`: the central system tells us what happened to a case (registered,
+//! forwarded to the provider, decided, result ready, delivered). The request is believed only
+//! with a valid HMAC over a fresh timestamp and an event id never seen before; then the event
+//! is stored, the case register and the tablets' status feed are updated, the step is audited
+//! and the applicant is told. Plain HTTP semantics: the central system holds no client
+//! certificate, its signature is its credential.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use super::CentralState;
+use super::signing::{SIGNATURE_HEADER, SignatureProblem, TIMESTAMP_HEADER, verify};
+use crate::ServerError;
+use crate::office::db::audit;
+
+/// Who the audit trail names for what the central system reports.
+pub const ACTOR: &str = "central-system";
+
+/// Events are a few hundred bytes; anything near this is not one.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The route to `.merge()` into the server's router.
+pub fn router(state: Arc<CentralState>) -> Router {
+    Router::new()
+        .route("/central/v1/events", post(receive))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// A refusal: HTTP status and the stable `code` of the JSON error body.
+#[derive(Debug)]
+pub struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(ErrorBody {
+                code: self.code,
+                message: &self.message,
+            }),
+        )
+            .into_response()
+    }
+}
+
+fn refuse(status: StatusCode, code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+impl From<ServerError> for Refusal {
+    fn from(error: ServerError) -> Self {
+        tracing::error!(error = %error, "a central event could not be stored");
+        refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "storage",
+            "the event could not be stored; send it again later",
+        )
+    }
+}
+
+impl From<SignatureProblem> for Refusal {
+    fn from(problem: SignatureProblem) -> Self {
+        let code = match problem {
+            SignatureProblem::BadTimestamp => "bad_timestamp",
+            SignatureProblem::StaleTimestamp => "stale_timestamp",
+            SignatureProblem::BadSignature => "bad_signature",
+        };
+        refuse(StatusCode::UNAUTHORIZED, code, problem.to_string())
+    }
+}
+
+/// What the central system sends.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    pub event_id: String,
+    pub envelope_id: Option<String>,
+    pub case_number: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: EventKind,
+    pub central_number: Option<String>,
+    pub decision: Option<Decision>,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// When it happened at the central system (RFC 3339).
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Registered,
+    ForwardedToProvider,
+    Decision,
+    ResultReady,
+    Delivered,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Issued,
+    Refused,
+}
+
+impl EventKind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Registered => "registered",
+            Self::ForwardedToProvider => "forwarded_to_provider",
+            Self::Decision => "decision",
+            Self::ResultReady => "result_ready",
+            Self::Delivered => "delivered",
+        }
+    }
+}
+
+/// What we answer to an event we took.
+#[derive(Serialize)]
+struct Taken {
+    event_id: String,
+    case_number: String,
+    status: &'static str,
+}
+
+/// The status string of the case register and the tablets' feed (the tablet's `status_text`
+/// knows these, "issued" and "refused" included).
+fn status_of(event: &Event) -> Result<&'static str, Refusal> {
+    Ok(match (event.kind, event.decision) {
+        (EventKind::Decision, Some(Decision::Issued)) => "issued",
+        (EventKind::Decision, Some(Decision::Refused)) => "refused",
+        (EventKind::Decision, None) => {
+            return Err(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_event",
+                "a decision event needs \"decision\": \"issued\" or \"refused\"",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_event",
+                "only a decision event carries \"decision\"",
+            ));
+        }
+        (EventKind::Registered, None) => "registered",
+        (EventKind::ForwardedToProvider, None) => "forwarded_to_provider",
+        (EventKind::ResultReady, None) => "result_ready",
+        (EventKind::Delivered, None) => "delivered",
+    })
+}
+
+fn plain_text(value: &str, max: usize) -> bool {
+    !value.trim().is_empty() && value.len() <= max && !value.chars().any(char::is_control)
+}
+
+/// Check what signature and JSON cannot: ids, time, the case it names.
+fn check(event: &Event) -> Result<i64, Refusal> {
+    let invalid = |message: &str| {
+        refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_event",
+            message.to_owned(),
+        )
+    };
+    if !plain_text(&event.event_id, 128) {
+        return Err(invalid("event_id: 1–128 characters"));
+    }
+    if event.envelope_id.is_none() && event.case_number.is_none() {
+        return Err(invalid("name the case by envelope_id or case_number"));
+    }
+    if event
+        .central_number
+        .as_deref()
+        .is_some_and(|n| !plain_text(n, 64))
+    {
+        return Err(invalid("central_number: 1–64 characters"));
+    }
+    if event.reasons.len() > 50 || event.reasons.iter().any(|r| r.len() > 2000) {
+        return Err(invalid("reasons: at most 50, each at most 2000 characters"));
+    }
+    time::OffsetDateTime::parse(&event.at, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|_| invalid("at: an RFC 3339 date and time, e.g. 2026-03-02T10:15:00+02:00"))
+}
+
+/// The case the event is about (case number, envelope id), by envelope id or case number; both
+/// must agree if both are given.
+fn find_case(state: &CentralState, event: &Event) -> Result<(String, String), Refusal> {
+    let found: Option<(String, String)> = state.db.transaction(|tx| {
+        Ok(tx
+            .query_row(
+                "SELECT case_number, envelope_id FROM office_cases
+                 WHERE envelope_id = ?1 OR case_number = ?2 LIMIT 1",
+                params![event.envelope_id, event.case_number],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    })?;
+    let unknown = || {
+        refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_case",
+            "no case with this envelope_id or case_number was sent from here",
+        )
+    };
+    let (case_number, envelope_id) = found.ok_or_else(unknown)?;
+    let agrees = event.case_number.as_ref().is_none_or(|n| *n == case_number)
+        && event.envelope_id.as_ref().is_none_or(|e| *e == envelope_id);
+    if agrees {
+        Ok((case_number, envelope_id))
+    } else {
+        Err(unknown())
+    }
+}
+
+fn replayed(event_id: &str) -> Refusal {
+    refuse(
+        StatusCode::CONFLICT,
+        "replayed",
+        format!("event {event_id} was received before; it is not applied twice"),
+    )
+}
+
+async fn receive(
+    State(state): State<Arc<CentralState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Taken>, Refusal> {
+    // Over the limit (or cut off): still a JSON error, like every other refusal.
+    let body = body.map_err(|e| {
+        let (status, code) = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+        } else {
+            (StatusCode::BAD_REQUEST, "malformed_event")
+        };
+        refuse(status, code, e.body_text())
+    })?;
+    let key = state.events_key.as_ref().ok_or_else(|| {
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "events_disabled",
+            "this server has no events_hmac_key_file configured",
+        )
+    })?;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    verify(
+        key,
+        header(TIMESTAMP_HEADER),
+        header(SIGNATURE_HEADER),
+        &body,
+        state.now(),
+    )?;
+    let event: Event = serde_json::from_slice(&body).map_err(|e| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            "malformed_event",
+            format!("the body is not an event: {e}"),
+        )
+    })?;
+    let at = check(&event)?;
+    let status = status_of(&event)?;
+    let (case_number, envelope_id) = find_case(&state, &event)?;
+    let seen: bool = state.db.transaction(|tx| {
+        Ok(tx
+            .query_row(
+                "SELECT 1 FROM central_events WHERE event_id = ?1",
+                [&event.event_id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    })?;
+    if seen {
+        return Err(replayed(&event.event_id));
+    }
+    // The tablets' feed first: a crash before the commit below leaves the event unapplied,
+    // the central system sends it again, and the feed shows the status twice at worst.
+    state.meta.add_status_event(&case_number, status, at)?;
+    let now = state.now();
+    let body_text = String::from_utf8_lossy(&body).into_owned();
+    let inserted = state.db.transaction(|tx| {
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO central_events
+             (event_id, case_number, type, status, central_number, at, received_at, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                event.event_id,
+                case_number,
+                event.kind.name(),
+                status,
+                event.central_number,
+                at,
+                now,
+                body_text
+            ],
+        )?;
+        if inserted == 0 {
+            return Ok(false);
+        }
+        tx.execute(
+            "UPDATE office_cases SET state = ?2, central_number = COALESCE(?3, central_number),
+             updated_at = ?4 WHERE case_number = ?1",
+            params![case_number, status, event.central_number, now],
+        )?;
+        let number = event
+            .central_number
+            .as_deref()
+            .map(|n| format!(" central_number={n}"))
+            .unwrap_or_default();
+        audit(
+            tx,
+            ACTOR,
+            &format!("case.{status}"),
+            &case_number,
+            &format!(
+                "event={} type={}{number}",
+                event.event_id,
+                event.kind.name()
+            ),
+            now,
+        )?;
+        Ok(true)
+    })?;
+    if !inserted {
+        // The same event, twice at once: the other request applied it.
+        return Err(replayed(&event.event_id));
+    }
+    tracing::info!(case_number = %case_number, status, "central event applied");
+    // Telling the applicant may take a while (SMTP, an SMS gateway): the central system does
+    // not wait for it, and its failure never undoes the event.
+    tokio::spawn(super::notify::notify_applicant(
+        state.clone(),
+        case_number.clone(),
+        envelope_id,
+        status,
+    ));
+    Ok(Json(Taken {
+        event_id: event.event_id,
+        case_number,
+        status,
+    }))
+}
