@@ -71,6 +71,17 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(digest(&SHA256, bytes))
 }
 
+/// The signed content's SHA-256 that the receipt crate writes into the PDF's document
+/// information (`fieldkit-content-sha256:<hex>`).
+fn content_hash_in(pdf: &[u8]) -> Option<String> {
+    const MARK: &[u8] = b"fieldkit-content-sha256:";
+    let at = pdf.windows(MARK.len()).position(|w| w == MARK)? + MARK.len();
+    let hex = pdf.get(at..at + 64)?;
+    hex.iter()
+        .all(u8::is_ascii_hexdigit)
+        .then(|| String::from_utf8_lossy(hex).into_owned())
+}
+
 fn mime_of(bytes: &[u8]) -> &'static str {
     if bytes.starts_with(b"\x89PNG") {
         "image/png"
@@ -164,10 +175,16 @@ pub fn open_stored(
         });
     }
 
-    let inventory_sha256 = case
-        .signatures
-        .first()
-        .map(|s| s.signed_document_sha256.clone());
+    // The hash the signatures must sign: the one the inventory PDF itself carries (in its
+    // document information), else — an inventory from before it did — the case's statement.
+    let inventory_sha256 = inventory_pdf
+        .as_deref()
+        .and_then(|pdf| content_hash_in(pdf))
+        .or_else(|| {
+            case.signatures
+                .first()
+                .map(|s| s.signed_document_sha256.clone())
+        });
     let signatures = records
         .into_iter()
         .map(|record| {

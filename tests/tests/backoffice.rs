@@ -392,9 +392,7 @@ async fn staff_reconcile_cases_and_every_refusal_holds() {
     })
     .unwrap();
     assert!(
-        db.transaction(verify_audit_chain)
-            .unwrap()
-            .is_some(),
+        db.transaction(verify_audit_chain).unwrap().is_some(),
         "an edit shows"
     );
 

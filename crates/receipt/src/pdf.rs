@@ -4,7 +4,7 @@
 use fieldkit_capture::signature::{Strokes, smooth};
 use fieldkit_domain::case::SignerRole;
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
-use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str};
+use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use qrcode::{Color, EcLevel, QrCode};
 
 use crate::document::{Block, Receipt};
@@ -358,6 +358,12 @@ fn write_pdf(
     }
 
     pdf.catalog(catalog).pages(page_tree);
+    // The signed content's hash in the document information too, where a program finds it
+    // without extracting text: the server checks signatures against the inventory with it.
+    let info = new_ref();
+    pdf.document_info(info).subject(TextStr(&format!(
+        "fieldkit-content-sha256:{content_sha256}"
+    )));
     pdf.pages(page_tree)
         .kids(page_refs.iter().map(|(page, _)| *page))
         .count(page_count as i32);

@@ -122,6 +122,12 @@ fn signed_inventory_is_valid_pdf_with_exact_ukrainian_text_and_a_readable_qr() {
     let path = write(dir.path(), "inventory.pdf", &pdf);
 
     run("qpdf", &["--check", &path]);
+    // The signed content's hash is in the document information too, for the server's check.
+    let info = run("pdfinfo", &[&path]);
+    assert!(
+        info.contains(&format!("fieldkit-content-sha256:{hash}")),
+        "{info}"
+    );
 
     let text = run("pdftotext", &["-enc", "UTF-8", &path, "-"]);
     for expected in [
