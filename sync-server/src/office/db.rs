@@ -48,11 +48,7 @@ pub struct OfficeDb {
 impl OfficeDb {
     /// Open the metadata file (made by `init`) and add the back-office tables if missing.
     pub fn open(path: &Path) -> Result<Self, ServerError> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let conn = crate::store::open_connection(path)?;
         conn.execute_batch(SCHEMA)?;
         Ok(Self {
             conn: Mutex::new(conn),

@@ -6,7 +6,7 @@ mod files;
 mod sqlite;
 
 pub use files::FileBlobStore;
-pub use sqlite::SqliteMetadata;
+pub use sqlite::{SqliteMetadata, open_connection};
 
 use crate::ServerError;
 

@@ -84,13 +84,21 @@ pub struct SqliteMetadata {
     conn: Mutex<Connection>,
 }
 
+/// A connection to the server's SQLite file as every part of the server opens it: WAL,
+/// `synchronous=FULL` (what is acknowledged is on disk), foreign keys, and a wait rather than
+/// an error while another connection writes.
+pub fn open_connection(path: &Path) -> Result<Connection, ServerError> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
 impl SqliteMetadata {
     pub fn open(path: &Path) -> Result<Self, ServerError> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let conn = open_connection(path)?;
         conn.execute_batch(SCHEMA)?;
         Ok(Self {
             conn: Mutex::new(conn),
