@@ -11,7 +11,6 @@ use fieldkit_sync_server::setup::{Layout, ServerFiles, init};
 use fieldkit_sync_server::store::{FileBlobStore, MetadataStore, SqliteMetadata};
 use fieldkit_sync_server::tls::{certificate_fingerprint, server_config};
 use fieldkit_sync_server::tus::TusLimits;
-use ring::rand::{SecureRandom, SystemRandom};
 use serde::Deserialize;
 
 const HELP: &str = "fieldkit-sync-server — receives sealed cases from fieldkit tablets
@@ -118,15 +117,6 @@ fn now() -> i64 {
 }
 
 /// The arguments that are neither flags nor flag values.
-/// A Unix time as the operator reads it, in UTC.
-fn utc(at: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
-    time::OffsetDateTime::from_unix_timestamp(at)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_else(|| at.to_string())
-}
-
 fn positionals(args: &[String]) -> Vec<&String> {
     let mut out = Vec::new();
     let mut skip = false;
@@ -154,20 +144,6 @@ fn one_flag(args: &[String], name: &str) -> Result<String, String> {
     flags(args, name)
         .pop()
         .ok_or_else(|| format!("missing {name}\n\n{HELP}"))
-}
-
-/// Eight characters from an alphabet without look-alikes (no I, L, O, U), in two groups of four.
-fn new_enroll_code() -> Result<String, String> {
-    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let mut bytes = [0u8; 8];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| "random number generator failed".to_owned())?;
-    let chars: String = bytes
-        .iter()
-        .map(|b| char::from(ALPHABET[(b % 32) as usize]))
-        .collect();
-    Ok(format!("{}-{}", &chars[..4], &chars[4..]))
 }
 
 fn metadata(data: &Path) -> Result<SqliteMetadata, String> {
@@ -276,7 +252,7 @@ fn run(args: &[String]) -> Result<(), String> {
                 .pop()
                 .map_or(Ok(60), |m| m.parse())
                 .map_err(|_| "--valid-minutes: a number".to_owned())?;
-            let code = new_enroll_code()?;
+            let code = fieldkit_sync_server::setup::new_enroll_code().map_err(|e| e.to_string())?;
             metadata(&data)?
                 .add_enroll_code(
                     &certificate_fingerprint(code.as_bytes()),
@@ -352,7 +328,9 @@ fn run(args: &[String]) -> Result<(), String> {
                     "{:<10} {:<8} {:<20} {:>7} {:>8} {:>8} {:>9} {:>8}",
                     device.device_id,
                     if device.revoked { "revoked" } else { "active" },
-                    device.last_report_at.map_or("never".to_owned(), utc),
+                    device
+                        .last_report_at
+                        .map_or("never".to_owned(), fieldkit_sync_server::office::html::when),
                     device.cases_sealed,
                     device.received,
                     device.envelopes_waiting,
@@ -392,7 +370,7 @@ fn run(args: &[String]) -> Result<(), String> {
                 None => println!("{device} has never reported; nothing is known of its cases"),
                 Some(at) => println!(
                     "{device} last reported at {} UTC: {} case(s) sealed there never arrived{}",
-                    utc(at),
+                    fieldkit_sync_server::office::html::when(at),
                     cases.len(),
                     if cases.is_empty() { "" } else { ":" }
                 ),

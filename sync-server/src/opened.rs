@@ -135,8 +135,9 @@ pub fn open_stored(
     let mut page_bytes = Vec::new();
     let mut records = Vec::new();
     let mut inventory_pdf = None;
-    for part in plain {
-        let bytes = Zeroizing::new(part.bytes.clone());
+    for mut part in plain {
+        // Take the plaintext rather than copy it: one buffer per part, wiped when dropped.
+        let bytes = Zeroizing::new(std::mem::take(&mut part.bytes));
         match part.kind {
             PartKind::CaseRecord => {
                 case = Some(serde_json::from_slice(&bytes).map_err(|e| {

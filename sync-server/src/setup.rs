@@ -74,6 +74,22 @@ fn write_public(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
     Ok(())
 }
 
+/// A one-time enrollment code as staff read it out or type it: 8 characters of Crockford's
+/// base 32 (no I, L, O, U to confuse), in two groups, e.g. `K7Q2-99XA`.
+pub fn new_enroll_code() -> Result<String, ServerError> {
+    use ring::rand::SecureRandom;
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut bytes = [0u8; 8];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| ServerError::Storage("random number generator failed".into()))?;
+    let chars: String = bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(b % 32)]))
+        .collect();
+    Ok(format!("{}-{}", &chars[..4], &chars[4..]))
+}
+
 /// Create the data directory for a server reachable under `hostnames`.
 pub fn init(root: &Path, hostnames: &[String]) -> Result<(), ServerError> {
     let layout = Layout::new(root);

@@ -63,8 +63,6 @@ impl Session {
 
     /// The CSRF token of this session, as the pages carry it.
     async fn csrf(&self) -> String {
-        let (_, page) = self.get("/office/lang?to=uk").await;
-        let _ = page;
         let (_, page) = self.get("/office/inbox").await;
         let (_, page) = if page.contains("name=\"csrf\"") {
             (StatusCode::OK, page)

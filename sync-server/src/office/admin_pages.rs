@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::auth::Role;
 use super::db::audit;
 use super::html::{Lang, csrf_field, esc, page, url, when};
-use super::register::{self, Sources};
+use super::register;
 use super::web::{OfficeError, Shared, SignedIn, html};
 use crate::store::MetadataStore;
 use crate::tls::certificate_fingerprint;
@@ -468,20 +468,6 @@ pub async fn devices_page(State(state): Shared, user: SignedIn) -> Result<Respon
     )))
 }
 
-fn enroll_code() -> Result<String, crate::ServerError> {
-    use ring::rand::SecureRandom;
-    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let mut bytes = [0u8; 8];
-    ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| crate::ServerError::Storage("no randomness".into()))?;
-    let chars: String = bytes
-        .iter()
-        .map(|b| char::from(ALPHABET[(b % 32) as usize]))
-        .collect();
-    Ok(format!("{}-{}", &chars[..4], &chars[4..]))
-}
-
 #[derive(Deserialize)]
 pub struct CsrfOnly {
     #[serde(default)]
@@ -496,7 +482,7 @@ pub async fn new_enroll_code(
     user.require(&[Role::DeviceAdmin])?;
     user.check_csrf(&form.csrf)?;
     let lang = user.lang;
-    let code = enroll_code()?;
+    let code = crate::setup::new_enroll_code()?;
     let valid_minutes = 60;
     state.meta.add_enroll_code(
         &certificate_fingerprint(code.as_bytes()),
@@ -605,17 +591,7 @@ pub async fn reconciliation_page(
     user.require(&[Role::Supervisor])?;
     let lang = user.lang;
     let catalog = state.catalog()?;
-    register::index_new(
-        &state.db,
-        &Sources {
-            meta: state.meta.as_ref(),
-            blobs: state.blobs.as_ref(),
-            sealing_keys: &state.sealing_keys,
-            catalog: catalog.as_ref().map(|(_, c)| c),
-            calendar: &state.calendar,
-        },
-        state.now(),
-    )?;
+    state.index_new_cases(catalog.as_ref().map(|(_, c)| c))?;
     let day = if register::parse_date(&query.day).is_some() {
         query.day.clone()
     } else {
@@ -719,15 +695,7 @@ pub async fn reconciliation_page(
         );
     }
     body.push_str("</table>");
-    let dead: Vec<(String, String, i64, String)> = state.db.transaction(|tx| {
-        let mut statement = tx.prepare(
-            "SELECT envelope_id, case_number, attempts, coalesce(last_error, '') FROM central_outbox WHERE dead_at IS NOT NULL ORDER BY dead_at",
-        )?;
-        let rows = statement
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
-    })?;
+    let dead = crate::central::outbox::dead_letters(&state.db)?;
     let _ = write!(
         body,
         "<h2>{} ({})</h2>",
@@ -742,7 +710,10 @@ pub async fn reconciliation_page(
             lang.t("Спроб", "Attempts"),
             lang.t("Остання помилка", "Last error")
         );
-        for (envelope_id, case_number, attempts, error) in &dead {
+        for letter in &dead {
+            let (envelope_id, case_number, attempts) =
+                (&letter.envelope_id, &letter.case_number, letter.attempts);
+            let error = letter.last_error.as_deref().unwrap_or("");
             let _ = write!(
                 body,
                 "<tr><td><a href=\"/office/case?n={}\">{}</a></td><td>{attempts}</td><td>{}</td><td><form method=\"post\" action=\"/office/dead-letters/retry\">{}<input type=\"hidden\" name=\"envelope\" value=\"{}\"><button>{}</button></form></td></tr>",

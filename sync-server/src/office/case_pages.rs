@@ -14,7 +14,7 @@ use super::actions::{self, ActionRefused};
 use super::auth::{self, LoginRefused, Role, SESSION_SECONDS};
 use super::db::audit_of;
 use super::html::{Frame, Lang, csrf_field, esc, page, url, when};
-use super::register::{self, Filter, STATES, Sources};
+use super::register::{self, Filter, STATES};
 use super::web::{
     OfficeError, PageLang, SESSION_COOKIE, Shared, SignedIn, cookie, html, html_headers,
     language_cookie,
@@ -146,19 +146,6 @@ pub async fn switch_language(Query(query): Query<LangQuery>) -> Response {
     response
 }
 
-fn sources<'a>(
-    state: &'a super::web::OfficeState,
-    catalog: Option<&'a fieldkit_domain::catalog::Catalog>,
-) -> Sources<'a> {
-    Sources {
-        meta: state.meta.as_ref(),
-        blobs: state.blobs.as_ref(),
-        sealing_keys: &state.sealing_keys,
-        catalog,
-        calendar: &state.calendar,
-    }
-}
-
 fn options(values: &[String], chosen: &str, any: &str) -> String {
     let mut out = format!("<option value=\"\">{}</option>", esc(any));
     for value in values {
@@ -180,11 +167,7 @@ pub async fn inbox(
     user.require(&READERS)?;
     let lang = user.lang;
     let catalog = state.catalog()?;
-    register::index_new(
-        &state.db,
-        &sources(&state, catalog.as_ref().map(|(_, c)| c)),
-        state.now(),
-    )?;
+    state.index_new_cases(catalog.as_ref().map(|(_, c)| c))?;
     let counts = register::counts(&state.db)?;
     let rows = register::list(&state.db, &filter, &state.calendar, state.today())?;
     let mut body = String::from("<p class=\"counts\">");

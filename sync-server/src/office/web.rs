@@ -48,6 +48,21 @@ impl OfficeState {
             .unwrap_or(time::Date::MIN)
     }
 
+    /// Add the envelopes that arrived since the last look to the case register.
+    pub fn index_new_cases(&self, catalog: Option<&Catalog>) -> Result<usize, ServerError> {
+        super::register::index_new(
+            &self.db,
+            &super::register::Sources {
+                meta: self.meta.as_ref(),
+                blobs: self.blobs.as_ref(),
+                sealing_keys: &self.sealing_keys,
+                catalog,
+                calendar: &self.calendar,
+            },
+            self.now(),
+        )
+    }
+
     /// The catalog published now, if any.
     pub fn catalog(&self) -> Result<Option<(u64, Catalog)>, ServerError> {
         match self.meta.catalog_since(0)? {
