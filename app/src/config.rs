@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fieldkit_receipt::mail::MailSettings;
 use fieldkit_vault::Clock;
@@ -37,6 +37,10 @@ impl Default for ScannerConfig {
 
 pub use fieldkit_vault::SystemClock;
 
+/// The monotonic clock that measures idle time for auto-lock and the wait after wrong
+/// passphrases: `Instant::now` on the tablet; a test passes a clock it moves by hand.
+pub type MonotonicClock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
 pub struct AppConfig {
     /// The vault and the screen preferences live here (on the encrypted partition).
     pub data_dir: PathBuf,
@@ -51,6 +55,7 @@ pub struct AppConfig {
     /// How often the background sync runs when nothing asks for it sooner.
     pub sync_interval: Duration,
     pub clock: Arc<dyn Clock>,
+    pub monotonic_clock: MonotonicClock,
 }
 
 impl AppConfig {
@@ -64,6 +69,7 @@ impl AppConfig {
             server_ca: None,
             sync_interval: Duration::from_secs(60),
             clock: Arc::new(SystemClock),
+            monotonic_clock: Arc::new(Instant::now),
         }
     }
 

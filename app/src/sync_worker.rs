@@ -156,6 +156,11 @@ impl Controller {
                 self.last_sync = Some(summary.at);
                 self.unseen_statuses += summary.status_changes;
                 app.set_status_changes(i32::try_from(self.unseen_statuses).unwrap_or(i32::MAX));
+                // A pass that was running when the tablet locked finishes on its own connection;
+                // nothing on screen changes while locked (a wipe is found at unlock: no draft).
+                if self.vault.is_none() {
+                    return Ok(());
+                }
                 if summary.feeds.catalog_version.is_some() {
                     self.reload_catalog()?;
                 }

@@ -57,7 +57,8 @@ pub struct Controller {
     pub sync: Option<SyncWorker>,
     pub to_ui: mpsc::Sender<UiMessage>,
     from_workers: mpsc::Receiver<UiMessage>,
-    pub last_activity: Instant,
+    /// When the person last touched or typed, on `config.monotonic_clock`.
+    last_activity: Instant,
     pub unseen_statuses: usize,
     pub last_sync: Option<i64>,
     pub unlock_wait_until: Option<Instant>,
@@ -85,6 +86,7 @@ impl Controller {
         let calendar = WorkCalendar::from_toml_str(&read_asset(&config, "calendar/ua.toml")?)?;
         let prefs = Prefs::load(&config.data_dir);
         let (to_ui, from_workers) = mpsc::channel();
+        let started = (config.monotonic_clock)();
         Ok(Self {
             config,
             prefs,
@@ -99,7 +101,7 @@ impl Controller {
             sync: None,
             to_ui,
             from_workers,
-            last_activity: Instant::now(),
+            last_activity: started,
             unseen_statuses: 0,
             last_sync: None,
             unlock_wait_until: None,
@@ -128,6 +130,26 @@ impl Controller {
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
     }
 
+    /// Now on the monotonic clock (idle time, the unlock wait).
+    pub fn instant(&self) -> Instant {
+        (self.config.monotonic_clock)()
+    }
+
+    /// The person touched or typed: the auto-lock counts from here.
+    pub fn mark_activity(&mut self) {
+        self.last_activity = self.instant();
+    }
+
+    /// Unlocked, idle longer than the auto-lock setting, and no long work (a scan, an import,
+    /// enrollment) on the progress overlay: the overlay's work finishes first. The setting is
+    /// held to what Settings offers, whatever a hand-edited prefs file says.
+    fn autolock_due(&self, window: &AppWindow) -> bool {
+        let idle = self.instant().saturating_duration_since(self.last_activity);
+        let minutes = self.prefs.autolock_minutes.clamp(1, 60);
+        let limit = Duration::from_secs(u64::from(minutes) * 60);
+        self.vault.is_some() && idle > limit && !window.global::<App>().get_busy()
+    }
+
     pub fn service(&self, code: &str) -> Option<&Service> {
         self.catalog.service(&ServiceCode(code.to_owned()))
     }
@@ -140,6 +162,10 @@ impl Controller {
     }
 
     pub fn show(&mut self, window: &AppWindow, screen: Screen) -> Result<()> {
+        // Locked, only the unlock (or first-run) screen is there, whatever asks for another.
+        if !matches!(screen, Screen::Unlock | Screen::Enroll) {
+            self.vault()?;
+        }
         window.global::<App>().set_screen(screen);
         window.global::<App>().set_notice("".into());
         // Only the visit's own screens are where a visit resumes (not Today or Settings).
@@ -186,6 +212,8 @@ impl Controller {
                 UiMessage::Job(job) => {
                     let result = job(self, window);
                     window.global::<App>().set_busy(false);
+                    // The person watched the progress overlay: idle time starts when it goes.
+                    self.mark_activity();
                     result
                 }
                 UiMessage::Progress { label, fraction } => {
@@ -200,11 +228,7 @@ impl Controller {
             }
         }
         self.tick_unlock_wait(window);
-        let idle = self.last_activity.elapsed();
-        let limit = Duration::from_secs(u64::from(self.prefs.autolock_minutes) * 60);
-        if self.vault.is_some()
-            && idle > limit
-            && !window.global::<App>().get_busy()
+        if self.autolock_due(window)
             && let Err(error) = self.lock(window)
         {
             self.notify(window, &error.message(), true);
@@ -273,7 +297,7 @@ pub fn act(
     let Ok(mut controller) = controller.try_borrow_mut() else {
         return;
     };
-    controller.last_activity = Instant::now();
+    controller.mark_activity();
     if let Err(error) = action(&mut controller, &window) {
         controller.notify(&window, &error.message(), true);
     }
@@ -302,17 +326,26 @@ pub fn attach(window: &AppWindow, controller: Rc<RefCell<Controller>>) -> slint:
             })
         });
     }
+    // On-screen keys are activity even in a field that tells the controller nothing (the
+    // override note, a passphrase). Not through `act`: the key events they become reach the
+    // fields' own callbacks, which borrow the controller themselves.
     {
-        let w = window.as_weak();
+        let (c, w) = (controller.clone(), window.as_weak());
         app.on_osk_key(move |text| {
+            if let Ok(mut controller) = c.try_borrow_mut() {
+                controller.mark_activity();
+            }
             if let Some(win) = w.upgrade() {
                 crate::keyboard::type_text(&win, &text);
             }
         });
     }
     {
-        let w = window.as_weak();
+        let (c, w) = (controller.clone(), window.as_weak());
         app.on_osk_backspace(move || {
+            if let Ok(mut controller) = c.try_borrow_mut() {
+                controller.mark_activity();
+            }
             if let Some(win) = w.upgrade() {
                 crate::keyboard::backspace(&win);
             }

@@ -13,7 +13,10 @@ use crate::error::{AppError, Result};
 use crate::i18n::Message;
 use crate::sync_pass::{enrolled_from_vault, save_enrollment};
 use crate::sync_worker::SyncWorker;
-use crate::ui::{AdminRow, App, AppWindow, EnrollPage, Screen, UnlockPage};
+use crate::ui::{
+    AdminRow, App, AppWindow, CasesPage, EnrollPage, ReceiptPage, Screen, SettingsPage, SignPage,
+    TodayPage, UnlockPage,
+};
 
 /// What an enrollment QR code carries after `FIELDKIT-ENROLL:` (the back-office shows it beside
 /// the typed code), as JSON.
@@ -251,7 +254,7 @@ impl Controller {
                 if let VaultError::MustWait { seconds } = &error {
                     page.set_wait_seconds(i32::try_from(*seconds).unwrap_or(i32::MAX));
                     self.unlock_wait_until =
-                        Some(std::time::Instant::now() + std::time::Duration::from_secs(*seconds));
+                        Some(self.instant() + std::time::Duration::from_secs(*seconds));
                 }
                 page.set_error(AppError::from(error).message().in_lang(self.lang()).into());
                 Ok(())
@@ -309,9 +312,12 @@ impl Controller {
         }
     }
 
-    /// Lock: the keys are wiped and nothing personal stays on the screens.
+    /// Lock: the visit is saved as it stands, the keys are wiped and nothing personal stays on
+    /// the screens. Applicant mode ends here too: unlocking takes an administrator's passphrase,
+    /// as leaving applicant mode does, and leads back to the administrator's side of the visit.
     pub fn lock(&mut self, window: &AppWindow) -> Result<()> {
         if self.draft.as_ref().is_some_and(|d| !d.case_id.is_empty()) {
+            self.keep_override_being_written(window);
             self.save_draft()?;
         }
         self.sync = None;
@@ -324,6 +330,7 @@ impl Controller {
         }
         self.admin_name.clear();
         crate::controller::visit::clear_screens(window);
+        clear_locked_out(window);
         let app = window.global::<App>();
         app.set_applicant_mode(false);
         app.set_visit_open(false);
@@ -336,9 +343,7 @@ impl Controller {
 
     pub fn tick_unlock_wait(&mut self, window: &AppWindow) {
         if let Some(until) = self.unlock_wait_until {
-            let left = until
-                .saturating_duration_since(std::time::Instant::now())
-                .as_secs();
+            let left = until.saturating_duration_since(self.instant()).as_secs();
             window
                 .global::<UnlockPage>()
                 .set_wait_seconds(i32::try_from(left).unwrap_or(0));
@@ -347,6 +352,33 @@ impl Controller {
             }
         }
     }
+}
+
+/// What the visit screens' `clear_screens` leaves and a locked tablet must not keep: today's
+/// visits (names, addresses), the last receipt (e-mail), signatures on the cases screen and
+/// passphrases half typed.
+fn clear_locked_out(window: &AppWindow) {
+    let today = window.global::<TodayPage>();
+    today.set_visits(ModelRc::default());
+    today.set_has_draft(false);
+    today.set_draft_title("".into());
+    let receipt = window.global::<ReceiptPage>();
+    receipt.set_case_number("".into());
+    receipt.set_tracking_url("".into());
+    receipt.set_deadline("".into());
+    receipt.set_email("".into());
+    receipt.set_outgoing("".into());
+    receipt.set_qr(slint::Image::default());
+    let cases = window.global::<CasesPage>();
+    cases.set_ink(slint::Image::default());
+    cases.set_selected("".into());
+    cases.set_action(0);
+    let sign = window.global::<SignPage>();
+    sign.set_leave_passphrase("".into());
+    sign.set_asking_admin(false);
+    let settings = window.global::<SettingsPage>();
+    settings.set_new_admin_name("".into());
+    settings.set_new_admin_passphrase("".into());
 }
 
 /// An enrollment QR's text, if it is one of ours.

@@ -623,6 +623,22 @@ impl Controller {
         Ok(())
     }
 
+    /// An override of the conclusion being written is kept only by "Next"; on lock it goes into
+    /// the draft as typed, so unlocking finds it on the form again.
+    pub fn keep_override_being_written(&mut self, window: &AppWindow) {
+        let page = window.global::<FormPage>();
+        let note = page.get_override_note().trim().to_owned();
+        if !page.get_overridden() || note.is_empty() {
+            return;
+        }
+        if let Some(draft) = self.draft.as_mut() {
+            draft.override_conformity = Some(ConformityOverride {
+                conforms: page.get_override_conforms(),
+                note,
+            });
+        }
+    }
+
     fn form_next(&mut self, window: &AppWindow) -> Result<()> {
         let lang = self.lang();
         let page = window.global::<FormPage>();

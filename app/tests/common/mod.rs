@@ -133,6 +133,32 @@ pub fn wait_for(app: &RunningApp, what: &str, mut done: impl FnMut(&RunningApp) 
     }
 }
 
+/// The tablet's monotonic clock, moved by hand: idle minutes pass without sleeping.
+#[derive(Clone)]
+pub struct HandClock {
+    start: Instant,
+    passed: std::sync::Arc<std::sync::Mutex<Duration>>,
+}
+
+impl HandClock {
+    pub fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            passed: Default::default(),
+        }
+    }
+
+    /// For `AppConfig::monotonic_clock`.
+    pub fn source(&self) -> fieldkit_app::config::MonotonicClock {
+        let clock = self.clone();
+        std::sync::Arc::new(move || clock.start + *clock.passed.lock().unwrap())
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.passed.lock().unwrap() += by;
+    }
+}
+
 /// A signature drawn with a finger: strokes of pointer events across the pad.
 pub fn draw_signature(app: &RunningApp, pad_label: &str) {
     let pad = find(app, pad_label);
