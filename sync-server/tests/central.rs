@@ -1,8 +1,9 @@
 #![allow(clippy::unwrap_used)]
 //! The central case system connector against real peers on loopback: an HTTP receiver that
 //! fails for a while (500, a timeout, a dropped connection) and then recovers, a drop folder, a
-//! signed events endpoint, a real SMTP server (Python's aiosmtpd) and an SMS gateway. Cases are
-//! real sealed envelopes, opened by the connector as the server opens them.
+//! signed events endpoint, a real SMTP server (Python's aiosmtpd) that may be down for a while,
+//! and an SMS gateway. Cases are real sealed envelopes, opened by the connector as the server
+//! opens them.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{TcpListener as StdListener, TcpStream};
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -31,10 +32,14 @@ use fieldkit_domain::common::{DocumentForm, RequirementId, ServiceCode};
 use fieldkit_domain::workflow::CaseState;
 use fieldkit_protocol::{DeviceSigningKey, PartKind, PlainPart, SealRequest, seal};
 use fieldkit_sync_server::ServerError;
+use fieldkit_sync_server::central::notify::notifications_of;
 use fieldkit_sync_server::central::outbox::{
     backoff_cap, dead_letters, enqueue, outbox_counts, outbox_entry, retry_dead_letter, run_once,
 };
-use fieldkit_sync_server::central::{CentralConfig, CentralState, ConnectorKind, events};
+use fieldkit_sync_server::central::{
+    CentralConfig, CentralState, ConnectorKind, NotificationState, NotifyConfig, events,
+};
+use fieldkit_sync_server::local::LocalServer;
 use fieldkit_sync_server::office::db::{audit_of, verify_audit_chain};
 use fieldkit_sync_server::setup::{ServerFiles, init};
 use fieldkit_sync_server::store::{Device, DeviceState, StoredEnvelope};
@@ -925,16 +930,43 @@ struct EventClient {
 }
 
 impl EventClient {
+    /// The events endpoint on plain HTTP, with the notification worker beside it (as the
+    /// server runs them).
     async fn start(state: Arc<CentralState>) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
+        fieldkit_sync_server::central::notify::spawn(state.clone()).unwrap();
         tokio::spawn(async move {
             axum::serve(listener, events::router(state)).await.unwrap();
         });
         Self {
             http: reqwest::Client::new(),
             url: format!("http://{address}/central/v1/events"),
+        }
+    }
+
+    /// The events endpoint of a whole server, over its TLS, trusting its CA as the central
+    /// system does.
+    fn to_server(server: &LocalServer) -> Self {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from(
+                server.server_ca.clone(),
+            ))
+            .unwrap();
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Self {
+            http: reqwest::Client::builder()
+                .tls_backend_preconfigured(tls)
+                .build()
+                .unwrap(),
+            url: format!("{}/central/v1/events", server.url),
         }
     }
 
@@ -1265,6 +1297,32 @@ fn assert_no_personal_data(text: &str) {
     }
 }
 
+/// The mails aiosmtpd stored in `maildir`, read with Python's own parser: how many, and the
+/// first one's recipient, subject (decoded and raw), content type, charset and body.
+fn read_mail(maildir: &Path) -> serde_json::Value {
+    let script = r#"
+import email, email.policy, json, mailbox, sys
+box = mailbox.Maildir(sys.argv[1], create=False)
+raw = [m.as_bytes() for m in box]
+m = email.message_from_bytes(raw[0], policy=email.policy.default)
+print(json.dumps({"count": len(raw), "to": str(m["to"]), "subject": str(m["subject"]),
+    "type": m.get_content_type(), "charset": m.get_content_charset(), "body": m.get_content(),
+    "raw_subject": [l for l in raw[0].decode("ascii", "replace").splitlines()
+                    if l.lower().startswith("subject:")][0]}, ensure_ascii=False))
+"#;
+    let output = Command::new("python3")
+        .args(["-c", script])
+        .arg(maildir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_applicant_hears_the_case_number_and_status_by_email_or_sms_and_nothing_else() {
     let fixture = fixture();
@@ -1282,7 +1340,7 @@ async fn the_applicant_hears_the_case_number_and_status_by_email_or_sms_and_noth
         None,
     )
     .await;
-    let notify: fieldkit_sync_server::central::NotifyConfig = toml::from_str(&format!(
+    let notify: NotifyConfig = toml::from_str(&format!(
         r#"
         smtp_host = "127.0.0.1"
         smtp_port = {port}
@@ -1337,27 +1395,7 @@ async fn the_applicant_hears_the_case_number_and_status_by_email_or_sms_and_noth
     wait_for_action(&state, &by_sms.1, "notify.sms_sent").await;
 
     // The e-mail, read back with Python's own parser.
-    let script = r#"
-import email, email.policy, json, mailbox, sys
-box = mailbox.Maildir(sys.argv[1], create=False)
-raw = [m.as_bytes() for m in box]
-m = email.message_from_bytes(raw[0], policy=email.policy.default)
-print(json.dumps({"count": len(raw), "to": str(m["to"]), "subject": str(m["subject"]),
-    "type": m.get_content_type(), "charset": m.get_content_charset(), "body": m.get_content(),
-    "raw_subject": [l for l in raw[0].decode("ascii", "replace").splitlines()
-                    if l.lower().startswith("subject:")][0]}, ensure_ascii=False))
-"#;
-    let output = Command::new("python3")
-        .args(["-c", script])
-        .arg(&maildir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let mail: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mail = read_mail(&maildir);
     assert_eq!(mail["count"], 1);
     assert_eq!(mail["to"], EMAIL);
     assert_eq!(mail["type"], "text/plain");
@@ -1413,5 +1451,201 @@ print(json.dumps({"count": len(raw), "to": str(m["to"]), "subject": str(m["subje
     assert_eq!(client.post(&key, now, &delivered).await.0, 200);
     assert_eq!(case_row(&state, &by_mail.1).0, "delivered");
     wait_for_action(&state, &by_mail.1, "notify.email_failed").await;
+    assert!(audit_chain_intact(&state));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notifications are queued with the event: a mail server that is down, or a server that stops,
+// delays the applicant's mail but does not lose it.
+
+/// The wall clock: the tests below wait out real back-offs (of a second at most).
+fn wall_clock() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Mail through a plain SMTP server on `port` (down until a test starts it), events signed with
+/// `key_file`, attempts a second apart at most and enough of them to outlast aiosmtpd's start.
+fn retrying_mail_config(port: u16, key_file: PathBuf) -> CentralConfig {
+    let notify: NotifyConfig = toml::from_str(&format!(
+        r#"
+        smtp_host = "127.0.0.1"
+        smtp_port = {port}
+        smtp_security = "none"
+        from = "ЦНАП м. Львова <cnap@example.lviv.ua>"
+        "#
+    ))
+    .unwrap();
+    CentralConfig {
+        events_hmac_key_file: Some(key_file),
+        max_attempts: 1000,
+        backoff_base_seconds: 1,
+        backoff_max_seconds: 1,
+        notify: Some(notify),
+        ..CentralConfig::default()
+    }
+}
+
+fn by_email() -> Notification {
+    Notification::Email {
+        address: Contact(EMAIL.into()),
+    }
+}
+
+/// The queue keeps what it needs to send, never whom to: no contact, no name, no address.
+fn assert_queue_holds_no_contact(state: &CentralState) {
+    let rows: Vec<String> = state
+        .db
+        .transaction(|tx| {
+            let mut statement = tx.prepare(
+                "SELECT event_id || ' ' || case_number || ' ' || status || ' ' || state || ' '
+                        || COALESCE(last_error, '') FROM notify_outbox",
+            )?;
+            let rows = statement
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(rows)
+        })
+        .unwrap();
+    assert!(!rows.is_empty());
+    for row in rows {
+        assert!(!row.contains(EMAIL) && !row.contains(PHONE), "{row}");
+        assert_no_personal_data(&row);
+    }
+}
+
+/// The one mail in `maildir` went to the applicant and says the case number and the status
+/// (Ukrainian, English), nothing else.
+fn assert_one_mail(maildir: &Path, case_number: &str, (uk, en): (&str, &str)) {
+    let mail = read_mail(maildir);
+    assert_eq!(mail["count"], 1, "{mail}");
+    assert_eq!(mail["to"], EMAIL);
+    for text in [
+        mail["subject"].as_str().unwrap(),
+        mail["body"].as_str().unwrap(),
+    ] {
+        assert!(text.contains(case_number), "{text}");
+        assert!(text.contains(uk) && text.contains(en), "{text}");
+        assert_no_personal_data(text);
+    }
+}
+
+/// The case's only notification is sent, after at least one failed attempt, and the audit trail
+/// shows the failures first and one sending last.
+fn assert_sent_once_after_failing(state: &CentralState, case_number: &str) {
+    let queued = notifications_of(&state.db, case_number).unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0].state, NotificationState::Sent);
+    assert!(queued[0].attempts >= 2, "{queued:?}");
+    assert_eq!(queued[0].last_error, None);
+    let notices: Vec<String> = actions(state, case_number)
+        .into_iter()
+        .filter(|a| a.starts_with("notify."))
+        .collect();
+    assert_eq!(
+        notices.last().map(String::as_str),
+        Some("notify.email_sent")
+    );
+    let failed = &notices[..notices.len() - 1];
+    assert!(!failed.is_empty(), "{notices:?}");
+    assert!(
+        failed.iter().all(|a| a == "notify.email_failed"),
+        "{notices:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_the_mail_server_missed_goes_out_once_when_it_is_back() {
+    let fixture = fixture();
+    let (key_file, secret) = fixture.secret_file("events-hmac.key");
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &secret);
+    let port = free_port();
+    let maildir = fixture.dir.path().join("maildir");
+    let state = fixture.open(retrying_mail_config(port, key_file), wall_clock);
+    let (_, case_number) = accepted_case(&fixture, &state, 51, by_email(), wall_clock() - 3600);
+    let client = EventClient::start(state.clone()).await;
+
+    // No mail server: the central system's event is taken all the same.
+    let ready = serde_json::json!({
+        "event_id": "late-1", "case_number": case_number, "type": "result_ready",
+        "at": "2026-09-26T10:00:00+03:00"
+    });
+    let (status, body) = client.post(&key, wall_clock(), &ready).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(case_row(&state, &case_number).0, "result_ready");
+    wait_for_action(&state, &case_number, "notify.email_failed").await;
+    assert!(!maildir.exists());
+    let waiting = notifications_of(&state.db, &case_number).unwrap();
+    assert_eq!(waiting[0].state, NotificationState::Pending);
+    assert_eq!(
+        waiting[0].last_error.as_deref(),
+        Some("SMTP connection failed")
+    );
+    assert_queue_holds_no_contact(&state);
+
+    // The mail server is back: a later attempt delivers, once.
+    let _smtp = start_smtp(port, &maildir);
+    wait_for_action(&state, &case_number, "notify.email_sent").await;
+    assert_one_mail(
+        &maildir,
+        &case_number,
+        ("Результат готовий", "Result ready"),
+    );
+    assert_sent_once_after_failing(&state, &case_number);
+    assert_queue_holds_no_contact(&state);
+    assert!(audit_chain_intact(&state));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_queued_before_a_restart_goes_out_once_after_it() {
+    let fixture = fixture();
+    let (key_file, secret) = fixture.secret_file("events-hmac.key");
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &secret);
+    let port = free_port();
+    let maildir = fixture.dir.path().join("maildir");
+    let config = retrying_mail_config(port, key_file);
+    // The test's own view of the data directory: it registers the case and reads the audit
+    // trail; the servers do the rest.
+    let state = fixture.open(config.clone(), wall_clock);
+    let (_, case_number) = accepted_case(&fixture, &state, 52, by_email(), wall_clock() - 3600);
+
+    // The event reaches a whole server while the mail server is down; then the server stops.
+    let server = LocalServer::start_with(&fixture.data, wall_clock, 0, config.clone())
+        .await
+        .unwrap();
+    let refused = serde_json::json!({
+        "event_id": "restart-1", "case_number": case_number, "type": "decision",
+        "decision": "refused", "reasons": ["Не подано згоду власника житла"],
+        "at": "2026-09-25T14:30:00+03:00"
+    });
+    let (status, body) = EventClient::to_server(&server)
+        .post(&key, wall_clock(), &refused)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    wait_for_action(&state, &case_number, "notify.email_failed").await;
+    server.stop();
+    assert!(!maildir.exists());
+
+    // Mail is back, and a new server on the same data finds the notification still to send.
+    let _smtp = start_smtp(port, &maildir);
+    let again = LocalServer::start_with(&fixture.data, wall_clock, 0, config)
+        .await
+        .unwrap();
+    wait_for_action(&state, &case_number, "notify.email_sent").await;
+    again.stop();
+    assert_one_mail(
+        &maildir,
+        &case_number,
+        ("Рішення прийнято: відмовлено", "Decision made: refused"),
+    );
+    assert!(
+        !read_mail(&maildir)["body"]
+            .as_str()
+            .unwrap()
+            .contains("згоду")
+    );
+    assert_sent_once_after_failing(&state, &case_number);
     assert!(audit_chain_intact(&state));
 }

@@ -2,7 +2,8 @@
 //! forwarded to the provider, decided, result ready, delivered). The request is believed only
 //! with a valid HMAC over a fresh timestamp and an event id never seen before; then the event
 //! is stored, the case register and the tablets' status feed are updated, the step is audited
-//! and the applicant is told. Plain HTTP semantics: the central system holds no client
+//! and the applicant's notification is queued, all in one transaction; the notification worker
+//! ([`super::notify`]) sends it. Plain HTTP semantics: the central system holds no client
 //! certificate, its signature is its credential.
 
 use std::sync::Arc;
@@ -208,9 +209,9 @@ fn check(event: &Event) -> Result<i64, Refusal> {
         .map_err(|_| invalid("at: an RFC 3339 date and time, e.g. 2026-03-02T10:15:00+02:00"))
 }
 
-/// The case the event is about (case number, envelope id), by envelope id or case number; both
-/// must agree if both are given.
-fn find_case(state: &CentralState, event: &Event) -> Result<(String, String), Refusal> {
+/// The number of the case the event is about, by envelope id or case number; both must agree
+/// if both are given.
+fn find_case(state: &CentralState, event: &Event) -> Result<String, Refusal> {
     let found: Option<(String, String)> = state.db.transaction(|tx| {
         Ok(tx
             .query_row(
@@ -232,7 +233,7 @@ fn find_case(state: &CentralState, event: &Event) -> Result<(String, String), Re
     let agrees = event.case_number.as_ref().is_none_or(|n| *n == case_number)
         && event.envelope_id.as_ref().is_none_or(|e| *e == envelope_id);
     if agrees {
-        Ok((case_number, envelope_id))
+        Ok(case_number)
     } else {
         Err(unknown())
     }
@@ -284,7 +285,7 @@ async fn receive(
     })?;
     let at = check(&event)?;
     let status = status_of(&event)?;
-    let (case_number, envelope_id) = find_case(&state, &event)?;
+    let case_number = find_case(&state, &event)?;
     let seen: bool = state.db.transaction(|tx| {
         Ok(tx
             .query_row(
@@ -344,6 +345,8 @@ async fn receive(
             ),
             now,
         )?;
+        // Queued with the event: a crash or a mail server that is down cannot lose it.
+        super::notify::enqueue(tx, &event.event_id, &case_number, status, now)?;
         Ok(true)
     })?;
     if !inserted {
@@ -352,13 +355,8 @@ async fn receive(
     }
     tracing::info!(case_number = %case_number, status, "central event applied");
     // Telling the applicant may take a while (SMTP, an SMS gateway): the central system does
-    // not wait for it, and its failure never undoes the event.
-    tokio::spawn(super::notify::notify_applicant(
-        state.clone(),
-        case_number.clone(),
-        envelope_id,
-        status,
-    ));
+    // not wait for it, and its failure never undoes the event. The worker sends it now.
+    super::notify::wake(&state);
     Ok(Json(Taken {
         event_id: event.event_id,
         case_number,

@@ -19,6 +19,7 @@ pub mod signing;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use fieldkit_protocol::SealingKeyPair;
 
@@ -28,6 +29,7 @@ use crate::setup::{Layout, ServerFiles};
 use crate::store::{BlobStore, FileBlobStore, MetadataStore, SqliteMetadata};
 
 pub use config::{CentralConfig, ConnectorKind, NotifyConfig, SmtpSecurity};
+pub use notify::{NotificationEntry, NotificationState, NotifyReport};
 pub use outbox::{DeadLetter, OutboxCounts, OutboxEntry, RunReport};
 
 /// What went wrong in the connector; each variant says what the operator can do.
@@ -65,16 +67,28 @@ impl From<rusqlite::Error> for CentralError {
 }
 
 /// Tables only the connector uses: the events received from the central system (their ids
-/// refuse a replay).
+/// refuse a replay), and the applicants' notifications those events queued (`seq` keeps one
+/// case's notifications in the order its events came). A notification row holds no contact:
+/// the address is read from the sealed case when it is sent.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS central_events (
     event_id TEXT PRIMARY KEY, case_number TEXT NOT NULL, type TEXT NOT NULL,
     status TEXT NOT NULL, central_number TEXT, at INTEGER NOT NULL,
     received_at INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS central_events_by_case ON central_events(case_number);
+CREATE TABLE IF NOT EXISTS notify_outbox (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE REFERENCES central_events(event_id),
+    case_number TEXT NOT NULL, status TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'sent', 'skipped', 'dead')),
+    enqueued_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL, done_at INTEGER, last_error TEXT);
+CREATE INDEX IF NOT EXISTS notify_outbox_pending ON notify_outbox(state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS notify_outbox_by_case ON notify_outbox(case_number, seq);
 ";
 
-/// Everything the outbox worker and the events endpoint share.
+/// Everything the outbox workers and the events endpoint share.
 pub struct CentralState {
     pub config: CentralConfig,
     pub db: Arc<OfficeDb>,
@@ -87,6 +101,12 @@ pub struct CentralState {
     connector: Option<Box<dyn connector::Connector>>,
     events_key: Option<ring::hmac::Key>,
     notifier: notify::Notifier,
+    /// Rung by the events endpoint after it queued a notification, so the worker sends it now
+    /// rather than at its next poll.
+    notify_wake: tokio::sync::Notify,
+    /// Set once the notification worker runs: one worker per state, so a row is never sent by
+    /// two at once.
+    notify_worker: AtomicBool,
 }
 
 impl CentralState {
@@ -131,6 +151,8 @@ impl CentralState {
             connector,
             events_key,
             notifier,
+            notify_wake: tokio::sync::Notify::new(),
+            notify_worker: AtomicBool::new(false),
         }))
     }
 

@@ -26,7 +26,7 @@ pub const ACTOR: &str = "central-connector";
 pub const POLL_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Rows taken per pass: a long outage must not make one pass run for hours.
-const BATCH: i64 = 32;
+pub(crate) const BATCH: i64 = 32;
 
 /// Queue an accepted case for the central system, inside the caller's transaction (the one
 /// that sets `office_cases.state = 'accepted'`). Queuing it twice changes nothing.
@@ -210,7 +210,7 @@ pub fn backoff_cap(attempts: i64, base: i64, max: i64) -> i64 {
 
 /// Full jitter: a uniform wait in `0..=cap`, so tablets' cases that failed together do not
 /// all come back together.
-fn jittered(cap: i64) -> i64 {
+pub(crate) fn jittered(cap: i64) -> i64 {
     let mut bytes = [0u8; 8];
     if cap <= 0 || SystemRandom::new().fill(&mut bytes).is_err() {
         return cap.max(0);
@@ -414,9 +414,13 @@ pub async fn run_outbox(state: Arc<CentralState>) {
     }
 }
 
-/// Start the worker on the current tokio runtime; `None` when `connector = "none"` (accepted
-/// cases then stay queued until a connector is configured).
+/// Start the outbox workers on the current tokio runtime: the applicants' notifications always
+/// (once per state, see [`super::notify::spawn`]; it runs until the runtime ends), the cases'
+/// when a connector is configured. Returns the cases' worker: `None` when `connector = "none"`
+/// (accepted cases then stay queued until a connector is configured).
 pub fn spawn(state: Arc<CentralState>) -> Option<tokio::task::JoinHandle<()>> {
+    // Here, so that every server running the case outbox also tells applicants.
+    let _notifications = super::notify::spawn(state.clone());
     state.connector.as_ref()?;
     Some(tokio::spawn(run_outbox(state)))
 }
