@@ -136,6 +136,17 @@ try:
 
     # Roles: a supervisor reads but has no actions and cannot post one.
     driver.delete_all_cookies()
+    # Login CSRF: with the sign-in page open (its form token in a SameSite=Strict cookie), a page
+    # on another origin posts a sign-in form with known credentials; the browser sends no form
+    # cookie, the sign-in is refused and nobody is signed in.
+    driver.get(base + "/office/login")
+    driver.get("data:text/html,<form id=f method=post action='" + base +
+               "/office/login'><input name=username value='" + supervisor +
+               "'><input name=password value='" + password + "'></form><script>f.submit()</script>")
+    wait_text(driver, "Форму входу відхилено", "cross-site sign-in refused")
+    driver.get(base + "/office/inbox")
+    check("name=\"password\"" in driver.page_source and "Вхідні справи" not in driver.page_source,
+          "a cross-site form signed someone in")
     sign_in(driver, supervisor)
     driver.get(case_link(second))
     check(len(driver.find_elements(By.XPATH, "//button[normalize-space()='Прийняти й передати']")) == 0,

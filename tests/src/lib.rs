@@ -167,23 +167,38 @@ pub fn run_visit(
         vault_dir,
         now,
         out,
-        &server,
-        &device,
-        "env-visit-0001",
+        &SealedBy {
+            server: &server,
+            device: &device,
+            envelope_id: "env-visit-0001",
+        },
+        1,
     )
 }
 
+/// Who a visit's envelope is sealed to and by, and under which id.
+pub struct SealedBy<'a> {
+    pub server: &'a SealingKeyPair,
+    pub device: &'a DeviceSigningKey,
+    pub envelope_id: &'a str,
+}
+
 /// The same visit sealed to a given server key by a given (enrolled) tablet: the vault keeps
-/// the envelope in its outbox, ready to sync.
+/// the envelope in its outbox, ready to sync. The passport has `passport_pages` pages (a
+/// benchmark asks for many).
 pub fn run_visit_with(
     assets: &Path,
     vault_dir: &Path,
     now: OffsetDateTime,
     out: &mut dyn Write,
-    server: &SealingKeyPair,
-    device: &DeviceSigningKey,
-    envelope_id: &str,
+    sealed_by: &SealedBy<'_>,
+    passport_pages: u32,
 ) -> Result<VisitReport, DemoError> {
+    let SealedBy {
+        server,
+        device,
+        envelope_id,
+    } = *sealed_by;
     let today = now.date();
     let catalog = Catalog::from_toml_str(&read(&assets.join("catalog/catalog.toml"))?)?;
     let calendar = WorkCalendar::from_toml_str(&read(&assets.join("calendar/ua.toml"))?)?;
@@ -256,29 +271,35 @@ pub fn run_visit_with(
 
     // Documents: each page goes through the pipeline and into the vault as it is captured.
     let mut page_issues = 0;
-    for (position, requirement) in ["declaration", "passport"].into_iter().enumerate() {
-        let processed = process_page(&scanned_page(position as u32)?, Some(200))?;
-        page_issues += processed.issues.len();
-        writeln!(
-            out,
-            "Сторінка «{requirement}»: {}×{}, вирівняно на {:.1}°, {} КБ {}, зауважень: {}",
-            processed.width,
-            processed.height,
-            processed.skew_degrees,
-            processed.image.bytes.len() / 1024,
-            processed.image.mime,
-            processed.issues.len()
-        )?;
-        let page = processed.image.bytes;
-        let blob = vault.put_blob(case_id, "page", position as i64, &page)?;
+    let mut position = 0u32;
+    for (requirement, page_count) in [("declaration", 1), ("passport", passport_pages.max(1))] {
+        let mut pages = Vec::new();
+        for _ in 0..page_count {
+            let processed = process_page(&scanned_page(position)?, Some(200))?;
+            page_issues += processed.issues.len();
+            writeln!(
+                out,
+                "Сторінка «{requirement}»: {}×{}, вирівняно на {:.1}°, {} КБ {}, зауважень: {}",
+                processed.width,
+                processed.height,
+                processed.skew_degrees,
+                processed.image.bytes.len() / 1024,
+                processed.image.mime,
+                processed.issues.len()
+            )?;
+            let page = processed.image.bytes;
+            let blob = vault.put_blob(case_id, "page", i64::from(position), &page)?;
+            pages.push(PageRef {
+                blob_id: blob.0,
+                sha256: sha256_hex(&page),
+            });
+            position += 1;
+        }
         case.documents.push(CapturedDocument {
             requirement: RequirementId(requirement.into()),
             form: DocumentForm::Original,
             method: CaptureMethod::Scanned,
-            pages: vec![PageRef {
-                blob_id: blob.0,
-                sha256: sha256_hex(&page),
-            }],
+            pages,
             qr_payloads: Vec::new(),
         });
         vault.put_draft(case_id, "draft", &serde_json::to_vec(&case)?)?;

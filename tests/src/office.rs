@@ -13,7 +13,7 @@ use fieldkit_sync_server::store::MetadataStore;
 use fieldkit_vault::{Clock, Vault, VaultOptions};
 
 use crate::sync::{Resume, push_outbox};
-use crate::{DEMO_PASSPHRASE, DemoError, run_visit_with};
+use crate::{DEMO_PASSPHRASE, DemoError, SealedBy, run_visit_with};
 
 /// The password every test user gets.
 pub const PASSWORD: &str = "довгий-тестовий-пароль";
@@ -46,6 +46,14 @@ fn error(e: impl std::fmt::Display) -> DemoError {
 }
 
 pub async fn office_fixture(dir: &Path) -> Result<OfficeFixture, DemoError> {
+    office_fixture_with(dir, 1).await
+}
+
+/// As [`office_fixture`], with `passport_pages` pages of passport in each case.
+pub async fn office_fixture_with(
+    dir: &Path,
+    passport_pages: u32,
+) -> Result<OfficeFixture, DemoError> {
     let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
     // Accepted cases go to a drop folder (the `dir` connector), as for a system that imports
     // files.
@@ -88,9 +96,12 @@ pub async fn office_fixture(dir: &Path) -> Result<OfficeFixture, DemoError> {
             &vault_dir,
             time::OffsetDateTime::now_utc(),
             &mut std::io::sink(),
-            &server.sealing,
-            &device,
-            &format!("env-{device_id}-1"),
+            &SealedBy {
+                server: &server.sealing,
+                device: &device,
+                envelope_id: &format!("env-{device_id}-1"),
+            },
+            passport_pages,
         )?;
         let locked = Vault::open(
             &vault_dir.join("vault.sqlite"),

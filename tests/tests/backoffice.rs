@@ -74,15 +74,34 @@ impl Session {
     }
 }
 
+/// The sign-in page's form token, as its cookie and as the form's hidden field.
+async fn login_form_token(client: &reqwest::Client, base: &str) -> (String, String) {
+    let page = client
+        .get(format!("{base}/office/login"))
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let text = page.text().await.unwrap();
+    let at = text.find("name=\"csrf\" value=\"").unwrap() + 19;
+    (cookie, text[at..at + 64].to_owned())
+}
+
 async fn sign_in(
     client: &reqwest::Client,
     base: &str,
     user: &str,
     password: &str,
 ) -> reqwest::Response {
+    let (cookie, token) = login_form_token(client, base).await;
     client
         .post(format!("{base}/office/login"))
-        .form(&[("username", user), ("password", password)])
+        .header("cookie", cookie)
+        .form(&[("username", user), ("password", password), ("csrf", &token)])
         .send()
         .await
         .unwrap()
@@ -131,6 +150,42 @@ async fn staff_reconcile_cases_and_every_refusal_holds() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/office/login");
+
+    // A sign-in form without its own token, or with another page's, is refused before the
+    // password is looked at (a cross-site form cannot sign staff in as someone else).
+    let (_, token) = login_form_token(&client, &base).await;
+    let (other_cookie, _) = login_form_token(&client, &base).await;
+    let attempts = [
+        (None, token.clone()),
+        (Some(other_cookie.clone()), token.clone()),
+        (Some(other_cookie), String::new()),
+    ];
+    for (cookie, token) in attempts {
+        let mut request = client.post(format!("{base}/office/login")).form(&[
+            ("username", OPERATOR),
+            ("password", PASSWORD),
+            ("csrf", token.as_str()),
+        ]);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let refused = request.send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let cookies: Vec<_> = refused.headers().get_all("set-cookie").iter().collect();
+        assert!(
+            cookies
+                .iter()
+                .all(|c| !c.to_str().unwrap().starts_with("fk_session=")),
+            "{cookies:?}"
+        );
+        assert!(
+            refused
+                .text()
+                .await
+                .unwrap()
+                .contains("Форму входу відхилено")
+        );
+    }
 
     // Wrong passwords: the same answer for an unknown user, then a wait.
     for _ in 0..2 {

@@ -78,6 +78,11 @@ fn random_hex(bytes: usize) -> Result<String, ServerError> {
     Ok(hex::encode(buffer))
 }
 
+/// A fresh token for the sign-in form, which has no session yet to carry a CSRF token.
+pub fn new_login_token() -> Result<String, ServerError> {
+    random_hex(32)
+}
+
 fn token_hash(token: &str) -> String {
     hex::encode(digest(&SHA256, token.as_bytes()))
 }

@@ -2,6 +2,7 @@
 //! it.
 
 use std::fmt::Write;
+use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Query, State};
@@ -16,8 +17,8 @@ use super::db::audit_of;
 use super::html::{Frame, Lang, csrf_field, esc, page, url, when};
 use super::register::{self, Filter, STATES};
 use super::web::{
-    OfficeError, PageLang, SESSION_COOKIE, Shared, SignedIn, cookie, html, html_headers,
-    language_cookie,
+    OfficeError, OfficeState, PageLang, SESSION_COOKIE, Shared, SignedIn, cookie, html,
+    html_headers, language_cookie,
 };
 use crate::opened::{OpenedCase, open_stored};
 
@@ -30,7 +31,13 @@ fn state_name(state: &str, lang: Lang) -> String {
         .map_or_else(|| state.to_owned(), |(_, uk, en)| lang.t(uk, en).to_owned())
 }
 
-fn login_form(lang: Lang, message: Option<&str>) -> String {
+/// The sign-in form has no session to take a CSRF token from, so it carries its own: the same
+/// random token in a SameSite=Strict cookie and in the form (a cross-site form cannot send the
+/// cookie, and a page elsewhere cannot read the token). Without it, another site could sign a
+/// member of staff in as someone else.
+const LOGIN_COOKIE: &str = "fk_login";
+
+fn login_form(lang: Lang, message: Option<&str>, token: &str) -> String {
     let frame = Frame {
         lang,
         title: lang.t("Вхід", "Sign in"),
@@ -42,10 +49,11 @@ fn login_form(lang: Lang, message: Option<&str>) -> String {
     page(
         &frame,
         &format!(
-            "{notice}<form method=\"post\" action=\"/office/login\">\
+            "{notice}<form method=\"post\" action=\"/office/login\">{}\
              <p><label>{}<br><input name=\"username\" autocomplete=\"username\" required></label></p>\
              <p><label>{}<br><input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>\
              <p><button class=\"primary\">{}</button></p></form>",
+            csrf_field(token),
             lang.t("Користувач", "User name"),
             lang.t("Пароль", "Password"),
             lang.t("Увійти", "Sign in"),
@@ -53,21 +61,54 @@ fn login_form(lang: Lang, message: Option<&str>) -> String {
     )
 }
 
-pub async fn login_page(PageLang(lang): PageLang) -> Response {
-    html(login_form(lang, None))
+/// The sign-in page with a fresh form token, set in its cookie too.
+fn login_response(
+    status: StatusCode,
+    lang: Lang,
+    message: Option<&str>,
+) -> Result<Response, OfficeError> {
+    let token = auth::new_login_token()?;
+    let mut response = (status, html_headers(), login_form(lang, message, &token)).into_response();
+    let cookie = format!(
+        "{LOGIN_COOKIE}={token}; Path=/office/login; HttpOnly; Secure; SameSite=Strict; Max-Age=3600"
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+pub async fn login_page(PageLang(lang): PageLang) -> Result<Response, OfficeError> {
+    login_response(StatusCode::OK, lang, None)
 }
 
 #[derive(Deserialize)]
 pub struct LoginForm {
     username: String,
     password: String,
+    #[serde(default)]
+    csrf: String,
 }
 
 pub async fn login(
     State(state): Shared,
     PageLang(lang): PageLang,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, OfficeError> {
+    let form_token_matches = cookie(&headers, LOGIN_COOKIE)
+        .is_some_and(|expected| !form.csrf.is_empty() && auth::same_token(&form.csrf, expected));
+    if !form_token_matches {
+        // Refused before the password is looked at, so it counts as no attempt either way.
+        return login_response(
+            StatusCode::FORBIDDEN,
+            lang,
+            Some(lang.t(
+                "Форму входу відхилено: вона застаріла або надіслана не з цієї сторінки. Увійдіть ще раз.",
+                "The sign-in form was refused: it is stale or was not sent from this page. Sign in again.",
+            )),
+        );
+    }
     let outcome = auth::login(&state.db, form.username.trim(), &form.password, state.now())?;
     match outcome {
         Ok(session) => {
@@ -79,6 +120,13 @@ pub async fn login(
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, value);
             }
+            // The form token has done its job; a new sign-in page makes a new one.
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                HeaderValue::from_static(
+                    "fk_login=; Path=/office/login; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
+                ),
+            );
             Ok(response)
         }
         Err(refused) => {
@@ -96,12 +144,7 @@ pub async fn login(
                     Lang::En => format!("Too many failed attempts. Try again in {seconds} s."),
                 },
             };
-            Ok((
-                StatusCode::UNAUTHORIZED,
-                html_headers(),
-                login_form(lang, Some(&message)),
-            )
-                .into_response())
+            login_response(StatusCode::UNAUTHORIZED, lang, Some(&message))
         }
     }
 }
@@ -291,18 +334,27 @@ pub struct CaseQuery {
     i: usize,
 }
 
-fn open_case(
-    state: &super::web::OfficeState,
+/// The case's register row and the case opened from its envelope (kept a short while in
+/// memory, see `opened_cache`).
+async fn open_case(
+    state: &Arc<OfficeState>,
     lang: Lang,
     case_number: &str,
-) -> Result<(register::CaseRow, OpenedCase), OfficeError> {
+) -> Result<(register::CaseRow, Arc<OpenedCase>), OfficeError> {
     let row = register::get(&state.db, case_number)?.ok_or(OfficeError::NotFound(lang))?;
-    let opened = open_stored(
-        state.meta.as_ref(),
-        state.blobs.as_ref(),
-        &state.sealing_keys,
-        &row.envelope_id,
-    )?;
+    let opener = state.clone();
+    let envelope_id = row.envelope_id.clone();
+    let opened = state
+        .opened
+        .get_or_open(&row.envelope_id, state.now(), move || {
+            open_stored(
+                opener.meta.as_ref(),
+                opener.blobs.as_ref(),
+                &opener.sealing_keys,
+                &envelope_id,
+            )
+        })
+        .await?;
     Ok((row, opened))
 }
 
@@ -345,7 +397,7 @@ pub async fn case_view(
 ) -> Result<Response, OfficeError> {
     user.require(&READERS)?;
     let lang = user.lang;
-    let (row, opened) = open_case(&state, lang, &query.n)?;
+    let (row, opened) = open_case(&state, lang, &query.n).await?;
     let case = &opened.case;
     let catalog = state.catalog()?;
     let service = catalog.as_ref().and_then(|(_, c)| c.service(&case.service));
@@ -608,7 +660,7 @@ pub async fn page_image(
     Query(query): Query<CaseQuery>,
 ) -> Result<Response, OfficeError> {
     user.require(&READERS)?;
-    let (_, opened) = open_case(&state, user.lang, &query.n)?;
+    let (_, opened) = open_case(&state, user.lang, &query.n).await?;
     let page_image = opened
         .pages
         .get(query.i)
@@ -622,7 +674,7 @@ pub async fn signature_image(
     Query(query): Query<CaseQuery>,
 ) -> Result<Response, OfficeError> {
     user.require(&READERS)?;
-    let (_, opened) = open_case(&state, user.lang, &query.n)?;
+    let (_, opened) = open_case(&state, user.lang, &query.n).await?;
     let signature = opened
         .signatures
         .get(query.i)
@@ -636,7 +688,7 @@ pub async fn inventory_pdf(
     Query(query): Query<CaseQuery>,
 ) -> Result<Response, OfficeError> {
     user.require(&READERS)?;
-    let (_, opened) = open_case(&state, user.lang, &query.n)?;
+    let (_, opened) = open_case(&state, user.lang, &query.n).await?;
     let pdf = opened
         .inventory_pdf
         .as_ref()

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod case_pages;
 pub mod db;
 pub mod html;
+pub mod opened_cache;
 pub mod register;
 pub mod web;
 
@@ -49,5 +50,9 @@ pub fn load(
         clock,
         public_url,
         server_ca: std::fs::read(layout.server_ca_certificate())?,
+        opened: opened_cache::OpenedCases::new(
+            opened_cache::DEFAULT_CAPACITY,
+            opened_cache::DEFAULT_TTL_SECONDS,
+        ),
     })
 }

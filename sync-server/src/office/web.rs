@@ -35,6 +35,8 @@ pub struct OfficeState {
     /// The address tablets enroll at and the CA they pin, for the enrollment QR.
     pub public_url: String,
     pub server_ca: Vec<u8>,
+    /// Cases opened in the last minutes, so a case's images do not each open it again.
+    pub opened: super::opened_cache::OpenedCases<crate::opened::OpenedCase>,
 }
 
 impl OfficeState {
