@@ -1220,6 +1220,96 @@ impl Drop for Smtp {
     }
 }
 
+fn order_clock() -> i64 {
+    T0 + 86_400
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_and_repeated_events_are_kept_but_never_move_a_case_back_or_tell_twice() {
+    let fixture = fixture();
+    let (key_file, secret) = fixture.secret_file("events-hmac.key");
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &secret);
+    let state = fixture.open(
+        CentralConfig {
+            events_hmac_key_file: Some(key_file),
+            ..CentralConfig::default()
+        },
+        order_clock,
+    );
+    let (_, case_number) = accepted_case(
+        &fixture,
+        &state,
+        41,
+        Notification::PhoneCall {
+            phone: Contact(PHONE.into()),
+        },
+        order_clock() - 3600,
+    );
+    let client = EventClient::start(state.clone()).await;
+    // (event, type, decision, applied, the case's state after it)
+    let steps = [
+        ("ev-o1", "decision", Some("issued"), true, "issued"),
+        // The central system retries an old "registered": too late, kept for the record.
+        ("ev-o2", "registered", None, false, "issued"),
+        // The same decision again under a new id: no news.
+        ("ev-o3", "decision", Some("issued"), false, "issued"),
+        // A corrected decision is news.
+        ("ev-o4", "decision", Some("refused"), true, "refused"),
+        ("ev-o5", "result_ready", None, true, "result_ready"),
+        (
+            "ev-o6",
+            "forwarded_to_provider",
+            None,
+            false,
+            "result_ready",
+        ),
+    ];
+    for (event_id, kind, decision, applied, after) in steps {
+        let mut event = serde_json::json!({
+            "event_id": event_id, "case_number": case_number, "type": kind,
+            "central_number": "CS-2026-00141", "at": "2026-09-25T14:30:00+03:00"
+        });
+        if let Some(decision) = decision {
+            event["decision"] = decision.into();
+        }
+        let (status, body) = client.post(&key, order_clock(), &event).await;
+        assert_eq!(status, 200, "{event_id}: {body}");
+        assert_eq!(body["applied"], applied, "{event_id}: {body}");
+        assert_eq!(case_row(&state, &case_number).0, after, "{event_id}");
+    }
+    // The tablets' feed and the applicant's notifications only carry the news, in order.
+    assert_eq!(
+        statuses(&state, &case_number),
+        ["received", "issued", "refused", "result_ready"]
+    );
+    let queued: Vec<_> = notifications_of(&state.db, &case_number)
+        .unwrap()
+        .into_iter()
+        .map(|n| (n.event_id, n.status))
+        .collect();
+    assert_eq!(
+        queued,
+        [
+            ("ev-o1".to_owned(), "issued".to_owned()),
+            ("ev-o4".to_owned(), "refused".to_owned()),
+            ("ev-o5".to_owned(), "result_ready".to_owned()),
+        ]
+    );
+    let superseded = actions(&state, &case_number)
+        .into_iter()
+        .filter(|a| a == "case.event_superseded")
+        .count();
+    assert_eq!(superseded, 3);
+    // A replay of a kept event is still refused as a replay.
+    let replay = serde_json::json!({
+        "event_id": "ev-o2", "case_number": case_number, "type": "registered",
+        "at": "2026-09-25T14:30:00+03:00"
+    });
+    let (status, _) = client.post(&key, order_clock(), &replay).await;
+    assert_eq!(status, 409);
+    assert!(audit_chain_intact(&state));
+}
+
 fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
         .unwrap()

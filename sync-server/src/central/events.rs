@@ -146,6 +146,41 @@ struct Taken {
     event_id: String,
     case_number: String,
     status: &'static str,
+    /// False when the case had already gone this far or further: the event is kept, but the
+    /// case, the tablets' feed and the applicant hear nothing new.
+    applied: bool,
+}
+
+/// How far along its life at the central system a status is. Events can come late or twice
+/// (a retry of an old one, two sent out of order): a case never steps back, and the applicant
+/// is never told the same news twice.
+fn step(status: &str) -> u8 {
+    match status {
+        "registered" => 1,
+        "forwarded_to_provider" => 2,
+        // A corrected decision (refused, then issued) is news: same step, other status.
+        "issued" | "refused" => 3,
+        "result_ready" => 4,
+        "delivered" => 5,
+        _ => 0,
+    }
+}
+
+/// Whether an event with `status` brings nothing new for a case whose events so far had
+/// `known` statuses: one further along came already, or this very status did.
+fn superseded(status: &str, known: &[String]) -> bool {
+    known.iter().any(|k| k == status || step(k) > step(status))
+}
+
+fn known_statuses(state: &CentralState, case_number: &str) -> Result<Vec<String>, ServerError> {
+    state.db.transaction(|tx| {
+        let mut statement =
+            tx.prepare("SELECT status FROM central_events WHERE case_number = ?1")?;
+        let statuses = statement
+            .query_map([case_number], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(statuses)
+    })
 }
 
 /// The status string of the case register and the tablets' feed (the tablet's `status_text`
@@ -299,9 +334,12 @@ async fn receive(
     if seen {
         return Err(replayed(&event.event_id));
     }
+    let applied = !superseded(status, &known_statuses(&state, &case_number)?);
     // The tablets' feed first: a crash before the commit below leaves the event unapplied,
     // the central system sends it again, and the feed shows the status twice at worst.
-    state.meta.add_status_event(&case_number, status, at)?;
+    if applied {
+        state.meta.add_status_event(&case_number, status, at)?;
+    }
     let now = state.now();
     let body_text = String::from_utf8_lossy(&body).into_owned();
     let inserted = state.db.transaction(|tx| {
@@ -323,26 +361,44 @@ async fn receive(
         if inserted == 0 {
             return Ok(false);
         }
-        tx.execute(
-            "UPDATE office_cases SET state = ?2, central_number = COALESCE(?3, central_number),
-             updated_at = ?4 WHERE case_number = ?1",
-            params![case_number, status, event.central_number, now],
-        )?;
         let number = event
             .central_number
             .as_deref()
             .map(|n| format!(" central_number={n}"))
             .unwrap_or_default();
+        let detail = format!(
+            "event={} type={}{number}",
+            event.event_id,
+            event.kind.name()
+        );
+        if !applied {
+            // Kept and audited for the record; the case stays where it is.
+            tx.execute(
+                "UPDATE office_cases SET central_number = COALESCE(central_number, ?2)
+                 WHERE case_number = ?1",
+                params![case_number, event.central_number],
+            )?;
+            audit(
+                tx,
+                ACTOR,
+                "case.event_superseded",
+                &case_number,
+                &format!("{detail} status={status}"),
+                now,
+            )?;
+            return Ok(true);
+        }
+        tx.execute(
+            "UPDATE office_cases SET state = ?2, central_number = COALESCE(?3, central_number),
+             updated_at = ?4 WHERE case_number = ?1",
+            params![case_number, status, event.central_number, now],
+        )?;
         audit(
             tx,
             ACTOR,
             &format!("case.{status}"),
             &case_number,
-            &format!(
-                "event={} type={}{number}",
-                event.event_id,
-                event.kind.name()
-            ),
+            &detail,
             now,
         )?;
         // Queued with the event: a crash or a mail server that is down cannot lose it.
@@ -353,13 +409,18 @@ async fn receive(
         // The same event, twice at once: the other request applied it.
         return Err(replayed(&event.event_id));
     }
-    tracing::info!(case_number = %case_number, status, "central event applied");
-    // Telling the applicant may take a while (SMTP, an SMS gateway): the central system does
-    // not wait for it, and its failure never undoes the event. The worker sends it now.
-    super::notify::wake(&state);
+    if applied {
+        tracing::info!(case_number = %case_number, status, "central event applied");
+        // Telling the applicant may take a while (SMTP, an SMS gateway): the central system
+        // does not wait for it, and its failure never undoes the event. The worker sends it now.
+        super::notify::wake(&state);
+    } else {
+        tracing::info!(case_number = %case_number, status, "central event kept, case already further");
+    }
     Ok(Json(Taken {
         event_id: event.event_id,
         case_number,
         status,
+        applied,
     }))
 }
