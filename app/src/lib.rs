@@ -3,6 +3,7 @@
 //! vault after every edit; sealing, syncing and printing use the workspace's crates. It must
 //! never show or keep personal data once locked, and never block the screen on the network.
 
+pub mod command_credential;
 pub mod config;
 pub mod controller;
 pub mod demo;

@@ -13,6 +13,9 @@ pub enum SyncPassError {
     Sync(#[from] SyncError),
     #[error(transparent)]
     Vault(#[from] VaultError),
+    /// The command-only credential beside the vault could not be read or written.
+    #[error("the tablet's command credential: {0}")]
+    Credential(String),
 }
 
 /// Upload addresses per envelope and part, kept between passes so uploads resume.
@@ -113,6 +116,9 @@ pub async fn apply_commands(
             }
             tx.audit("device.wiped", "by server command")
         })?;
+        crate::command_credential::CommandCredential::remove(
+            &crate::command_credential::path_beside(vault.path()),
+        )?;
         applied.wiped = true;
         applied.drafts_wiped += drafts.len();
     }
@@ -297,6 +303,24 @@ pub async fn pull_feeds(
         tx.put_setting(VISITS_CURSOR, next.to_string().as_bytes())
     })?;
     applied.new_visits = visits.len();
-    applied.drafts_wiped += apply_commands(vault, client).await?.drafts_wiped;
+    let commands = apply_commands(vault, client).await?;
+    applied.drafts_wiped += commands.drafts_wiped;
+    if !commands.wiped {
+        // Kept up to date while unlocked, so a locked tablet can still be wiped.
+        let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+        let server = text(setting(vault, SERVER)?);
+        let server_ca = setting(vault, SERVER_CA)?;
+        let receipt_key = setting(vault, RECEIPT_KEY)?;
+        let device_ca = text(setting(vault, DEVICE_CA)?);
+        crate::command_credential::ensure(
+            vault,
+            client,
+            &server,
+            &server_ca,
+            &receipt_key,
+            &device_ca,
+        )
+        .await?;
+    }
     Ok(applied)
 }

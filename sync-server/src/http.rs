@@ -95,21 +95,30 @@ impl From<axum::extract::rejection::BytesRejection> for ServerError {
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
 fn device_of(state: &AppState, certificate: &ClientCertificate) -> Result<Device, ServerError> {
-    let device = known_device(state, certificate)?;
+    let fingerprint = certificate
+        .0
+        .as_deref()
+        .ok_or(ServerError::Unauthenticated)?;
+    // The full certificate only: a command-only one is refused here.
+    let device = state.meta.device_by_certificate(fingerprint)?;
     if device.state == DeviceState::Revoked {
         return Err(ServerError::Revoked(device.device_id));
     }
     Ok(device)
 }
 
-/// The device a certificate belongs to, revoked or not: only the command feed takes this, so a
-/// lost tablet that was revoked still picks up its wipe.
+/// The device a certificate belongs to, revoked or not, by its full certificate or its
+/// command-only one: only the command feed takes this, so a lost tablet that was revoked, or
+/// that is locked (its full certificate's key is in the vault), still picks up its wipe.
 fn known_device(state: &AppState, certificate: &ClientCertificate) -> Result<Device, ServerError> {
     let fingerprint = certificate
         .0
         .as_deref()
         .ok_or(ServerError::Unauthenticated)?;
-    state.meta.device_by_certificate(fingerprint)
+    match state.meta.device_by_certificate(fingerprint) {
+        Err(ServerError::Unauthenticated) => state.meta.device_by_command_certificate(fingerprint),
+        found => found,
+    }
 }
 
 fn uploads(state: &AppState) -> Uploads<'_> {
@@ -489,6 +498,30 @@ async fn renew_certificate(
     }))
 }
 
+/// A certificate for the command feed only, for a key the tablet made to keep outside its
+/// vault; asked over the tablet's full certificate. It replaces the device's earlier one.
+async fn issue_command_certificate(
+    State(state): Shared,
+    Extension(cert): Extension<ClientCertificate>,
+    body: JsonBody<RenewRequest>,
+) -> Result<Json<RenewResponse>, ServerError> {
+    let device = device_of(&state, &cert)?;
+    let Json(request) = body?;
+    let point = base64::engine::general_purpose::STANDARD
+        .decode(&request.tls_public_key)
+        .map_err(|_| ServerError::Mismatch("tls_public_key: base64"))?;
+    let certificate = state.device_ca.issue_device(&device.device_id, &point)?;
+    state.meta.set_command_certificate(
+        &device.device_id,
+        &certificate_fingerprint(&certificate),
+        (state.clock)(),
+    )?;
+    Ok(Json(RenewResponse {
+        client_certificate: base64::engine::general_purpose::STANDARD.encode(&certificate),
+        device_ca: certificate_fingerprint(state.device_ca.certificate_der()),
+    }))
+}
+
 /// Commands for this device (such as "wipe"), each handed over once. A revoked device is served
 /// here and nowhere else, so a wipe queued for a lost tablet reaches it.
 #[derive(Serialize, Deserialize)]
@@ -601,6 +634,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/status", get(status_feed))
         .route("/v1/catalog", get(catalog_feed))
         .route("/v1/commands", get(command_feed))
+        .route(
+            "/v1/commands/certificate",
+            post(issue_command_certificate).layer(DefaultBodyLimit::max(MAX_JSON)),
+        )
         .route("/v1/visits", get(visit_feed))
         .route("/v1/keys", get(keys_feed))
         .route(

@@ -72,8 +72,12 @@ pub fn document() -> Value {
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["tls_public_key"], "properties": { "tls_public_key": { "type": "string", "description": "uncompressed P-256 point, base64" } } } } } },
                 "responses": with(json!({ "200": { "description": "client_certificate (DER, base64) and device_ca (SHA-256 hex)" } }), error_responses(&[400, 401, 403, 422])) } },
             "/v1/commands": { "get": {
-                "summary": "Commands for this tablet (such as wipe), each handed over once",
+                "summary": "Commands for this tablet (such as wipe), each handed over once; also over the tablet's command-only certificate, and to a revoked tablet",
                 "responses": with(json!({ "200": { "description": "commands" } }), error_responses(&[401, 403])) } },
+            "/v1/commands/certificate": { "post": {
+                "summary": "A certificate good for the command feed only, for a TLS key the tablet keeps outside its vault (so a locked tablet picks up a wipe); replaces the earlier one",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["tls_public_key"], "properties": { "tls_public_key": { "type": "string", "description": "uncompressed P-256 point, base64" } } } } } },
+                "responses": with(json!({ "200": { "description": "client_certificate (DER, base64) and device_ca (SHA-256 hex)" } }), error_responses(&[400, 401, 403, 422])) } },
             "/v1/status": { "get": {
                 "summary": "Status changes of this tablet's cases", "parameters": [ { "name": "since", "in": "query", "schema": { "type": "integer" } } ],
                 "responses": with(json!({ "200": { "description": "events and the next cursor" } }), error_responses(&[401, 403])) } }

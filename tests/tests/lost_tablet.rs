@@ -131,3 +131,116 @@ async fn a_lost_tablet_is_revoked_wiped_and_its_unsynced_cases_are_known() {
     assert!(server.meta.envelope("env-case-1").unwrap().is_some());
     server.stop();
 }
+
+/// Usually a lost tablet is locked, and its full credential is in its vault. The command-only
+/// credential it keeps beside the vault picks up the wipe anyway; it opens nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_lost_tablet_is_wiped_through_its_command_only_credential() {
+    use fieldkit_app::command_credential::{CommandCredential, path_beside, wipe_if_commanded};
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = LocalServer::start(&dir.path().join("server"), now)
+        .await
+        .unwrap();
+    server.enroll_code("LOST-0002", now()).unwrap();
+    let enrollment = enroll(&server.url, &server.server_ca, "LOST-0002", "T10")
+        .await
+        .unwrap();
+    let vault_path = dir.path().join("vault.sqlite");
+    let mut vault = Vault::create(
+        &vault_path,
+        "Адміністратор",
+        "пароль-планшета",
+        VaultOptions::default(),
+        Arc::new(Fixed),
+    )
+    .unwrap();
+    save_enrollment(&mut vault, &server.url, &server.server_ca, &enrollment).unwrap();
+    vault
+        .put_draft("case-1", "draft", "Шевченко Марія".as_bytes())
+        .unwrap();
+    let enrolled = enrolled_from_vault(&mut vault).unwrap();
+    // An unlocked sync pass leaves the credential beside the vault, for the owner only.
+    pull_feeds(&mut vault, &enrolled.client).await.unwrap();
+    let credential_path = path_beside(&vault_path);
+    let mode = std::fs::metadata(&credential_path)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let credential = CommandCredential::load(&credential_path).unwrap().unwrap();
+    let commands_only = credential.client().unwrap();
+
+    // With it the server hands over commands and nothing else: no status, no visits (names,
+    // addresses), no uploads, no new certificates.
+    assert_eq!(
+        commands_only.commands().await.unwrap(),
+        Vec::<String>::new()
+    );
+    for (index, refused) in [
+        commands_only.status(0).await.err(),
+        commands_only.visits(0).await.err(),
+        commands_only.current_device_ca().await.err(),
+        commands_only.renew_certificate().await.err(),
+        commands_only.command_certificate().await.err(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let error =
+            refused.unwrap_or_else(|| panic!("call {index}: the command credential was served"));
+        assert!(
+            matches!(error, SyncError::Refused { status: 401, .. }),
+            "{error:?}"
+        );
+    }
+    let upload = commands_only
+        .upload_envelope(
+            "env-x",
+            &fieldkit_protocol::SealedEnvelope {
+                manifest_bytes: b"{}".to_vec(),
+                signature: vec![0; 64],
+                parts: vec![b"x".to_vec()],
+            },
+            &mut std::collections::BTreeMap::new(),
+            &mut |_| {},
+        )
+        .await;
+    assert!(upload.is_err());
+
+    // One command credential per tablet: a newer one turns the older away. A tablet without
+    // one (enrolled before they existed, or its file lost) gets one at its next unlocked pass.
+    enrolled.client.command_certificate().await.unwrap();
+    let replaced = commands_only.commands().await.unwrap_err();
+    assert!(
+        matches!(replaced, SyncError::Refused { status: 401, .. }),
+        "{replaced:?}"
+    );
+    CommandCredential::remove(&credential_path).unwrap();
+    pull_feeds(&mut vault, &enrolled.client).await.unwrap();
+    assert!(credential_path.exists());
+
+    // Locked (the keys leave memory); nothing queued: the check changes nothing.
+    drop(vault.lock());
+    assert!(!wipe_if_commanded(&vault_path).await.unwrap());
+    assert!(vault_path.exists());
+
+    // Lost: revoked and a wipe queued. The locked tablet's next check shreds its vault.
+    server.meta.revoke_device("T10").unwrap();
+    server.meta.add_command("T10", "wipe", now()).unwrap();
+    assert!(wipe_if_commanded(&vault_path).await.unwrap());
+    assert!(!vault_path.exists());
+    assert!(!credential_path.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "server")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // The wipe was handed over once.
+    let overview = server.meta.devices().unwrap();
+    let lost = overview.iter().find(|d| d.device_id == "T10").unwrap();
+    assert_eq!(lost.pending_commands, 0);
+    server.stop();
+}

@@ -417,12 +417,23 @@ impl SyncClient {
     /// asked over the current certificate. The private key never leaves the tablet; the
     /// caller stores both and uses them from the next connection on.
     pub async fn renew_certificate(&self) -> Result<RenewedCertificate, SyncError> {
+        self.certify_new_key("/v1/certificate").await
+    }
+
+    /// A new key and a certificate for it that the server takes for the command feed only
+    /// (and for nothing else): the tablet keeps the pair outside its vault, so that while it is
+    /// locked it can still pick up a wipe. It replaces the tablet's earlier one.
+    pub async fn command_certificate(&self) -> Result<RenewedCertificate, SyncError> {
+        self.certify_new_key("/v1/commands/certificate").await
+    }
+
+    async fn certify_new_key(&self, path: &str) -> Result<RenewedCertificate, SyncError> {
         use base64::Engine;
         let b64 = base64::engine::general_purpose::STANDARD;
         let key = rcgen::KeyPair::generate().map_err(|e| SyncError::Setup(e.to_string()))?;
         let response = self
             .http
-            .post(format!("{}/v1/certificate", self.server))
+            .post(format!("{}{path}", self.server))
             .json(&serde_json::json!({ "tls_public_key": b64.encode(key.public_key_raw()) }))
             .send()
             .await?;

@@ -41,6 +41,11 @@ pub enum VaultError {
     Seal(#[from] fieldkit_protocol::EnvelopeError),
     #[error("storage error: {0}")]
     Storage(rusqlite::Error),
+    #[error("the vault's file {path} could not be removed: {source}")]
+    Remove {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl From<rusqlite::Error> for VaultError {

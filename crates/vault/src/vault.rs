@@ -170,6 +170,36 @@ impl Vault {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Make the vault unreadable for good without unlocking it: every key slot (the master key
+    /// wrapped under each passphrase) is deleted and overwritten in the file and the WAL
+    /// (secure_delete, then a truncating checkpoint). What stays is ciphertext no key opens.
+    /// For a lost tablet's remote wipe, which must work while the tablet is locked.
+    pub fn shred_keys(&self) -> Result<()> {
+        let conn = schema::connect(&self.path, false)?;
+        conn.execute("DELETE FROM key_slots", [])?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Shred the keys (see [`Vault::shred_keys`]), then remove the vault's files.
+    pub fn destroy(self) -> Result<()> {
+        self.shred_keys()?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = self.path.clone().into_os_string();
+            name.push(suffix);
+            match std::fs::remove_file(&name) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(VaultError::Remove {
+                        path: std::path::PathBuf::from(name).display().to_string(),
+                        source: e,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Unlock with an administrator's passphrase. Wrong passphrases count towards the back-off.
     pub fn unlock(&self, slot: &SlotId, passphrase: &str) -> Result<UnlockedVault> {
         let conn = schema::connect(&self.path, false)?;
@@ -249,6 +279,11 @@ impl UnlockedVault {
             options: self.options,
             clock: self.clock,
         }
+    }
+
+    /// The vault's file (settings that must live beside it, outside it, go next to it).
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// A second connection to the same vault with the same keys, for a background worker

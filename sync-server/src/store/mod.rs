@@ -111,6 +111,19 @@ pub trait MetadataStore: Send + Sync {
         ca_sha256: &str,
     ) -> Result<Vec<String>, ServerError>;
     fn device_by_certificate(&self, certificate_sha256: &str) -> Result<Device, ServerError>;
+    /// Make `certificate_sha256` the device's one command-only certificate (the one before it
+    /// stops working).
+    fn set_command_certificate(
+        &self,
+        device_id: &str,
+        certificate_sha256: &str,
+        now: i64,
+    ) -> Result<(), ServerError>;
+    /// The device whose command-only certificate this is.
+    fn device_by_command_certificate(
+        &self,
+        certificate_sha256: &str,
+    ) -> Result<Device, ServerError>;
     /// Publish a catalog version (TOML, already validated); versions only go up.
     fn publish_catalog(&self, version: u64, toml: &str, now: i64) -> Result<(), ServerError>;
     /// The latest catalog, if newer than `since`.

@@ -19,6 +19,11 @@ CREATE TABLE IF NOT EXISTS enroll_codes (
     code_sha256 TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, used_at INTEGER);
 CREATE TABLE IF NOT EXISTS device_certificates (
     certificate_sha256 TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(device_id));
+-- Certificates good for the command feed only: the tablet keeps this one outside its vault, so
+-- it can pick up a wipe while locked; anything else presented with it is refused.
+CREATE TABLE IF NOT EXISTS command_certificates (
+    certificate_sha256 TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(device_id),
+    issued_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS device_reports (
     device_id TEXT PRIMARY KEY REFERENCES devices(device_id), reported_at INTEGER NOT NULL,
     cases_sealed INTEGER NOT NULL, envelopes_waiting INTEGER NOT NULL, last_case_number TEXT,
@@ -232,6 +237,44 @@ impl MetadataStore for SqliteMetadata {
             Ok(conn
                 .query_row(
                     "SELECT device_id FROM device_certificates WHERE certificate_sha256 = ?1",
+                    [certificate_sha256],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })?;
+        self.device(&device_id.ok_or(ServerError::Unauthenticated)?)
+    }
+
+    fn set_command_certificate(
+        &self,
+        device_id: &str,
+        certificate_sha256: &str,
+        now: i64,
+    ) -> Result<(), ServerError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "DELETE FROM command_certificates WHERE device_id = ?1",
+                [device_id],
+            )?;
+            tx.execute(
+                "INSERT INTO command_certificates (certificate_sha256, device_id, issued_at)
+                 VALUES (?1, ?2, ?3)",
+                params![certificate_sha256, device_id, now],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn device_by_command_certificate(
+        &self,
+        certificate_sha256: &str,
+    ) -> Result<Device, ServerError> {
+        let device_id: Option<String> = self.with(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT device_id FROM command_certificates WHERE certificate_sha256 = ?1",
                     [certificate_sha256],
                     |r| r.get(0),
                 )
