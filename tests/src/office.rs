@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use fieldkit_protocol::DeviceSigningKey;
 use fieldkit_sync_client::{SyncClient, enroll};
+use fieldkit_sync_server::central::CentralConfig;
 use fieldkit_sync_server::local::LocalServer;
 use fieldkit_sync_server::office::auth::{Role, set_user};
 use fieldkit_sync_server::office::db::OfficeDb;
@@ -54,14 +55,25 @@ pub async fn office_fixture_with(
     dir: &Path,
     passport_pages: u32,
 ) -> Result<OfficeFixture, DemoError> {
+    office_fixture_configured(dir, passport_pages, |_| {}).await
+}
+
+/// As [`office_fixture_with`], with the `[central]` settings changed by `configure` before the
+/// server starts (an events key, the applicants' notification channels, the attempts).
+pub async fn office_fixture_configured(
+    dir: &Path,
+    passport_pages: u32,
+    configure: impl FnOnce(&mut CentralConfig),
+) -> Result<OfficeFixture, DemoError> {
     let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
     // Accepted cases go to a drop folder (the `dir` connector), as for a system that imports
     // files.
-    let central = fieldkit_sync_server::central::CentralConfig {
+    let mut central = CentralConfig {
         connector: fieldkit_sync_server::central::config::ConnectorKind::Dir,
         drop_dir: Some(dir.join("central-drop")),
         ..Default::default()
     };
+    configure(&mut central);
     std::fs::create_dir_all(dir.join("central-drop"))?;
     let server = LocalServer::start_with(&dir.join("server"), now, 0, central)
         .await

@@ -3,14 +3,25 @@
 //! back-off, cookies that scripts cannot read, CSRF and role checks that refuse, the inbox with
 //! its counts and filters, a case opened with its pages and checked signatures, accept (queued
 //! for the central system in the same transaction), return with a reason the tablet receives,
-//! duplicates, and every action in the server's audit chain.
+//! duplicates, and every action in the server's audit chain; an applicant's notification that
+//! failed, shown on the case page and sent again by an operator.
 
 use std::sync::Arc;
 
-use fieldkit_e2e::office::{DEVICE_ADMIN, OPERATOR, PASSWORD, SUPERVISOR, office_fixture};
-use fieldkit_sync_server::office::db::{OfficeDb, verify_audit_chain};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::sync::mpsc;
+
+use fieldkit_e2e::office::{
+    DEVICE_ADMIN, OPERATOR, PASSWORD, SUPERVISOR, office_fixture, office_fixture_configured,
+};
+use fieldkit_sync_server::central::notify::{NotificationEntry, notifications_of};
+use fieldkit_sync_server::central::{NotificationState, NotifyConfig};
+use fieldkit_sync_server::office::db::{OfficeDb, audit_of, verify_audit_chain};
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
+use ring::hmac;
+use ring::rand::{SecureRandom, SystemRandom};
 
 fn browser(server_ca: &[u8]) -> reqwest::Client {
     let mut roots = rustls::RootCertStore::empty();
@@ -603,4 +614,323 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+// ---------------------------------------------------------------------------------------------
+// Applicants' notifications.
+
+/// A random secret in a file only its owner reads, as the server wants its key files.
+fn secret_file(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, Vec<u8>) {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new().fill(&mut bytes).unwrap();
+    let secret = hex::encode(bytes).into_bytes();
+    let path = dir.join(name);
+    std::fs::write(&path, &secret).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    (path, secret)
+}
+
+/// An SMS gateway on loopback that answers each message with the next status the test gives
+/// it, and waits for one: until then the message is in flight and its row stays as it was.
+struct SmsGateway {
+    url: String,
+    /// The JSON body of each message, as it arrives.
+    messages: mpsc::Receiver<serde_json::Value>,
+    answers: mpsc::Sender<u16>,
+}
+
+fn sms_gateway() -> SmsGateway {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/sms", listener.local_addr().unwrap());
+    let (arrived, messages) = mpsc::channel();
+    let (answers, answer) = mpsc::channel::<u16>();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let message = serde_json::from_slice(&body).unwrap_or_default();
+            let Ok(()) = arrived.send(message) else {
+                return;
+            };
+            let Ok(status) = answer.recv() else { return };
+            let _ = write!(
+                reader.get_mut(),
+                "HTTP/1.1 {status} Answer\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+    SmsGateway {
+        url,
+        messages,
+        answers,
+    }
+}
+
+impl SmsGateway {
+    /// The next message the gateway receives.
+    async fn next_message(&self) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Ok(message) = self.messages.try_recv() {
+                return message;
+            }
+            assert!(std::time::Instant::now() < deadline, "no SMS arrived");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn notification(db: &OfficeDb, case_number: &str) -> NotificationEntry {
+    let mut all = notifications_of(db, case_number).unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    all.remove(0)
+}
+
+async fn wait_for_state(db: &OfficeDb, case_number: &str, state: NotificationState) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let entry = notification(db, case_number);
+        if entry.state == state {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never {state:?}: {entry:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The case page's «Сповіщення заявника» section, up to the next heading.
+fn notifications_section(page: &str) -> &str {
+    let start = page
+        .find("<h2>Сповіщення заявника</h2>")
+        .unwrap_or_else(|| panic!("no notifications section: {page}"));
+    let rest = &page[start + 1..];
+    let end = rest.find("<h2>").map_or(page.len(), |at| start + 1 + at);
+    &page[start..end]
+}
+
+fn audit_actions(db: &OfficeDb, case_number: &str) -> Vec<(String, String)> {
+    db.transaction(|tx| audit_of(tx, case_number))
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.actor, e.action))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_notification_is_shown_and_only_an_operator_sends_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (events_key_file, events_secret) = secret_file(dir.path(), "events-hmac.key");
+    let (token_file, _) = secret_file(dir.path(), "sms-token");
+    let gateway = sms_gateway();
+    let fixture = office_fixture_configured(dir.path(), 1, |central| {
+        central.events_hmac_key_file = Some(events_key_file);
+        central.notify = Some(NotifyConfig {
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_security: Default::default(),
+            smtp_username: None,
+            smtp_password_file: None,
+            from: None,
+            sms_gateway_url: Some(gateway.url.clone()),
+            sms_gateway_token_file: Some(token_file),
+        });
+    })
+    .await
+    .unwrap();
+    let base = fixture.server.url.clone();
+    let client = browser(&fixture.server.server_ca);
+    let case_number = &fixture.cases[0];
+    let case_page = format!("/office/case?n={}", url(case_number));
+    let db = OfficeDb::open(&fixture.server.data.join("metadata.sqlite")).unwrap();
+    let operator = session(&client, &base, OPERATOR).await;
+    let supervisor = session(&client, &base, SUPERVISOR).await;
+    let (_, inbox) = operator.get("/office/inbox").await;
+    assert!(inbox.contains(case_number.as_str()), "indexed: {inbox}");
+    let (_, page) = operator.get(&case_page).await;
+    assert!(
+        notifications_section(&page).contains("Сповіщень ще не було"),
+        "{page}"
+    );
+
+    // The central system registers the case; the gateway refuses the SMS (400): given up at
+    // once, a dead letter.
+    gateway.answers.send(400).unwrap();
+    let event = serde_json::json!({
+        "event_id": "cs-ev-1", "case_number": case_number, "type": "registered",
+        "central_number": "CS-2026-00001", "at": "2026-03-02T10:15:00+02:00"
+    })
+    .to_string();
+    let timestamp = fieldkit_e2e::office::now();
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &events_secret);
+    let mut signed = timestamp.to_string().into_bytes();
+    signed.push(b'.');
+    signed.extend_from_slice(event.as_bytes());
+    let response = client
+        .post(format!("{base}/central/v1/events"))
+        .header("Content-Type", "application/json")
+        .header("X-Fieldkit-Timestamp", timestamp.to_string())
+        .header(
+            "X-Fieldkit-Signature",
+            format!("sha256={}", hex::encode(hmac::sign(&key, &signed).as_ref())),
+        )
+        .body(event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let first = gateway.next_message().await;
+    let phone = first["to"].as_str().unwrap().to_owned();
+    wait_for_state(&db, case_number, NotificationState::Dead).await;
+    let dead = notification(&db, case_number);
+    assert_eq!(dead.attempts, 1);
+
+    // Both roles see it, with the status it announced, its state and our words for the error,
+    // and no contact; only the operator is offered to send it again.
+    let (status, page) = supervisor.get(&case_page).await;
+    assert_eq!(status, StatusCode::OK);
+    let section = notifications_section(&page);
+    for words in [
+        "Справу зареєстровано в системі ЦНАП",
+        "не вдалося",
+        "the SMS gateway answered HTTP 400",
+    ] {
+        assert!(section.contains(words), "{words}: {section}");
+    }
+    assert!(!section.contains("Надіслати знову"), "{section}");
+    let (_, page) = operator.get(&case_page).await;
+    let section = notifications_section(&page).to_owned();
+    assert!(
+        section.contains("action=\"/office/case/notification/retry\"")
+            && section.contains("Надіслати знову"),
+        "{section}"
+    );
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    assert!(
+        !section.contains(&phone) && !section.contains(&digits[digits.len() - 7..]),
+        "a contact in the section: {section}"
+    );
+    let (_, english) = Session {
+        client: client.clone(),
+        base: base.clone(),
+        cookie: format!("{}; fk_lang=en", operator.cookie),
+    }
+    .get(&case_page)
+    .await;
+    assert!(
+        english.contains("Applicant notifications")
+            && english.contains("Case registered in the centre&#39;s system")
+            && english.contains("failed")
+            && english.contains("Send again"),
+        "{english}"
+    );
+
+    // Refused, each with its page, and nothing changes: a supervisor, a form without the
+    // session's token or with another session's, an event with no notification.
+    let csrf = operator.csrf().await;
+    let supervisor_csrf = supervisor.csrf().await;
+    let audited = audit_actions(&db, case_number);
+    let retry = "/office/case/notification/retry";
+    let (status, page) = supervisor
+        .post(retry, &[("csrf", &supervisor_csrf), ("event", "cs-ev-1")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("Ваша роль не дозволяє"), "{page}");
+    let (status, page) = operator.post(retry, &[("event", "cs-ev-1")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("Форма застаріла"), "{page}");
+    let (status, _) = operator
+        .post(retry, &[("csrf", &supervisor_csrf), ("event", "cs-ev-1")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another session's token");
+    let (status, page) = operator
+        .post(retry, &[("csrf", &csrf), ("event", "cs-ev-404")])
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("Не знайдено"), "{page}");
+    assert_eq!(notification(&db, case_number), dead);
+    assert_eq!(audit_actions(&db, case_number), audited);
+
+    // The operator sends it again: pending, due now, a fresh count, audited under their name.
+    // The gateway holds the new attempt unanswered, so the row is seen as the retry left it.
+    let (status, _) = operator
+        .post(retry, &[("csrf", &csrf), ("event", "cs-ev-1")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let pending = notification(&db, case_number);
+    assert_eq!(
+        (pending.state, pending.attempts, pending.done_at),
+        (NotificationState::Pending, 0, None),
+        "{pending:?}"
+    );
+    assert!(pending.next_attempt_at <= fieldkit_e2e::office::now());
+    let audited_now = audit_actions(&db, case_number);
+    assert_eq!(
+        audited_now.last().unwrap(),
+        &(OPERATOR.to_owned(), "notify.dead_letter_retried".to_owned())
+    );
+    assert_eq!(audited_now.len(), audited.len() + 1);
+    let (_, page) = operator.get(&case_page).await;
+    assert!(notifications_section(&page).contains("очікує"), "{page}");
+
+    // The worker's next look sends it (the back-office does not wake it); the gateway takes it.
+    let again = gateway.next_message().await;
+    assert_eq!(again["to"], phone.as_str());
+    assert!(
+        again["text"]
+            .as_str()
+            .unwrap()
+            .contains(case_number.as_str())
+    );
+    gateway.answers.send(200).unwrap();
+    wait_for_state(&db, case_number, NotificationState::Sent).await;
+    let sent = notification(&db, case_number);
+    assert_eq!((sent.attempts, sent.last_error.as_deref()), (1, None));
+    let (_, page) = operator.get(&case_page).await;
+    let section = notifications_section(&page);
+    assert!(
+        section.contains("надіслано") && !section.contains("Надіслати знову"),
+        "{section}"
+    );
+    assert!(
+        audit_actions(&db, case_number)
+            .iter()
+            .any(|(_, action)| action == "notify.sms_sent")
+    );
+
+    // A notification that went out is not sent again.
+    let audited = audit_actions(&db, case_number);
+    let (status, page) = operator
+        .post(retry, &[("csrf", &csrf), ("event", "cs-ev-1")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("надіслано") && page.contains("Нічого не змінено"),
+        "{page}"
+    );
+    assert_eq!(notification(&db, case_number), sent);
+    assert_eq!(audit_actions(&db, case_number), audited);
+    assert_eq!(db.transaction(verify_audit_chain).unwrap(), None);
 }

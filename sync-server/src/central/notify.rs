@@ -347,6 +347,49 @@ pub fn notifications_of(
     })
 }
 
+/// Send a dead notification again (staff fixed what was wrong, or the channel is back), inside
+/// `tx`: the row is pending once more, due now, with a fresh count of attempts, and the audit
+/// trail names `actor` (`notify.dead_letter_retried`). Its `last_error` stays until the next
+/// attempt tells something new. Returns the case number; `Ok(Err(state))` when the row is not
+/// dead (nothing is changed); `NotFound` when no notification has `event_id`. The worker sends
+/// it at its next look ([`wake`] it if you hold the [`CentralState`]).
+pub fn retry_dead(
+    tx: &Transaction<'_>,
+    event_id: &str,
+    actor: &str,
+    now: i64,
+) -> Result<Result<String, NotificationState>, ServerError> {
+    use rusqlite::OptionalExtension;
+
+    let row: Option<(String, String, String, i64)> = tx
+        .query_row(
+            "SELECT case_number, status, state, attempts FROM notify_outbox WHERE event_id = ?1",
+            [event_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let (case_number, status, state, attempts) = row.ok_or(ServerError::NotFound)?;
+    let state = NotificationState::parse(&state)
+        .ok_or_else(|| ServerError::Storage(format!("notify_outbox: unknown state {state}")))?;
+    if state != NotificationState::Dead {
+        return Ok(Err(state));
+    }
+    tx.execute(
+        "UPDATE notify_outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2,
+         done_at = NULL WHERE event_id = ?1 AND state = 'dead'",
+        params![event_id, now],
+    )?;
+    audit(
+        tx,
+        actor,
+        "notify.dead_letter_retried",
+        &case_number,
+        &format!("status={status} event={event_id} attempts={attempts}"),
+        now,
+    )?;
+    Ok(Ok(case_number))
+}
+
 /// What one pass of the worker did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NotifyReport {

@@ -1,12 +1,14 @@
 //! What staff do to a case: accept it (it is queued for the central system in the same
 //! transaction), return it to the administrator with a reason the tablet shows, or mark it a
 //! duplicate of another. Each step is one transaction with its audit event and the status
-//! event the tablet pulls.
+//! event the tablet pulls. An applicant's notification given up can be sent again.
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::db::{OfficeDb, audit};
 use crate::ServerError;
+use crate::central::NotificationState;
+use crate::central::notify;
 
 /// Why an action was refused, in words for the page.
 #[derive(Debug, PartialEq, Eq)]
@@ -17,6 +19,10 @@ pub enum ActionRefused {
     ReasonRequired,
     UnknownOriginal,
     SameCase,
+    /// No applicant's notification has this event id.
+    UnknownNotification,
+    /// Only a notification given up is sent again; this one is in another state.
+    NotificationNotDead(NotificationState),
 }
 
 fn state_of(tx: &Transaction<'_>, case_number: &str) -> Result<Option<String>, ServerError> {
@@ -145,5 +151,22 @@ pub fn mark_duplicate(
         status_event(tx, case_number, "duplicate", Some(original), now)?;
         audit(tx, actor, "case.duplicate", case_number, original, now)?;
         Ok(Ok(()))
+    })
+}
+
+/// Send an applicant's notification that was given up (dead) again: pending once more, due now,
+/// with a fresh count of attempts, audited under `actor`, in one transaction. Returns the case
+/// number. The notification worker sends it at its next look.
+pub fn retry_notification(
+    db: &OfficeDb,
+    event_id: &str,
+    actor: &str,
+    now: i64,
+) -> Result<Result<String, ActionRefused>, ServerError> {
+    db.transaction(|tx| match notify::retry_dead(tx, event_id, actor, now) {
+        Ok(Ok(case_number)) => Ok(Ok(case_number)),
+        Ok(Err(state)) => Ok(Err(ActionRefused::NotificationNotDead(state))),
+        Err(ServerError::NotFound) => Ok(Err(ActionRefused::UnknownNotification)),
+        Err(other) => Err(other),
     })
 }

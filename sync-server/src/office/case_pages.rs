@@ -20,6 +20,8 @@ use super::web::{
     OfficeError, OfficeState, PageLang, SESSION_COOKIE, Shared, SignedIn, cookie, html,
     html_headers, language_cookie,
 };
+use crate::central::NotificationState;
+use crate::central::notify::{NotificationEntry, notifications_of, status_words};
 use crate::opened::{OpenedCase, open_stored};
 
 const READERS: [Role; 2] = [Role::Operator, Role::Supervisor];
@@ -29,6 +31,82 @@ fn state_name(state: &str, lang: Lang) -> String {
         .iter()
         .find(|(code, _, _)| *code == state)
         .map_or_else(|| state.to_owned(), |(_, uk, en)| lang.t(uk, en).to_owned())
+}
+
+/// Where an applicant's notification is, in words.
+fn notification_state_name(state: NotificationState, lang: Lang) -> &'static str {
+    match state {
+        NotificationState::Pending => lang.t("очікує", "waiting"),
+        NotificationState::Sent => lang.t("надіслано", "sent"),
+        NotificationState::Skipped => lang.t("не потрібно", "not needed"),
+        NotificationState::Dead => lang.t("не вдалося", "failed"),
+    }
+}
+
+/// The section «Сповіщення заявника»: what the applicant was (to be) told after each event of
+/// the central system, and how it went. No contact: the queue holds none, and the errors are
+/// our words. An operator may send a notification that failed again.
+fn notifications_section(
+    notifications: &[NotificationEntry],
+    lang: Lang,
+    operator_csrf: Option<&str>,
+) -> String {
+    let mut body = format!(
+        "<h2>{}</h2>",
+        lang.t("Сповіщення заявника", "Applicant notifications")
+    );
+    if notifications.is_empty() {
+        let _ = write!(
+            body,
+            "<p>{}</p>",
+            lang.t("Сповіщень ще не було.", "No notifications yet.")
+        );
+        return body;
+    }
+    let _ = write!(
+        body,
+        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",
+        lang.t("Статус у сповіщенні", "Status announced"),
+        lang.t("Стан", "State"),
+        lang.t("Спроб", "Attempts"),
+        lang.t("У черзі з", "Queued"),
+        lang.t("Завершено / наступна спроба", "Done / next attempt"),
+        lang.t("Остання помилка", "Last error"),
+    );
+    for entry in notifications {
+        let (uk, en) = status_words(&entry.status);
+        let done = match (entry.state, entry.done_at) {
+            (NotificationState::Pending, _) => format!(
+                "{} {}",
+                lang.t("наступна спроба", "next attempt"),
+                when(entry.next_attempt_at)
+            ),
+            (_, Some(at)) => when(at),
+            (_, None) => "—".to_owned(),
+        };
+        let retry = match operator_csrf {
+            Some(token) if entry.state == NotificationState::Dead => format!(
+                "<form method=\"post\" action=\"/office/case/notification/retry\">{}\
+                 <input type=\"hidden\" name=\"event\" value=\"{}\"><button>{}</button></form>",
+                csrf_field(token),
+                esc(&entry.event_id),
+                lang.t("Надіслати знову", "Send again"),
+            ),
+            _ => String::new(),
+        };
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{retry}</td></tr>",
+            esc(lang.t(uk, en)),
+            esc(notification_state_name(entry.state, lang)),
+            entry.attempts,
+            esc(&when(entry.enqueued_at)),
+            esc(&done),
+            esc(entry.last_error.as_deref().unwrap_or("—")),
+        );
+    }
+    body.push_str("</table>");
+    body
 }
 
 /// The sign-in form has no session to take a CSRF token from, so it carries its own: the same
@@ -618,6 +696,13 @@ pub async fn case_view(
         );
     }
 
+    let notifications = notifications_of(&state.db, &row.case_number)?;
+    let operator_csrf = user
+        .staff
+        .may(&[Role::Operator])
+        .then_some(user.staff.csrf_token.as_str());
+    body.push_str(&notifications_section(&notifications, lang, operator_csrf));
+
     let events = state.db.transaction(|tx| audit_of(tx, &row.case_number))?;
     let _ = write!(
         body,
@@ -738,6 +823,17 @@ fn refused(lang: Lang, refusal: ActionRefused) -> OfficeError {
                 "A case cannot duplicate itself.",
             )
             .to_owned(),
+        ActionRefused::UnknownNotification => return OfficeError::NotFound(lang),
+        ActionRefused::NotificationNotDead(state) => match lang {
+            Lang::Uk => format!(
+                "Сповіщення в стані «{}»: знову надсилають лише те, що не вдалося. Нічого не змінено.",
+                notification_state_name(state, lang)
+            ),
+            Lang::En => format!(
+                "The notification is \"{}\": only a failed one is sent again. Nothing was changed.",
+                notification_state_name(state, lang)
+            ),
+        },
     };
     OfficeError::BadInput(lang, message)
 }
@@ -791,4 +887,29 @@ pub async fn duplicate(
         actions::mark_duplicate(&s.db, &f.n, &f.original, actor, now)
     })
     .await
+}
+
+#[derive(Deserialize)]
+pub struct NotificationForm {
+    #[serde(default)]
+    csrf: String,
+    /// The event whose notification failed.
+    #[serde(default)]
+    event: String,
+}
+
+/// «Надіслати знову»: an operator sends an applicant's notification that failed (dead) again.
+/// The back-office holds no handle on the central connector's state, so the worker is not woken
+/// here: it finds the row at its next look, within seconds (it looks at least every 5).
+pub async fn retry_notification(
+    State(state): Shared,
+    user: SignedIn,
+    Form(form): Form<NotificationForm>,
+) -> Result<Response, OfficeError> {
+    user.require(&[Role::Operator])?;
+    user.check_csrf(&form.csrf)?;
+    let case_number =
+        actions::retry_notification(&state.db, &form.event, &user.staff.username, state.now())?
+            .map_err(|r| refused(user.lang, r))?;
+    Ok(Redirect::to(&format!("/office/case?n={}", url(&case_number))).into_response())
 }

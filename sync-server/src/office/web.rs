@@ -99,6 +99,10 @@ pub fn router(state: Arc<OfficeState>) -> Router {
         .route("/office/case/return", post(case_pages::return_case))
         .route("/office/case/duplicate", post(case_pages::duplicate))
         .route(
+            "/office/case/notification/retry",
+            post(case_pages::retry_notification),
+        )
+        .route(
             "/office/visits",
             get(admin_pages::visits_page).post(admin_pages::plan_visit),
         )
