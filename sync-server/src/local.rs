@@ -75,7 +75,7 @@ impl LocalServer {
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
         let url = format!("https://localhost:{port}");
-        let office = crate::office::load(
+        let mut office = crate::office::load(
             data,
             meta.clone(),
             blobs,
@@ -84,6 +84,7 @@ impl LocalServer {
             url.clone(),
         )?;
         let central = crate::central::CentralState::open(data, central, clock)?;
+        office.central = Some(central.clone());
         let app = router(Arc::new(state))
             .merge(crate::office::router(Arc::new(office)))
             .merge(crate::central::events::router(central.clone()));

@@ -180,7 +180,7 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("https://{}", config.listen));
-    let office = fieldkit_sync_server::office::load(
+    let mut office = fieldkit_sync_server::office::load(
         &config.data,
         meta.clone(),
         blobs.clone(),
@@ -213,6 +213,7 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         now,
     )
     .map_err(|e| e.to_string())?;
+    office.central = Some(central.clone());
     // None when no connector is configured: accepted cases then wait in the outbox.
     let _outbox = fieldkit_sync_server::central::outbox::spawn(central.clone());
     let app = router(Arc::new(state))

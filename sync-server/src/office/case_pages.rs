@@ -899,8 +899,8 @@ pub struct NotificationForm {
 }
 
 /// «Надіслати знову»: an operator sends an applicant's notification that failed (dead) again.
-/// The back-office holds no handle on the central connector's state, so the worker is not woken
-/// here: it finds the row at its next look, within seconds (it looks at least every 5).
+/// The notification worker is woken at once when the server runs the connector; otherwise it
+/// finds the row at its next look (at least every 5 s).
 pub async fn retry_notification(
     State(state): Shared,
     user: SignedIn,
@@ -911,5 +911,8 @@ pub async fn retry_notification(
     let case_number =
         actions::retry_notification(&state.db, &form.event, &user.staff.username, state.now())?
             .map_err(|r| refused(user.lang, r))?;
+    if let Some(central) = &state.central {
+        crate::central::notify::wake(central);
+    }
     Ok(Redirect::to(&format!("/office/case?n={}", url(&case_number))).into_response())
 }

@@ -54,5 +54,6 @@ pub fn load(
             opened_cache::DEFAULT_CAPACITY,
             opened_cache::DEFAULT_TTL_SECONDS,
         ),
+        central: None,
     })
 }

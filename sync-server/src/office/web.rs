@@ -37,6 +37,9 @@ pub struct OfficeState {
     pub server_ca: Vec<u8>,
     /// Cases opened in the last minutes, so a case's images do not each open it again.
     pub opened: super::opened_cache::OpenedCases<crate::opened::OpenedCase>,
+    /// The central connector, when the server runs one: a notification sent again is handed
+    /// to its worker at once instead of at the worker's next check.
+    pub central: Option<Arc<crate::central::CentralState>>,
 }
 
 impl OfficeState {
