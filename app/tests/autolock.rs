@@ -4,7 +4,10 @@
 //! the minutes chosen in Settings decide when; a scan on the progress overlay is stored before
 //! any lock; a note half written for an override is kept; and a lock in applicant mode needs an
 //! administrator's passphrase to come back, to the administrator's side of the visit with the
-//! applicant's signature kept.
+//! applicant's signature kept. Use the controllers hear nothing of counts too: an applicant
+//! scrolling the inventory, keys of a hardware keyboard in a field that reports no edits. And a
+//! receipt on screen when the tablet locks is not lost: Cases opens it again from the vault,
+//! with the same QR, and prints the same signed copy through a real CUPS queue.
 
 #![allow(clippy::unwrap_used)]
 
@@ -14,6 +17,7 @@ use std::time::Duration;
 
 use common::*;
 use fieldkit_app::RunningApp;
+use fieldkit_app::config::AppConfig;
 use fieldkit_app::demo::{DEMO_PASSPHRASE, Demo};
 use fieldkit_app::ui::{App, ApplicantPage, FormPage, Screen, SignPage, TodayPage};
 use i_slint_backend_testing::{AccessibleRole, ElementQuery};
@@ -39,6 +43,11 @@ struct Tablet {
 
 impl Tablet {
     fn unlocked() -> Self {
+        Self::unlocked_with(|_| {})
+    }
+
+    /// As `unlocked`, with the app's configuration changed first (the printer).
+    fn unlocked_with(adjust: impl FnOnce(&mut AppConfig)) -> Self {
         init_headless();
         let folder = tempfile::tempdir().unwrap();
         let data = folder.path().to_owned();
@@ -47,6 +56,7 @@ impl Tablet {
         let clock = HandClock::new();
         let mut config = config(&data);
         config.monotonic_clock = clock.source();
+        adjust(&mut config);
         let app = open(config, 1920.0, 1200.0);
         fieldkit_app::i18n::apply(fieldkit_app::i18n::Lang::Uk);
         unlock(&app);
@@ -131,6 +141,95 @@ fn applicant_complete(app: &RunningApp) {
     type_into(app, "Мобільний телефон", "067 123 45 67");
     tap(app, "Далі: документи");
     assert_eq!(screen(app), Screen::Documents);
+}
+
+/// The form's required answers, the default choices, and on to the inventory to sign.
+fn form_and_choices_to_the_inventory(app: &RunningApp) {
+    tap(app, "Далі: заява");
+    type_into(
+        app,
+        "Попереднє місце проживання *",
+        "м. Київ, вул. Садова, 1",
+    );
+    type_into(
+        app,
+        "Адреса житла, яке декларується *",
+        "м. Львів, вул. Зелена, 12, кв. 3",
+    );
+    tap(app, "власник");
+    tap(app, "Далі: повідомлення і отримання");
+    tap(app, "Далі: опис і підписи");
+    assert_eq!(screen(app), Screen::Sign);
+}
+
+/// Keys of a hardware keyboard, as the platform delivers them to the focused field.
+fn press_keys(app: &RunningApp, text: &str) {
+    let window = app.window.window();
+    for character in text.chars() {
+        let key: slint::SharedString = character.to_string().into();
+        window.dispatch_event(WindowEvent::KeyPressed { text: key.clone() });
+        window.dispatch_event(WindowEvent::KeyReleased { text: key });
+    }
+    app.pump();
+}
+
+/// A finger on a text field: the field takes the focus (and the press), nothing else hears it.
+fn touch_field(app: &RunningApp, label: &str) {
+    let field = find_all(app, label)
+        .into_iter()
+        .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
+        .unwrap_or_else(|| panic!("no field labelled {label:?}"));
+    let at = field.absolute_position();
+    let size = field.size();
+    let position = slint::LogicalPosition::new(at.x + size.width / 2.0, at.y + size.height / 2.0);
+    let window = app.window.window();
+    window.dispatch_event(WindowEvent::PointerPressed {
+        position,
+        button: PointerEventButton::Left,
+    });
+    window.dispatch_event(WindowEvent::PointerReleased {
+        position,
+        button: PointerEventButton::Left,
+    });
+    app.pump();
+}
+
+/// Where on the window the first element whose label contains `part` is now.
+fn where_is(app: &RunningApp, part: &str) -> slint::LogicalPosition {
+    find_containing(app, part).absolute_position()
+}
+
+/// The wheel (or a two-finger swipe) over the element whose label contains `part`, then the
+/// short scrolling animation run to its end.
+fn scroll_at(app: &RunningApp, part: &str, delta_y: f32) {
+    let element = find_containing(app, part);
+    let at = element.absolute_position();
+    let size = element.size();
+    app.window
+        .window()
+        .dispatch_event(WindowEvent::PointerScrolled {
+            position: slint::LogicalPosition::new(
+                at.x + size.width / 2.0,
+                at.y + size.height / 2.0,
+            ),
+            delta_x: 0.0,
+            delta_y,
+        });
+    std::thread::sleep(Duration::from_millis(400));
+    slint::platform::update_timers_and_animations();
+    app.pump();
+}
+
+/// The text of every QR code on the screen as it is drawn now.
+fn qr_codes_on_screen(app: &RunningApp) -> Vec<String> {
+    let shot = app.window.window().take_snapshot().unwrap();
+    let rgba =
+        image::RgbaImage::from_raw(shot.width(), shot.height(), shot.as_bytes().to_vec()).unwrap();
+    let grey = image::DynamicImage::ImageRgba8(rgba).to_luma8();
+    fieldkit_capture::qr::find_qr_codes(&grey)
+        .iter()
+        .map(|qr| qr.text())
+        .collect()
 }
 
 /// Locked, and nothing of the visit can be seen or reached: only the administrators and the
@@ -315,21 +414,7 @@ fn a_lock_in_applicant_mode_needs_the_administrator_to_come_back() {
     let app = &tablet.app;
     visit_with_applicant_typed(app);
     applicant_complete(app);
-    tap(app, "Далі: заява");
-    type_into(
-        app,
-        "Попереднє місце проживання *",
-        "м. Київ, вул. Садова, 1",
-    );
-    type_into(
-        app,
-        "Адреса житла, яке декларується *",
-        "м. Львів, вул. Зелена, 12, кв. 3",
-    );
-    tap(app, "власник");
-    tap(app, "Далі: повідомлення і отримання");
-    tap(app, "Далі: опис і підписи");
-    assert_eq!(screen(app), Screen::Sign);
+    form_and_choices_to_the_inventory(app);
     tap(app, "Передати планшет заявнику на підпис");
     assert!(app.window.global::<App>().get_applicant_mode());
 
@@ -370,5 +455,216 @@ fn a_lock_in_applicant_mode_needs_the_administrator_to_come_back() {
     assert!(
         has(app, "Заблокувати"),
         "the administrator's top bar is back"
+    );
+}
+
+#[test]
+fn an_applicant_scrolling_the_inventory_is_not_locked_out_mid_read() {
+    let tablet = Tablet::unlocked();
+    let app = &tablet.app;
+    visit_with_applicant_typed(app);
+    applicant_complete(app);
+    form_and_choices_to_the_inventory(app);
+    // The tablet's own screen: the inventory is longer than the space above the pad.
+    app.window
+        .window()
+        .set_size(slint::LogicalSize::new(1280.0, 800.0));
+    tap(app, "Передати планшет заявнику на підпис");
+    assert!(app.window.global::<App>().get_applicant_mode());
+
+    // The last tap was the hand-over; then the applicant only reads, scrolling now and then.
+    tablet.idle(minutes(4));
+    let before = where_is(app, SURNAME);
+    scroll_at(app, SURNAME, -240.0);
+    let after = where_is(app, SURNAME);
+    assert!(
+        after.y < before.y,
+        "the inventory scrolled: the applicant's line from {} to {}",
+        before.y,
+        after.y
+    );
+    tablet.idle(minutes(4));
+    assert!(
+        app.window.global::<App>().get_applicant_mode(),
+        "8 minutes after the last tap, 4 after scrolling: still reading"
+    );
+    assert_eq!(screen(app), Screen::Sign);
+
+    // The idle time counts from the scroll.
+    tablet.idle(minutes(1) + Duration::from_secs(1));
+    assert_locked_with_nothing_of_the_visit(app);
+}
+
+#[test]
+fn hardware_keys_in_a_field_that_reports_no_edits_keep_it_unlocked() {
+    let tablet = Tablet::unlocked();
+    let app = &tablet.app;
+    visit_with_applicant_typed(app);
+    applicant_complete(app);
+    tap(app, "Далі: заява");
+    tap(app, "Змінити висновок");
+    // The override note tells the controller nothing until "Next".
+    touch_field(app, "Чому (обов'язково)");
+    tablet.idle(minutes(4));
+    let note = "Оригінал паспорта показано";
+    press_keys(app, note);
+    assert_eq!(
+        field_value(app, "Чому (обов'язково)"),
+        note,
+        "the keys reach the field: seen on the way, not taken"
+    );
+    tablet.idle(minutes(4));
+    assert_eq!(
+        screen(app),
+        Screen::Form,
+        "8 minutes after the last tap, 4 after typing: open"
+    );
+
+    tablet.idle(minutes(1) + Duration::from_secs(1));
+    assert_locked_with_nothing_of_the_visit(app);
+    unlock(app);
+    assert_eq!(screen(app), Screen::Form);
+    assert_eq!(field_value(app, "Чому (обов'язково)"), note);
+}
+
+#[test]
+fn a_touch_on_empty_space_or_the_keyboard_key_starts_the_count_again() {
+    let tablet = Tablet::unlocked();
+    let app = &tablet.app;
+
+    tablet.idle(minutes(4));
+    // The heading is text: no control takes the touch.
+    touch(app, "Виїзди на сьогодні");
+    tablet.idle(minutes(4));
+    assert_eq!(screen(app), Screen::Today, "touched 4 minutes ago");
+
+    tap(app, "Клавіатура");
+    assert!(app.window.global::<App>().get_keyboard_open());
+    tablet.idle(minutes(4));
+    assert_eq!(
+        screen(app),
+        Screen::Today,
+        "the keyboard opened 4 minutes ago"
+    );
+
+    tablet.idle(minutes(1) + Duration::from_secs(1));
+    assert_eq!(screen(app), Screen::Unlock);
+}
+
+/// The CUPS queue of the workspace's tests (tests/cups/setup.sh) and where its jobs land.
+const TEST_PRINTER: &str = "fieldkit-test";
+const TEST_SPOOL: &str = "/var/tmp/fieldkit-print";
+
+fn spooled_jobs() -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(TEST_SPOOL)
+        .unwrap_or_else(|e| {
+            panic!("{TEST_SPOOL}: {e}: is the CUPS test queue set up (tests/cups/setup.sh)?")
+        })
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "job"))
+        .collect()
+}
+
+/// Print from the receipt screen and return what CUPS handed to the printer.
+fn print_receipt(app: &RunningApp) -> Vec<u8> {
+    let before = spooled_jobs();
+    tap(app, "Надрукувати квитанцію");
+    assert!(
+        has(app, "Надіслано."),
+        "lp did not take the job: is the CUPS test queue {TEST_PRINTER} set up \
+         (tests/cups/setup.sh)? {:?}",
+        labels(app)
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let new: Vec<_> = spooled_jobs()
+            .into_iter()
+            .filter(|p| !before.contains(p))
+            .collect();
+        if let Some(job) = new
+            .iter()
+            .find(|p| std::fs::read(p).is_ok_and(|b| b.starts_with(b"%PDF")))
+        {
+            let bytes = std::fs::read(job).unwrap();
+            std::fs::remove_file(job).unwrap();
+            return bytes;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job did not come out of CUPS within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_receipt_on_screen_when_the_tablet_locks_opens_again_from_cases() {
+    let tablet = Tablet::unlocked_with(|config| config.printer = TEST_PRINTER.into());
+    let app = &tablet.app;
+    visit_with_applicant_typed(app);
+    applicant_complete(app);
+    form_and_choices_to_the_inventory(app);
+    tap(app, "Передати планшет заявнику на підпис");
+    draw_signature(app, "Підпис заявника");
+    tap(app, "Підписати");
+    tap(app, "Адміністратор");
+    type_into(app, "Парольна фраза адміністратора", DEMO_PASSPHRASE);
+    tap(app, "Повернути адміністратору");
+    draw_signature(app, "Підпис адміністратора");
+    tap(app, "Підписати як адміністратор");
+    tap(app, "Запечатати справу");
+    assert_eq!(screen(app), Screen::Receipt, "{:?}", labels(app));
+
+    // The receipt as first issued: number, deadline, QR; one copy printed.
+    let number = find_containing(app, "Номер справи ")
+        .accessible_label()
+        .unwrap()
+        .replace("Номер справи ", "");
+    let deadline = find_containing(app, "Рішення до ")
+        .accessible_label()
+        .unwrap()
+        .to_string();
+    let qr = qr_codes_on_screen(app);
+    assert_eq!(qr.len(), 1, "one QR on the receipt: {qr:?}");
+    assert!(qr[0].ends_with(&number), "{qr:?} tracks {number}");
+    let first_copy = print_receipt(app);
+
+    // The administrator is called away before finishing: the tablet locks on the receipt.
+    tablet.idle(minutes(5) + Duration::from_secs(1));
+    assert_locked_with_nothing_of_the_visit(app);
+    assert!(!has_containing(app, &number), "no receipt behind the lock");
+
+    unlock(app);
+    assert_eq!(screen(app), Screen::Today, "the visit itself is over");
+    tap(app, "Справи");
+    tap_containing(app, &number);
+    tap(app, "Квитанція");
+    assert_eq!(screen(app), Screen::Receipt);
+    assert!(
+        has(app, &format!("Номер справи {number}")),
+        "{:?}",
+        labels(app)
+    );
+    assert!(has(app, &deadline), "{deadline} again: {:?}", labels(app));
+    assert_eq!(qr_codes_on_screen(app), qr, "the same tracking QR");
+    assert!(has(app, "Надіслати квитанцію поштою"));
+    assert_eq!(
+        print_receipt(app),
+        first_copy,
+        "the applicant's copy printed again is the signed inventory first issued"
+    );
+
+    // Finishing the visit takes the applicant's copy off the tablet.
+    tap(app, "Завершити виїзд");
+    assert_eq!(screen(app), Screen::Today);
+    tap(app, "Справи");
+    tap_containing(app, &number);
+    assert!(!has(app, "Квитанція"), "{:?}", labels(app));
+    assert!(has_containing(app, "копії заявника на планшеті вже немає"));
+    let mut controller = app.controller.borrow_mut();
+    let drafts = controller.vault().unwrap().list_drafts().unwrap();
+    assert!(
+        drafts.is_empty(),
+        "nothing of the case is readable on the tablet: {drafts:?}"
     );
 }

@@ -9,7 +9,7 @@ use fieldkit_capture::signature::sign;
 use fieldkit_domain::case::SignerRole;
 use fieldkit_receipt::{SignedBy, handover_receipt, render_pdf, withdrawal_receipt};
 use fieldkit_vault::SealCase;
-use slint::{ComponentHandle, ModelRc, VecModel};
+use slint::{ComponentHandle, Model, ModelRc, VecModel};
 
 use super::{Controller, act};
 use crate::error::{AppError, Result};
@@ -27,7 +27,17 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
                 page.set_selected(number);
                 page.set_action(0);
                 page.set_error("".into());
+                show_selected_receipt(&page);
                 Ok(())
+            })
+        });
+    }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        page.on_open_receipt(move || {
+            act(&c, &w, |ctl, win| {
+                let number = win.global::<CasesPage>().get_selected();
+                ctl.open_receipt(win, &number)
             })
         });
     }
@@ -78,6 +88,16 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
     }
 }
 
+/// Whether the selected case's receipt can be opened, from the listed rows.
+fn show_selected_receipt(page: &CasesPage<'_>) {
+    let selected = page.get_selected();
+    let kept = page
+        .get_cases()
+        .iter()
+        .any(|row| row.number == selected && row.receipt);
+    page.set_selected_receipt(kept);
+}
+
 /// How a status from the centre reads on the tablet.
 pub fn status_text(status: &str, lang: crate::i18n::Lang) -> String {
     let (uk, en) = match status {
@@ -113,6 +133,7 @@ impl Controller {
                 )
             })
             .collect();
+        let receipts = super::receipt::kept_numbers(vault)?;
         let mut rows = Vec::new();
         for entry in vault.outbox()? {
             rows.push(CaseRow {
@@ -121,6 +142,7 @@ impl Controller {
                     .cloned()
                     .unwrap_or_default()
                     .into(),
+                receipt: receipts.contains(&entry.case_number),
                 number: entry.case_number.into(),
                 state: "sealed".into(),
                 status: "".into(),
@@ -155,12 +177,13 @@ impl Controller {
                 status: status.into(),
                 changed: !stub.status.is_empty() && stub.status != "received",
                 delivered: true,
+                receipt: receipts.contains(&stub.case_number),
             });
         }
         rows.sort_by(|a, b| b.number.cmp(&a.number));
-        window
-            .global::<CasesPage>()
-            .set_cases(ModelRc::new(VecModel::from(rows)));
+        let page = window.global::<CasesPage>();
+        page.set_cases(ModelRc::new(VecModel::from(rows)));
+        show_selected_receipt(&page);
         self.unseen_statuses = 0;
         window.global::<App>().set_status_changes(0);
         Ok(())

@@ -5,6 +5,7 @@
 
 pub mod capture;
 mod cases;
+mod receipt;
 mod session;
 mod settings;
 mod signing;
@@ -51,8 +52,7 @@ pub struct Controller {
     pub admin_name: String,
     pub draft: Option<DraftRecord>,
     pub pad: PadState,
-    /// The applicant's copy of the last sealed inventory, for printing or e-mail.
-    pub receipt_pdf: Option<Zeroizing<Vec<u8>>>,
+    /// The case whose receipt is on the receipt screen; its applicant's copy stays in the vault.
     pub receipt_number: String,
     pub sync: Option<SyncWorker>,
     pub to_ui: mpsc::Sender<UiMessage>,
@@ -96,7 +96,6 @@ impl Controller {
             admin_name: String::new(),
             draft: None,
             pad: PadState::default(),
-            receipt_pdf: None,
             receipt_number: String::new(),
             sync: None,
             to_ui,
@@ -309,6 +308,7 @@ pub fn attach(window: &AppWindow, controller: Rc<RefCell<Controller>>) -> slint:
     visit::attach(window, &controller);
     capture::attach(window, &controller);
     signing::attach(window, &controller);
+    receipt::attach(window, &controller);
     cases::attach(window, &controller);
     settings::attach(window, &controller);
 
@@ -324,6 +324,17 @@ pub fn attach(window: &AppWindow, controller: Rc<RefCell<Controller>>) -> slint:
                 win.global::<App>().set_notice("".into());
                 Ok(())
             })
+        });
+    }
+    // Touches, scrolls and keys the screens see but no controller hears of. Called from inside
+    // event delivery, possibly while a callback already holds the controller: then that callback
+    // counts as the activity and this one has nothing to add.
+    {
+        let c = controller.clone();
+        app.on_activity(move || {
+            if let Ok(mut controller) = c.try_borrow_mut() {
+                controller.mark_activity();
+            }
         });
     }
     // On-screen keys are activity even in a field that tells the controller nothing (the

@@ -14,8 +14,8 @@ use crate::i18n::Message;
 use crate::sync_pass::{enrolled_from_vault, save_enrollment};
 use crate::sync_worker::SyncWorker;
 use crate::ui::{
-    AdminRow, App, AppWindow, CasesPage, EnrollPage, ReceiptPage, Screen, SettingsPage, SignPage,
-    TodayPage, UnlockPage,
+    AdminRow, App, AppWindow, CasesPage, EnrollPage, Screen, SettingsPage, SignPage, TodayPage,
+    UnlockPage,
 };
 
 /// What an enrollment QR code carries after `FIELDKIT-ENROLL:` (the back-office shows it beside
@@ -323,7 +323,7 @@ impl Controller {
         self.sync = None;
         self.draft = None;
         self.pad = Default::default();
-        self.receipt_pdf = None;
+        self.receipt_number.clear();
         self.thumbnails.clear();
         if let Some(vault) = self.vault.take() {
             drop(vault.lock());
@@ -362,16 +362,11 @@ fn clear_locked_out(window: &AppWindow) {
     today.set_visits(ModelRc::default());
     today.set_has_draft(false);
     today.set_draft_title("".into());
-    let receipt = window.global::<ReceiptPage>();
-    receipt.set_case_number("".into());
-    receipt.set_tracking_url("".into());
-    receipt.set_deadline("".into());
-    receipt.set_email("".into());
-    receipt.set_outgoing("".into());
-    receipt.set_qr(slint::Image::default());
+    crate::controller::receipt::clear_screen(window);
     let cases = window.global::<CasesPage>();
     cases.set_ink(slint::Image::default());
     cases.set_selected("".into());
+    cases.set_selected_receipt(false);
     cases.set_action(0);
     let sign = window.global::<SignPage>();
     sign.set_leave_passphrase("".into());

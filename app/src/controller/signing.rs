@@ -2,7 +2,8 @@
 //! fixed (case number, registration time) when it is first shown, so the hash each signature
 //! is bound to never changes. In applicant mode only this page and the pad can be reached;
 //! leaving it takes the administrator's passphrase. Sealing writes the case record, the signed
-//! inventory and the envelope in one transaction.
+//! inventory and the envelope in one transaction, and keeps the receipt with the applicant's
+//! copy beside it (see `receipt`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -17,13 +18,14 @@ use fieldkit_receipt::{InventoryInput, InventoryItem, Receipt, SignedBy, invento
 use fieldkit_vault::{BlobId, SealCase, Vault, VaultOptions};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
+use super::receipt::{self, KeptReceipt};
 use super::{Controller, act};
 use crate::draft::Registration;
 use crate::error::{AppError, Result};
 use crate::i18n::Message;
 use crate::images;
 use crate::sync_pass::enrolled_from_vault;
-use crate::ui::{App, AppWindow, ReceiptPage, Screen, SignPage};
+use crate::ui::{App, AppWindow, SignPage};
 
 /// The strokes being drawn on a signature pad.
 #[derive(Default)]
@@ -131,32 +133,6 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
     {
         let (c, w) = (controller.clone(), window.as_weak());
         page.on_seal(move || act(&c, &w, |ctl, win| ctl.seal(win)));
-    }
-    let receipt = window.global::<ReceiptPage>();
-    {
-        let (c, w) = (controller.clone(), window.as_weak());
-        receipt.on_print(move || {
-            act(&c, &w, |ctl, win| {
-                ctl.queue_receipt(win, crate::outgoing::PRINT)
-            })
-        });
-    }
-    {
-        let (c, w) = (controller.clone(), window.as_weak());
-        receipt.on_send_email(move || {
-            act(&c, &w, |ctl, win| {
-                ctl.queue_receipt(win, crate::outgoing::EMAIL)
-            })
-        });
-    }
-    {
-        let (c, w) = (controller.clone(), window.as_weak());
-        receipt.on_done(move || {
-            act(&c, &w, |ctl, win| {
-                ctl.receipt_pdf = None;
-                ctl.show(win, Screen::Today)
-            })
-        });
     }
 }
 
@@ -471,6 +447,21 @@ impl Controller {
         let case_json = zeroize::Zeroizing::new(serde_json::to_vec(&case)?);
         let envelope_id = format!("env-{}", draft.case_id.trim_start_matches("case-"));
         let service_code = case.service.0.clone();
+        // What the receipt screen shows, fixed now: the deadline counts from registration.
+        let kept = KeptReceipt {
+            case_number: registration.case_number.clone(),
+            tracking_url: registration.tracking_url.clone(),
+            deadline: self
+                .service(&service_code)
+                .map(|s| self.calendar.deadline(registration.registered_on, s.term))
+                .map(|d| format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year()))
+                .unwrap_or_default(),
+            email: match &case.notification {
+                Some(Notification::Email { address }) => address.0.clone(),
+                _ => String::new(),
+            },
+        };
+        let vault = self.vault()?;
         vault.transaction(|tx| {
             tx.put_draft(&draft.case_id, "registered", &case_json)?;
             tx.put_blob(&draft.case_id, "inventory", 20_000, &pdf)?;
@@ -481,88 +472,17 @@ impl Controller {
                 recipient: &enrolled.sealing_key,
                 device: &enrolled.device,
             })?;
+            // The applicant's copy outlives the sealed plaintext until the visit is finished.
+            receipt::keep(tx, &kept, &pdf)?;
             // What the cases list shows of a sealed case: no personal data.
             tx.put_setting(
                 &format!("case.{}", registration.case_number),
                 service_code.as_bytes(),
             )
         })?;
-        self.receipt_pdf = Some(pdf);
-        self.receipt_number = registration.case_number.clone();
-        let email = match &case.notification {
-            Some(Notification::Email { address }) => address.0.clone(),
-            _ => String::new(),
-        };
-        let deadline = self
-            .service(&service_code)
-            .map(|s| self.calendar.deadline(registration.registered_on, s.term))
-            .map(|d| format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year()))
-            .unwrap_or_default();
         self.close_visit(window)?;
-        let page = window.global::<ReceiptPage>();
-        page.set_case_number(registration.case_number.clone().into());
-        page.set_tracking_url(registration.tracking_url.clone().into());
-        page.set_deadline(deadline.into());
-        page.set_email(email.into());
-        page.set_outgoing("".into());
-        let qr =
-            fieldkit_capture::qr::generate_qr(&registration.tracking_url, 8).map_err(|_| {
-                AppError::user(
-                    "Адреса відстеження задовга для QR-коду.",
-                    "The tracking address is too long for a QR code.",
-                )
-            })?;
-        page.set_qr(images::from_grey(&qr));
-        self.show(window, Screen::Receipt)?;
+        self.open_receipt(window, &registration.case_number)?;
         self.sync_now();
-        Ok(())
-    }
-
-    /// The applicant's copy goes into the encrypted outgoing queue and is sent or printed now;
-    /// if the printer or the network is away it waits and is retried.
-    fn queue_receipt(&mut self, window: &AppWindow, kind: &str) -> Result<()> {
-        let pdf = self.receipt_pdf.clone().ok_or_else(|| {
-            AppError::user(
-                "Квитанції вже немає на екрані.",
-                "The receipt is no longer open.",
-            )
-        })?;
-        let number = self.receipt_number.clone();
-        let destination = if kind == crate::outgoing::EMAIL {
-            let address = window.global::<ReceiptPage>().get_email().trim().to_owned();
-            fieldkit_domain::validators::Email::parse(&address)
-                .map_err(|e| AppError::User(Message::new(e.message_uk(), e.to_string())))?;
-            address
-        } else {
-            self.config.printer.clone()
-        };
-        let vault = self
-            .vault
-            .as_mut()
-            .ok_or_else(|| AppError::user("Планшет заблоковано.", "The tablet is locked."))?;
-        vault.transaction(|tx| {
-            tx.enqueue_outgoing(kind, &destination, &number, &pdf)
-                .map(|_| ())
-        })?;
-        let report = crate::outgoing::drain(vault, self.config.mail.as_ref())?;
-        let lang = self.lang();
-        let text = if report.failed == 0 && report.waiting == 0 {
-            Message::new("Надіслано.", "Sent.")
-        } else {
-            Message::new(
-                format!(
-                    "Не вдалося зараз; у черзі: {}. Спробуємо ще раз автоматично.",
-                    report.waiting
-                ),
-                format!(
-                    "Could not send now; waiting: {}. It will be retried automatically.",
-                    report.waiting
-                ),
-            )
-        };
-        window
-            .global::<ReceiptPage>()
-            .set_outgoing(text.in_lang(lang).into());
         Ok(())
     }
 }
