@@ -12,6 +12,7 @@ pub mod error;
 pub mod i18n;
 pub mod images;
 pub mod keyboard;
+pub mod locked_watch;
 pub mod outgoing;
 pub mod prefs;
 pub mod sync_pass;

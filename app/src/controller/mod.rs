@@ -55,6 +55,8 @@ pub struct Controller {
     /// The case whose receipt is on the receipt screen; its applicant's copy stays in the vault.
     pub receipt_number: String,
     pub sync: Option<SyncWorker>,
+    /// Runs while locked: picks up a wipe the centre ordered (see `locked_watch`).
+    pub locked_watch: Option<crate::locked_watch::LockedWatch>,
     pub to_ui: mpsc::Sender<UiMessage>,
     from_workers: mpsc::Receiver<UiMessage>,
     /// When the person last touched or typed, on `config.monotonic_clock`.
@@ -98,6 +100,7 @@ impl Controller {
             pad: PadState::default(),
             receipt_number: String::new(),
             sync: None,
+            locked_watch: None,
             to_ui,
             from_workers,
             last_activity: started,

@@ -68,6 +68,7 @@ impl Controller {
         self.apply_prefs(window);
         if self.config.vault_path().exists() {
             self.refresh_unlock(window)?;
+            self.watch_while_locked();
             window.global::<App>().set_screen(Screen::Unlock);
         } else {
             window.global::<App>().set_screen(Screen::Enroll);
@@ -264,6 +265,8 @@ impl Controller {
 
     /// Unlocked: start syncing, and reopen the visit that was open.
     fn after_unlock(&mut self, window: &AppWindow) -> Result<()> {
+        // The unlocked sync pass runs the centre's commands now.
+        self.locked_watch = None;
         window
             .global::<App>()
             .set_admin_name(self.admin_name.clone().into());
@@ -337,7 +340,45 @@ impl Controller {
         app.set_admin_name("".into());
         app.set_keyboard_open(false);
         self.refresh_unlock(window)?;
+        self.watch_while_locked();
         app.set_screen(Screen::Unlock);
+        Ok(())
+    }
+
+    fn watch_while_locked(&mut self) {
+        self.locked_watch = Some(crate::locked_watch::LockedWatch::spawn(
+            self.config.vault_path(),
+            self.to_ui.clone(),
+            self.config.sync_interval,
+        ));
+    }
+
+    /// The centre wiped this tablet while it was locked: the vault is shredded and gone. The
+    /// tablet starts again from enrollment, and says why.
+    pub fn wiped_while_locked(&mut self, window: &AppWindow) -> Result<()> {
+        self.locked_watch = None;
+        self.sync = None;
+        self.draft = None;
+        // If someone unlocked meanwhile, that session's file is gone: close it too.
+        if let Some(vault) = self.vault.take() {
+            drop(vault.lock());
+        }
+        self.admin_name.clear();
+        crate::controller::visit::clear_screens(window);
+        clear_locked_out(window);
+        let app = window.global::<App>();
+        app.set_applicant_mode(false);
+        app.set_visit_open(false);
+        app.set_admin_name("".into());
+        window.global::<UnlockPage>().set_admins(ModelRc::default());
+        let notice = Message::new(
+            "Центр стер дані цього планшета на віддалі (втрачений або викрадений). Щоб працювати знову, зареєструйте його в центрі заново.",
+            "The centre wiped this tablet remotely (lost or stolen). To work with it again, enroll it at the centre anew.",
+        );
+        window
+            .global::<EnrollPage>()
+            .set_error(notice.in_lang(self.lang()).into());
+        app.set_screen(Screen::Enroll);
         Ok(())
     }
 
