@@ -5,7 +5,7 @@
 
 pub mod capture;
 mod cases;
-mod receipt;
+pub mod receipt;
 mod session;
 mod settings;
 mod signing;

@@ -6,7 +6,8 @@
 //! blob is the applicant's copy, the same PDF that went into the envelope. Encrypted like every
 //! draft, and deleted with the drafts when the server wipes the tablet. It stays until the
 //! administrator finishes the visit on this screen, so a lock or a closed app on the way loses
-//! nothing: Cases → the case → Receipt opens it again from the vault.
+//! nothing: Cases → the case → Receipt opens it again from the vault — or, if the visit was
+//! never finished, for `KEEP_DAYS` after sealing (then the next unlock lets it go).
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -38,6 +39,26 @@ pub struct KeptReceipt {
     pub deadline: String,
     /// Where the applicant asked to be told (empty unless by e-mail).
     pub email: String,
+}
+
+/// How long an unfinished visit's receipt stays on the tablet: long enough to hand it over
+/// again at a later visit the same week, short enough that applicants' copies do not pile up.
+pub const KEEP_DAYS: i64 = 7;
+
+/// Let go of receipts kept longer than [`KEEP_DAYS`] (their visits were never finished);
+/// returns how many. The vault's clock dates them.
+pub fn forget_old(vault: &mut UnlockedVault, now: i64) -> Result<usize> {
+    let oldest_kept = now - KEEP_DAYS * 86_400;
+    let old: Vec<String> = vault
+        .list_drafts()?
+        .into_iter()
+        .filter(|d| d.state == KEPT_STATE && d.updated_at < oldest_kept)
+        .map(|d| d.case_id)
+        .collect();
+    for id in &old {
+        vault.delete_draft(id)?;
+    }
+    Ok(old.len())
 }
 
 fn kept_id(number: &str) -> String {

@@ -267,6 +267,8 @@ impl Controller {
     fn after_unlock(&mut self, window: &AppWindow) -> Result<()> {
         // The unlocked sync pass runs the centre's commands now.
         self.locked_watch = None;
+        let now = self.config.clock.now();
+        crate::controller::receipt::forget_old(self.vault()?, now)?;
         window
             .global::<App>()
             .set_admin_name(self.admin_name.clone().into());
