@@ -472,6 +472,30 @@ pub struct RenewResponse {
     pub device_ca: String,
 }
 
+/// A certificate from the current device CA for the new TLS key in `body`, asked over the
+/// device's full certificate; returns the device, the certificate (DER) and the CA's SHA-256.
+fn certify_new_key(
+    state: &AppState,
+    cert: &ClientCertificate,
+    body: JsonBody<RenewRequest>,
+) -> Result<(Device, rustls::pki_types::CertificateDer<'static>, String), ServerError> {
+    let device = device_of(state, cert)?;
+    let Json(request) = body?;
+    let point = base64::engine::general_purpose::STANDARD
+        .decode(&request.tls_public_key)
+        .map_err(|_| ServerError::Mismatch("tls_public_key: base64"))?;
+    let certificate = state.device_ca.issue_device(&device.device_id, &point)?;
+    let device_ca = certificate_fingerprint(state.device_ca.certificate_der());
+    Ok((device, certificate, device_ca))
+}
+
+fn certified(certificate: &[u8], device_ca: String) -> Json<RenewResponse> {
+    Json(RenewResponse {
+        client_certificate: base64::engine::general_purpose::STANDARD.encode(certificate),
+        device_ca,
+    })
+}
+
 /// A new client certificate from the current device CA for a new key the tablet made, asked
 /// over the tablet's current certificate (after a device CA rotation).
 async fn renew_certificate(
@@ -479,23 +503,14 @@ async fn renew_certificate(
     Extension(cert): Extension<ClientCertificate>,
     body: JsonBody<RenewRequest>,
 ) -> Result<Json<RenewResponse>, ServerError> {
-    let device = device_of(&state, &cert)?;
-    let Json(request) = body?;
-    let point = base64::engine::general_purpose::STANDARD
-        .decode(&request.tls_public_key)
-        .map_err(|_| ServerError::Mismatch("tls_public_key: base64"))?;
-    let certificate = state.device_ca.issue_device(&device.device_id, &point)?;
-    let device_ca = certificate_fingerprint(state.device_ca.certificate_der());
+    let (device, certificate, device_ca) = certify_new_key(&state, &cert, body)?;
     state.meta.add_certificate(
         &device.device_id,
         &certificate_fingerprint(&certificate),
         &device_ca,
         (state.clock)(),
     )?;
-    Ok(Json(RenewResponse {
-        client_certificate: base64::engine::general_purpose::STANDARD.encode(&certificate),
-        device_ca,
-    }))
+    Ok(certified(&certificate, device_ca))
 }
 
 /// A certificate for the command feed only, for a key the tablet made to keep outside its
@@ -505,21 +520,13 @@ async fn issue_command_certificate(
     Extension(cert): Extension<ClientCertificate>,
     body: JsonBody<RenewRequest>,
 ) -> Result<Json<RenewResponse>, ServerError> {
-    let device = device_of(&state, &cert)?;
-    let Json(request) = body?;
-    let point = base64::engine::general_purpose::STANDARD
-        .decode(&request.tls_public_key)
-        .map_err(|_| ServerError::Mismatch("tls_public_key: base64"))?;
-    let certificate = state.device_ca.issue_device(&device.device_id, &point)?;
+    let (device, certificate, device_ca) = certify_new_key(&state, &cert, body)?;
     state.meta.set_command_certificate(
         &device.device_id,
         &certificate_fingerprint(&certificate),
         (state.clock)(),
     )?;
-    Ok(Json(RenewResponse {
-        client_certificate: base64::engine::general_purpose::STANDARD.encode(&certificate),
-        device_ca: certificate_fingerprint(state.device_ca.certificate_der()),
-    }))
+    Ok(certified(&certificate, device_ca))
 }
 
 /// Commands for this device (such as "wipe"), each handed over once. A revoked device is served

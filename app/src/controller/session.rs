@@ -325,6 +325,15 @@ impl Controller {
             self.keep_override_being_written(window);
             self.save_draft()?;
         }
+        self.close_session(window);
+        self.refresh_unlock(window)?;
+        self.watch_while_locked();
+        window.global::<App>().set_screen(Screen::Unlock);
+        Ok(())
+    }
+
+    /// The keys leave memory and nothing personal stays on the screens.
+    fn close_session(&mut self, window: &AppWindow) {
         self.sync = None;
         self.draft = None;
         self.pad = Default::default();
@@ -341,10 +350,6 @@ impl Controller {
         app.set_visit_open(false);
         app.set_admin_name("".into());
         app.set_keyboard_open(false);
-        self.refresh_unlock(window)?;
-        self.watch_while_locked();
-        app.set_screen(Screen::Unlock);
-        Ok(())
     }
 
     fn watch_while_locked(&mut self) {
@@ -359,19 +364,8 @@ impl Controller {
     /// tablet starts again from enrollment, and says why.
     pub fn wiped_while_locked(&mut self, window: &AppWindow) -> Result<()> {
         self.locked_watch = None;
-        self.sync = None;
-        self.draft = None;
-        // If someone unlocked meanwhile, that session's file is gone: close it too.
-        if let Some(vault) = self.vault.take() {
-            drop(vault.lock());
-        }
-        self.admin_name.clear();
-        crate::controller::visit::clear_screens(window);
-        clear_locked_out(window);
-        let app = window.global::<App>();
-        app.set_applicant_mode(false);
-        app.set_visit_open(false);
-        app.set_admin_name("".into());
+        // If someone unlocked meanwhile, that session's file is gone: it closes too.
+        self.close_session(window);
         window.global::<UnlockPage>().set_admins(ModelRc::default());
         let notice = Message::new(
             "Центр стер дані цього планшета на віддалі (втрачений або викрадений). Щоб працювати знову, зареєструйте його в центрі заново.",
@@ -380,7 +374,7 @@ impl Controller {
         window
             .global::<EnrollPage>()
             .set_error(notice.in_lang(self.lang()).into());
-        app.set_screen(Screen::Enroll);
+        window.global::<App>().set_screen(Screen::Enroll);
         Ok(())
     }
 
