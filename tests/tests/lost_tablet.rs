@@ -25,18 +25,19 @@ impl Clock for Fixed {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lost_tablet_is_revoked_wiped_and_its_unsynced_cases_are_known() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = LocalServer::start(&dir.path().join("server"), now)
-        .await
-        .unwrap();
-    server.enroll_code("LOST-0001", now()).unwrap();
-    let enrollment = enroll(&server.url, &server.server_ca, "LOST-0001", "T09")
+/// A server on `dir`, and a tablet `device_id` enrolled with it whose vault (unlocked) keeps
+/// the enrollment.
+async fn enrolled_tablet(
+    dir: &std::path::Path,
+    device_id: &str,
+) -> (LocalServer, fieldkit_vault::UnlockedVault) {
+    let server = LocalServer::start(&dir.join("server"), now).await.unwrap();
+    server.enroll_code("LOST-CODE", now()).unwrap();
+    let enrollment = enroll(&server.url, &server.server_ca, "LOST-CODE", device_id)
         .await
         .unwrap();
     let mut vault = Vault::create(
-        &dir.path().join("vault.sqlite"),
+        &dir.join("vault.sqlite"),
         "Адміністратор",
         "пароль-планшета",
         VaultOptions::default(),
@@ -44,6 +45,13 @@ async fn a_lost_tablet_is_revoked_wiped_and_its_unsynced_cases_are_known() {
     )
     .unwrap();
     save_enrollment(&mut vault, &server.url, &server.server_ca, &enrollment).unwrap();
+    (server, vault)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_tablet_is_revoked_wiped_and_its_unsynced_cases_are_known() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, mut vault) = enrolled_tablet(dir.path(), "T09").await;
     let enrolled = enrolled_from_vault(&mut vault).unwrap();
     server
         .meta
@@ -140,23 +148,8 @@ async fn a_locked_lost_tablet_is_wiped_through_its_command_only_credential() {
     use std::os::unix::fs::PermissionsExt;
 
     let dir = tempfile::tempdir().unwrap();
-    let server = LocalServer::start(&dir.path().join("server"), now)
-        .await
-        .unwrap();
-    server.enroll_code("LOST-0002", now()).unwrap();
-    let enrollment = enroll(&server.url, &server.server_ca, "LOST-0002", "T10")
-        .await
-        .unwrap();
+    let (server, mut vault) = enrolled_tablet(dir.path(), "T10").await;
     let vault_path = dir.path().join("vault.sqlite");
-    let mut vault = Vault::create(
-        &vault_path,
-        "Адміністратор",
-        "пароль-планшета",
-        VaultOptions::default(),
-        Arc::new(Fixed),
-    )
-    .unwrap();
-    save_enrollment(&mut vault, &server.url, &server.server_ca, &enrollment).unwrap();
     vault
         .put_draft("case-1", "draft", "Шевченко Марія".as_bytes())
         .unwrap();
