@@ -374,10 +374,10 @@ impl Controller {
         for (number, (blob, thumbnail, page_issues, qr)) in stored.into_iter().enumerate() {
             self.thumbnails
                 .insert(blob.0.clone(), images::from_encoded(&thumbnail));
-            for issue in page_issues {
+            for (uk, en) in fieldkit_capture::quality::messages(&page_issues) {
                 issues.push(Message::new(
-                    format!("Стор. {}: {}", number + 1, issue.message_uk()),
-                    format!("Page {}: {issue:?}", number + 1),
+                    format!("Стор. {}: {uk}", number + 1),
+                    format!("Page {}: {en}", number + 1),
                 ));
             }
             for text in qr {

@@ -34,32 +34,85 @@ pub enum Edge {
     Right,
 }
 
-impl QualityIssue {
-    pub fn message_uk(&self) -> String {
+impl Edge {
+    fn names(self) -> (&'static str, &'static str) {
         match self {
-            Self::TooDark { .. } => {
-                "Сторінка надто темна: додайте світла або увімкніть спалах".into()
-            }
-            Self::TooBright { .. } => {
-                "Сторінка надто світла, текст блідий: приберіть відблиск".into()
-            }
-            Self::Blurred { .. } => {
-                "Сторінка розмита: тримайте планшет нерухомо й наведіть різкість".into()
-            }
-            Self::CutOff { edge } => {
-                let side = match edge {
-                    Edge::Top => "верхній",
-                    Edge::Bottom => "нижній",
-                    Edge::Left => "лівий",
-                    Edge::Right => "правий",
-                };
-                format!("Текст обрізано біля краю ({side} край): захопіть усю сторінку")
-            }
-            Self::LowResolution { dpi } => {
-                format!("Замала роздільність (≈{dpi} dpi): потрібно щонайменше {MIN_DPI} dpi")
-            }
+            Edge::Top => ("верхній", "top"),
+            Edge::Bottom => ("нижній", "bottom"),
+            Edge::Left => ("лівий", "left"),
+            Edge::Right => ("правий", "right"),
         }
     }
+}
+
+fn cut_off_message(edges: &[Edge]) -> (String, String) {
+    let (uk, en): (Vec<_>, Vec<_>) = edges.iter().map(|e| e.names()).unzip();
+    let (uk, en) = (uk.join(", "), en.join(", "));
+    if edges.len() == 1 {
+        (
+            format!("Текст обрізано біля краю ({uk} край): захопіть усю сторінку"),
+            format!("Text is cut off at the {en} edge: capture the whole page"),
+        )
+    } else {
+        (
+            format!("Текст обрізано біля країв ({uk}): захопіть усю сторінку"),
+            format!("Text is cut off at the edges ({en}): capture the whole page"),
+        )
+    }
+}
+
+impl QualityIssue {
+    pub fn message_uk(&self) -> String {
+        self.messages().0
+    }
+
+    /// What the administrator reads: Ukrainian, English.
+    pub fn messages(&self) -> (String, String) {
+        match self {
+            Self::TooDark { .. } => (
+                "Сторінка надто темна: додайте світла або увімкніть спалах".into(),
+                "The page is too dark: add light or turn on the flash".into(),
+            ),
+            Self::TooBright { .. } => (
+                "Сторінка надто світла, текст блідий: приберіть відблиск".into(),
+                "The page is too bright and the text faint: avoid the glare".into(),
+            ),
+            Self::Blurred { .. } => (
+                "Сторінка розмита: тримайте планшет нерухомо й наведіть різкість".into(),
+                "The page is blurred: hold the tablet still and focus".into(),
+            ),
+            Self::CutOff { edge } => cut_off_message(&[*edge]),
+            Self::LowResolution { dpi } => (
+                format!("Замала роздільність (≈{dpi} dpi): потрібно щонайменше {MIN_DPI} dpi"),
+                format!("The resolution is too low (≈{dpi} dpi): at least {MIN_DPI} dpi is needed"),
+            ),
+        }
+    }
+}
+
+/// A page's issues as messages (Ukrainian, English), in order; the edges it is cut off at make
+/// one message, so a page cut all round reads as one line, not four.
+pub fn messages(issues: &[QualityIssue]) -> Vec<(String, String)> {
+    let edges: Vec<Edge> = issues
+        .iter()
+        .filter_map(|i| match i {
+            QualityIssue::CutOff { edge } => Some(*edge),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut edges_said = false;
+    for issue in issues {
+        match issue {
+            QualityIssue::CutOff { .. } if edges_said => {}
+            QualityIssue::CutOff { .. } => {
+                out.push(cut_off_message(&edges));
+                edges_said = true;
+            }
+            other => out.push(other.messages()),
+        }
+    }
+    out
 }
 
 fn mean(image: &GrayImage) -> f64 {
@@ -145,4 +198,36 @@ pub fn assess(image: &GrayImage, source_dpi: Option<u32>) -> Vec<QualityIssue> {
         }
     }
     issues
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::*;
+
+    #[test]
+    fn a_page_cut_all_round_is_one_message_in_each_language() {
+        let issues = [
+            QualityIssue::Blurred { sharpness: 900.0 },
+            QualityIssue::CutOff { edge: Edge::Top },
+            QualityIssue::CutOff { edge: Edge::Bottom },
+            QualityIssue::CutOff { edge: Edge::Left },
+            QualityIssue::CutOff { edge: Edge::Right },
+        ];
+        let said = messages(&issues);
+        assert_eq!(said.len(), 2);
+        assert!(said[0].0.contains("розмита"));
+        assert_eq!(
+            said[1],
+            (
+                "Текст обрізано біля країв (верхній, нижній, лівий, правий): захопіть усю сторінку"
+                    .to_owned(),
+                "Text is cut off at the edges (top, bottom, left, right): capture the whole page"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            messages(&[QualityIssue::CutOff { edge: Edge::Left }])[0].1,
+            "Text is cut off at the left edge: capture the whole page"
+        );
+    }
 }
