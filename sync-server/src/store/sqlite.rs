@@ -102,6 +102,17 @@ pub fn open_connection(path: &Path) -> Result<Connection, ServerError> {
 }
 
 impl SqliteMetadata {
+    /// The device whose certificate `certificate_sha256` is, by `query` (one of the
+    /// certificate tables); an unknown certificate is unauthenticated.
+    fn device_holding(&self, query: &str, certificate_sha256: &str) -> Result<Device, ServerError> {
+        let device_id: Option<String> = self.with(|conn| {
+            Ok(conn
+                .query_row(query, [certificate_sha256], |r| r.get(0))
+                .optional()?)
+        })?;
+        self.device(&device_id.ok_or(ServerError::Unauthenticated)?)
+    }
+
     pub fn open(path: &Path) -> Result<Self, ServerError> {
         let conn = open_connection(path)?;
         conn.execute_batch(SCHEMA)?;
@@ -233,16 +244,10 @@ impl MetadataStore for SqliteMetadata {
     }
 
     fn device_by_certificate(&self, certificate_sha256: &str) -> Result<Device, ServerError> {
-        let device_id: Option<String> = self.with(|conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT device_id FROM device_certificates WHERE certificate_sha256 = ?1",
-                    [certificate_sha256],
-                    |r| r.get(0),
-                )
-                .optional()?)
-        })?;
-        self.device(&device_id.ok_or(ServerError::Unauthenticated)?)
+        self.device_holding(
+            "SELECT device_id FROM device_certificates WHERE certificate_sha256 = ?1",
+            certificate_sha256,
+        )
     }
 
     fn set_command_certificate(
@@ -271,16 +276,10 @@ impl MetadataStore for SqliteMetadata {
         &self,
         certificate_sha256: &str,
     ) -> Result<Device, ServerError> {
-        let device_id: Option<String> = self.with(|conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT device_id FROM command_certificates WHERE certificate_sha256 = ?1",
-                    [certificate_sha256],
-                    |r| r.get(0),
-                )
-                .optional()?)
-        })?;
-        self.device(&device_id.ok_or(ServerError::Unauthenticated)?)
+        self.device_holding(
+            "SELECT device_id FROM command_certificates WHERE certificate_sha256 = ?1",
+            certificate_sha256,
+        )
     }
 
     fn publish_catalog(&self, version: u64, toml: &str, now: i64) -> Result<(), ServerError> {
