@@ -105,9 +105,13 @@ fn field_value(app: &RunningApp, label: &str) -> String {
 
 /// A finger on the screen: press and release over the middle of the control.
 fn touch(app: &RunningApp, label: &str) {
-    let control = find(app, label);
-    let at = control.absolute_position();
-    let size = control.size();
+    press_middle_of(app, &find(app, label));
+}
+
+/// Press and release over the middle of `element`, as a finger does.
+fn press_middle_of(app: &RunningApp, element: &i_slint_backend_testing::ElementHandle) {
+    let at = element.absolute_position();
+    let size = element.size();
     let position = slint::LogicalPosition::new(at.x + size.width / 2.0, at.y + size.height / 2.0);
     let window = app.window.window();
     window.dispatch_event(WindowEvent::PointerPressed {
@@ -179,19 +183,7 @@ fn touch_field(app: &RunningApp, label: &str) {
         .into_iter()
         .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
         .unwrap_or_else(|| panic!("no field labelled {label:?}"));
-    let at = field.absolute_position();
-    let size = field.size();
-    let position = slint::LogicalPosition::new(at.x + size.width / 2.0, at.y + size.height / 2.0);
-    let window = app.window.window();
-    window.dispatch_event(WindowEvent::PointerPressed {
-        position,
-        button: PointerEventButton::Left,
-    });
-    window.dispatch_event(WindowEvent::PointerReleased {
-        position,
-        button: PointerEventButton::Left,
-    });
-    app.pump();
+    press_middle_of(app, &field);
 }
 
 /// Where on the window the first element whose label contains `part` is now.
