@@ -1040,18 +1040,23 @@ fn events_clock() -> i64 {
     EVENTS_CLOCK.load(Ordering::SeqCst)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signed_events_move_the_case_and_everything_else_is_refused_without_a_trace() {
-    let fixture = fixture();
+/// The connector's state with an events key, and that key as the central system holds it.
+fn with_events_key(fixture: &Fixture, clock: fn() -> i64) -> (Arc<CentralState>, hmac::Key) {
     let (key_file, secret) = fixture.secret_file("events-hmac.key");
-    let key = hmac::Key::new(hmac::HMAC_SHA256, &secret);
     let state = fixture.open(
         CentralConfig {
             events_hmac_key_file: Some(key_file),
             ..CentralConfig::default()
         },
-        events_clock,
+        clock,
     );
+    (state, hmac::Key::new(hmac::HMAC_SHA256, &secret))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_events_move_the_case_and_everything_else_is_refused_without_a_trace() {
+    let fixture = fixture();
+    let (state, key) = with_events_key(&fixture, events_clock);
     let (envelope_id, case_number) = accepted_case(
         &fixture,
         &state,
@@ -1227,15 +1232,7 @@ fn order_clock() -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_and_repeated_events_are_kept_but_never_move_a_case_back_or_tell_twice() {
     let fixture = fixture();
-    let (key_file, secret) = fixture.secret_file("events-hmac.key");
-    let key = hmac::Key::new(hmac::HMAC_SHA256, &secret);
-    let state = fixture.open(
-        CentralConfig {
-            events_hmac_key_file: Some(key_file),
-            ..CentralConfig::default()
-        },
-        order_clock,
-    );
+    let (state, key) = with_events_key(&fixture, order_clock);
     let (_, case_number) = accepted_case(
         &fixture,
         &state,
