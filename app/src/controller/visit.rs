@@ -767,7 +767,9 @@ fn term_text(term: &fieldkit_domain::common::Term, lang: Lang) -> String {
     use fieldkit_domain::common::DayKind;
     let n = term.days;
     if n == 0 {
-        return lang.pick("у день звернення", "on the day of application").to_owned();
+        return lang
+            .pick("у день звернення", "on the day of application")
+            .to_owned();
     }
     match lang {
         Lang::Uk => {
