@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 # checking the service unit, iproute2 and nftables for the sync test across two network
 # namespaces joined by a slow, lossy link, Chromium and ChromeDriver for the back-office in a
 # real browser, cage (with xwayland, which it needs) and grim for the tablet's kiosk started
-# from its real unit on wlroots' headless backend and looked at in a screenshot.
-packages=(sane-utils zbar-tools qrencode qpdf poppler-utils imagemagick cups cups-client systemd iproute2 nftables chromium chromium-driver cage xwayland grim)
+# from its real unit on wlroots' headless backend and looked at in a screenshot, and DejaVu Sans,
+# the typeface the app's screens are drawn in (the headless UI tests and screenshots render text).
+packages=(fonts-dejavu-core sane-utils zbar-tools qrencode qpdf poppler-utils imagemagick cups cups-client systemd iproute2 nftables chromium chromium-driver cage xwayland grim)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
