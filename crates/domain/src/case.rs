@@ -4,14 +4,19 @@
 //! Everything here that names a person is personal data: its `Debug` prints `<redacted>`, so
 //! a case can be logged by id and state without leaking anything.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::calendar::CaseDates;
 use crate::case_number::CaseNumber;
-use crate::common::{DocumentForm, Necessity, RequirementId, ServiceCode};
+use crate::common::{DocumentForm, RequirementId, ServiceCode};
+use crate::conditions::{CaseFacts, FeePayment};
+pub use crate::conformity::{
+    Assessment, Conformity, ConformityConclusion, ConformityOverride, MissingDocument, PackageRules,
+    RequiredDocument, Unsettled,
+};
 use crate::workflow::{CaseEvent, CaseState, WorkflowError};
 
 macro_rules! redacted_debug {
@@ -39,6 +44,8 @@ pub enum CaseError {
     SignatureForOtherInventory,
     #[error("the reason why the applicant cannot sign is empty")]
     WaiverNeedsReason,
+    #[error(transparent)]
+    ConditionsOpen(#[from] Unsettled),
     #[error(transparent)]
     Workflow(#[from] WorkflowError),
 }
@@ -270,54 +277,6 @@ redacted_debug!(
     VisitPlace
 );
 
-/// A requirement of the information card, as the conformity check needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequiredDocument {
-    pub id: RequirementId,
-    pub title: String,
-    pub necessity: Necessity,
-}
-
-/// A document the package lacks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MissingDocument {
-    pub id: RequirementId,
-    pub title: String,
-}
-
-/// The conformity conclusion (висновок про відповідність, 6.10–6.13).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "conclusion")]
-pub enum Conformity {
-    /// Відповідає.
-    Conforms,
-    /// Не відповідає, with what is missing.
-    DoesNotConform { missing: Vec<MissingDocument> },
-}
-
-/// The administrator's override of the computed conclusion, always with a note.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConformityOverride {
-    pub conforms: bool,
-    pub note: String,
-}
-
-/// What the inventory states: the computed conclusion and, if any, the override.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConformityConclusion {
-    pub computed: Conformity,
-    pub overridden: Option<ConformityOverride>,
-}
-
-impl ConformityConclusion {
-    pub fn conforms(&self) -> bool {
-        match &self.overridden {
-            Some(o) => o.conforms,
-            None => self.computed == Conformity::Conforms,
-        }
-    }
-}
-
 /// One case, from the draft on the tablet to the hand-over of the result.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Case {
@@ -332,9 +291,14 @@ pub struct Case {
     pub visit_place: VisitPlace,
     #[serde(default)]
     pub documents: Vec<CapturedDocument>,
-    /// Conditional requirements whose condition the administrator marked as holding.
+    /// The administrator's «так» / «ні» for conditional requirements that no rule decides.
+    /// Case records sealed before answers could be «ні» carry `conditions_hold`, a list of
+    /// the ones that held: they read as «так».
+    #[serde(default, alias = "conditions_hold", with = "condition_answers")]
+    pub condition_answers: BTreeMap<RequirementId, bool>,
+    /// Paid, exempt or paying later, for a paid service.
     #[serde(default)]
-    pub conditions_hold: BTreeSet<RequirementId>,
+    pub fee: Option<FeePayment>,
     #[serde(default)]
     pub form_answers: BTreeMap<String, String>,
     #[serde(default)]
@@ -361,6 +325,38 @@ impl std::fmt::Debug for Case {
             .field("documents", &self.documents.len())
             .field("signatures", &self.signatures.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// Reads the answers as a map, or the older list of conditions that held.
+mod condition_answers {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::common::RequirementId;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Answers(BTreeMap<RequirementId, bool>),
+        Held(Vec<RequirementId>),
+    }
+
+    pub fn serialize<S: Serializer>(
+        value: &BTreeMap<RequirementId, bool>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        value.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<RequirementId, bool>, D::Error> {
+        Ok(match Stored::deserialize(d)? {
+            Stored::Answers(answers) => answers,
+            Stored::Held(held) => held.into_iter().map(|id| (id, true)).collect(),
+        })
     }
 }
 
@@ -398,7 +394,8 @@ impl Case {
             representative: None,
             visit_place,
             documents: Vec::new(),
-            conditions_hold: BTreeSet::new(),
+            condition_answers: BTreeMap::new(),
+            fee: None,
             form_answers: BTreeMap::new(),
             conformity_override: None,
             notification: None,
@@ -410,42 +407,38 @@ impl Case {
         }
     }
 
-    fn requirement_applies(&self, requirement: &RequiredDocument) -> bool {
-        match &requirement.necessity {
-            Necessity::Mandatory => true,
-            Necessity::Conditional { .. } => self.conditions_hold.contains(&requirement.id),
+    /// What the conditions of the information card are decided on.
+    pub fn facts(&self, fee_is_charged: bool, on: Date) -> CaseFacts<'_> {
+        CaseFacts {
+            representative_acts: self.representative.is_some(),
+            applicant_birth_date: match &self.applicant {
+                Applicant::NaturalPerson(person) => Some(person.birth_date),
+                Applicant::LegalEntity(_) => None,
+            },
+            on,
+            form_answers: &self.form_answers,
+            fee_is_charged,
+            fee: self.fee.as_ref(),
+            answers: &self.condition_answers,
         }
     }
 
-    /// Compare the package with the card: every mandatory document, and every conditional one
-    /// whose condition holds, must have at least one page.
-    pub fn computed_conformity(&self, requirements: &[RequiredDocument]) -> Conformity {
-        let captured: BTreeSet<&RequirementId> = self
-            .documents
-            .iter()
-            .filter(|d| d.page_count() > 0)
-            .map(|d| &d.requirement)
-            .collect();
-        let missing: Vec<MissingDocument> = requirements
-            .iter()
-            .filter(|r| self.requirement_applies(r) && !captured.contains(&r.id))
-            .map(|r| MissingDocument {
-                id: r.id.clone(),
-                title: r.title.clone(),
-            })
-            .collect();
-        if missing.is_empty() {
-            Conformity::Conforms
-        } else {
-            Conformity::DoesNotConform { missing }
-        }
+    /// The package against the card on the day of application: each condition's outcome, and
+    /// the conclusion once every condition is decided.
+    pub fn assess(&self, rules: &PackageRules, on: Date) -> Assessment {
+        Assessment::of(rules, &self.documents, &self.facts(rules.fee_is_charged, on))
     }
 
-    pub fn conformity(&self, requirements: &[RequiredDocument]) -> ConformityConclusion {
-        ConformityConclusion {
-            computed: self.computed_conformity(requirements),
+    /// The conclusion the inventory states, or which conditions are still open.
+    pub fn conformity(
+        &self,
+        rules: &PackageRules,
+        on: Date,
+    ) -> Result<ConformityConclusion, Unsettled> {
+        Ok(ConformityConclusion {
+            computed: self.assess(rules, on).computed?,
             overridden: self.conformity_override.clone(),
-        }
+        })
     }
 
     /// The administrator overrides the computed conclusion; a note saying why is required.
@@ -501,13 +494,16 @@ impl Case {
         }
     }
 
-    /// Register the case: the inventory with this hash is signed (regulation 6.12–6.13).
+    /// Register the case: every condition of the card is decided and the inventory with this hash
+    /// is signed (regulation 6.12–6.13).
     pub fn register(
         &mut self,
+        rules: &PackageRules,
         number: CaseNumber,
         inventory_sha256: &str,
         today: Date,
     ) -> Result<(), CaseError> {
+        self.conformity(rules, today)?;
         self.check_inventory_signatures(inventory_sha256)?;
         self.state = self.state.apply(&CaseEvent::InventorySigned)?;
         self.number = Some(number);
@@ -524,6 +520,8 @@ impl Case {
 mod tests {
     use super::*;
     use time::macros::date;
+    use crate::common::Necessity;
+    use crate::conditions::ConditionRule;
 
     fn person() -> NaturalPerson {
         NaturalPerson {
@@ -558,26 +556,49 @@ mod tests {
         )
     }
 
-    fn requirements() -> Vec<RequiredDocument> {
-        vec![
-            RequiredDocument {
-                id: RequirementId("application".into()),
-                title: "Заява".into(),
-                necessity: Necessity::Mandatory,
-            },
-            RequiredDocument {
-                id: RequirementId("passport".into()),
-                title: "Паспорт".into(),
-                necessity: Necessity::Mandatory,
-            },
-            RequiredDocument {
-                id: RequirementId("poa".into()),
-                title: "Довіреність".into(),
-                necessity: Necessity::Conditional {
-                    condition: "якщо діє представник".into(),
-                },
-            },
-        ]
+    const ON: Date = date!(2026 - 11 - 24);
+
+    fn requirements() -> PackageRules {
+        let document = |id: &str, title: &str, necessity| RequiredDocument {
+            id: RequirementId(id.into()),
+            title: title.into(),
+            necessity,
+        };
+        PackageRules {
+            documents: vec![
+                document("application", "Заява", Necessity::Mandatory),
+                document("passport", "Паспорт", Necessity::Mandatory),
+                document(
+                    "poa",
+                    "Довіреність",
+                    Necessity::Conditional {
+                        condition: "якщо діє представник".into(),
+                        rule: Some(ConditionRule::RepresentativeActs),
+                    },
+                ),
+                document(
+                    "income",
+                    "Довідка про доходи",
+                    Necessity::Conditional {
+                        condition: "якщо є доходи, не відомі ДПС".into(),
+                        rule: None,
+                    },
+                ),
+            ],
+            fee_is_charged: false,
+        }
+    }
+
+    /// A draft whose conditions no rule decides are answered «ні».
+    fn settled_draft() -> Case {
+        let mut case = draft();
+        case.condition_answers
+            .insert(RequirementId("income".into()), false);
+        case
+    }
+
+    fn computed(case: &Case) -> Conformity {
+        case.conformity(&requirements(), ON).unwrap().computed
     }
 
     fn captured(id: &str, pages: usize) -> CapturedDocument {
@@ -605,9 +626,9 @@ mod tests {
 
     #[test]
     fn package_without_a_mandatory_document_does_not_conform() {
-        let mut case = draft();
+        let mut case = settled_draft();
         case.documents.push(captured("application", 1));
-        let conclusion = case.conformity(&requirements());
+        let conclusion = case.conformity(&requirements(), ON).unwrap();
         assert_eq!(
             conclusion.computed,
             Conformity::DoesNotConform {
@@ -621,63 +642,103 @@ mod tests {
     }
 
     #[test]
-    fn conditional_document_counts_only_when_its_condition_holds() {
+    fn no_conclusion_while_a_condition_is_undecided() {
         let mut case = draft();
         case.documents.push(captured("application", 1));
-        case.documents.push(captured("passport", 2));
+        case.documents.push(captured("passport", 1));
+        let open = case.conformity(&requirements(), ON).unwrap_err().open;
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].requirement, RequirementId("income".into()));
+        case.condition_answers
+            .insert(RequirementId("income".into()), true);
         assert_eq!(
-            case.computed_conformity(&requirements()),
-            Conformity::Conforms
+            computed(&case),
+            Conformity::DoesNotConform {
+                missing: vec![MissingDocument {
+                    id: RequirementId("income".into()),
+                    title: "Довідка про доходи".into()
+                }]
+            }
         );
-        case.conditions_hold.insert(RequirementId("poa".into()));
+    }
+
+    #[test]
+    fn a_representative_makes_the_authority_document_required() {
+        let mut case = settled_draft();
+        case.documents.push(captured("application", 1));
+        case.documents.push(captured("passport", 2));
+        assert_eq!(computed(&case), Conformity::Conforms);
+        let Applicant::NaturalPerson(person) = case.applicant.clone() else {
+            unreachable!("the test applicant is a person")
+        };
+        case.representative = Some(Representative {
+            person,
+            authority: AuthorityDocument {
+                kind: AuthorityKind::PowerOfAttorney,
+                number: "ННМ 123456".into(),
+                date: date!(2026 - 01 - 10),
+                issued_by: "нотаріус".into(),
+                valid_until: None,
+            },
+        });
         assert!(matches!(
-            case.computed_conformity(&requirements()),
-            Conformity::DoesNotConform { .. }
+            computed(&case),
+            Conformity::DoesNotConform { missing } if missing[0].id.0 == "poa"
         ));
+    }
+
+    #[test]
+    fn answers_sealed_as_a_list_of_held_conditions_still_read() {
+        let mut value = serde_json::to_value(settled_draft()).unwrap();
+        let record = value.as_object_mut().unwrap();
+        record.remove("condition_answers");
+        record.insert("conditions_hold".into(), serde_json::json!(["income"]));
+        let case: Case = serde_json::from_value(value).unwrap();
+        assert_eq!(
+            case.condition_answers.get(&RequirementId("income".into())),
+            Some(&true)
+        );
     }
 
     #[test]
     fn a_document_with_no_pages_is_still_missing() {
-        let mut case = draft();
+        let mut case = settled_draft();
         case.documents.push(captured("application", 1));
         case.documents.push(captured("passport", 0));
-        assert!(matches!(
-            case.computed_conformity(&requirements()),
-            Conformity::DoesNotConform { .. }
-        ));
+        assert!(matches!(computed(&case), Conformity::DoesNotConform { .. }));
     }
 
     #[test]
     fn override_needs_a_written_note() {
-        let mut case = draft();
+        let mut case = settled_draft();
         assert_eq!(
             case.override_conformity(true, "   "),
             Err(CaseError::OverrideNeedsNote)
         );
         case.override_conformity(true, "оригінал паспорта оглянуто, копію додано з архіву")
             .unwrap();
-        assert!(case.conformity(&requirements()).conforms());
+        assert!(case.conformity(&requirements(), ON).unwrap().conforms());
     }
 
     #[test]
     fn registration_needs_both_signatures_on_the_same_inventory() {
-        let mut case = draft();
+        let mut case = settled_draft();
         let number = CaseNumber::new("LV01", "T07", 2026, 1).unwrap();
         case.signatures.push(signature(SignerRole::Applicant, "aa"));
         assert_eq!(
-            case.register(number.clone(), "aa", date!(2026 - 11 - 24)),
+            case.register(&requirements(), number.clone(), "aa", ON),
             Err(CaseError::AdministratorSignatureMissing)
         );
         case.signatures
             .push(signature(SignerRole::Administrator, "bb"));
         assert_eq!(
-            case.register(number.clone(), "aa", date!(2026 - 11 - 24)),
+            case.register(&requirements(), number.clone(), "aa", ON),
             Err(CaseError::SignatureForOtherInventory)
         );
         case.signatures.pop();
         case.signatures
             .push(signature(SignerRole::Administrator, "aa"));
-        case.register(number.clone(), "aa", date!(2026 - 11 - 24))
+        case.register(&requirements(), number.clone(), "aa", ON)
             .unwrap();
         assert_eq!(case.state, CaseState::Registered);
         assert_eq!(case.number, Some(number));
@@ -685,7 +746,7 @@ mod tests {
 
     #[test]
     fn applicant_who_cannot_sign_needs_a_reason_and_a_substitute_signature() {
-        let mut case = draft();
+        let mut case = settled_draft();
         let number = CaseNumber::new("LV01", "T07", 2026, 2).unwrap();
         case.signatures
             .push(signature(SignerRole::Administrator, "aa"));
@@ -704,20 +765,34 @@ mod tests {
             Err(CaseError::SubstituteSignatureMissing)
         );
         case.signatures.push(signature(SignerRole::Witness, "aa"));
-        case.register(number, "aa", date!(2026 - 11 - 24)).unwrap();
+        case.register(&requirements(), number, "aa", ON).unwrap();
     }
 
     #[test]
-    fn registered_case_cannot_be_registered_again() {
+    fn a_case_with_an_undecided_condition_is_not_registered() {
         let mut case = draft();
         case.signatures.push(signature(SignerRole::Applicant, "aa"));
         case.signatures
             .push(signature(SignerRole::Administrator, "aa"));
+        let number = CaseNumber::new("LV01", "T07", 2026, 4).unwrap();
+        assert!(matches!(
+            case.register(&requirements(), number, "aa", ON),
+            Err(CaseError::ConditionsOpen(_))
+        ));
+        assert_eq!(case.state, CaseState::Draft);
+    }
+
+    #[test]
+    fn registered_case_cannot_be_registered_again() {
+        let mut case = settled_draft();
+        case.signatures.push(signature(SignerRole::Applicant, "aa"));
+        case.signatures
+            .push(signature(SignerRole::Administrator, "aa"));
         let number = CaseNumber::new("LV01", "T07", 2026, 3).unwrap();
-        case.register(number.clone(), "aa", date!(2026 - 11 - 24))
+        case.register(&requirements(), number.clone(), "aa", ON)
             .unwrap();
         assert!(matches!(
-            case.register(number, "aa", date!(2026 - 11 - 24)),
+            case.register(&requirements(), number, "aa", ON),
             Err(CaseError::Workflow(_))
         ));
     }
@@ -737,7 +812,7 @@ mod tests {
 
     #[test]
     fn case_round_trips_through_json_and_debug_leaks_nothing() {
-        let mut case = draft();
+        let mut case = settled_draft();
         case.number = Some(CaseNumber::new("LV01", "T07", 2026, 4).unwrap());
         case.notification = Some(Notification::Sms {
             phone: Contact("+380671234567".into()),

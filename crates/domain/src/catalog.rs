@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::case::RequiredDocument;
+use crate::conditions::ConditionRule;
+use crate::conformity::{PackageRules, RequiredDocument};
 use crate::common::{DocumentForm, Necessity, ProviderId, RequirementId, ServiceCode, Term};
 
 /// Details of the centre or of a provider (name, address, hours, contacts).
@@ -201,16 +202,25 @@ pub struct Service {
 }
 
 impl Service {
-    /// The card's document list as the conformity check takes it.
-    pub fn required_documents(&self) -> Vec<RequiredDocument> {
-        self.documents
-            .iter()
-            .map(|d| RequiredDocument {
-                id: d.id.clone(),
-                title: d.title.clone(),
-                necessity: d.necessity.clone(),
-            })
-            .collect()
+    /// What the card asks of an input package, as the conformity check takes it.
+    pub fn package_rules(&self) -> PackageRules {
+        PackageRules {
+            documents: self
+                .documents
+                .iter()
+                .map(|d| RequiredDocument {
+                    id: d.id.clone(),
+                    title: d.title.clone(),
+                    necessity: d.necessity.clone(),
+                })
+                .collect(),
+            fee_is_charged: matches!(self.fee, Fee::Paid { .. }),
+        }
+    }
+
+    /// The form field with this id.
+    pub fn form_field(&self, id: &str) -> Option<&FormField> {
+        self.form_fields.iter().find(|f| f.id == id)
     }
 }
 
@@ -261,6 +271,12 @@ pub enum CatalogProblem {
     EmptyCondition {
         service: ServiceCode,
         document: RequirementId,
+    },
+    #[error("service {service}: the rule of document {document}'s condition {wrong}")]
+    WrongConditionRule {
+        service: ServiceCode,
+        document: RequirementId,
+        wrong: String,
     },
     #[error("service {0}: paid, but the amount is missing")]
     PaidWithoutAmount(ServiceCode),
@@ -381,6 +397,39 @@ impl Catalog {
     }
 }
 
+/// What is wrong with a condition's rule in this service, if anything: a rule must be one the
+/// tablet can decide, over a field the form has and values the field can take.
+fn rule_problem(service: &Service, rule: &ConditionRule) -> Option<String> {
+    match rule {
+        ConditionRule::RepresentativeActs => None,
+        ConditionRule::ApplicantUnder { years: 0 } => Some("counts an age of 0 years".into()),
+        ConditionRule::ApplicantUnder { .. } => None,
+        ConditionRule::FeeDue if matches!(service.fee, Fee::Free { .. }) => {
+            Some("asks for the fee, but the service is free".into())
+        }
+        ConditionRule::FeeDue => None,
+        ConditionRule::FormAnswer { field, any_of } => {
+            let Some(form_field) = service.form_field(field) else {
+                return Some(format!("names form field {field}, which the form does not have"));
+            };
+            if any_of.is_empty() {
+                return Some(format!("lists no answers of form field {field}"));
+            }
+            match form_field.kind {
+                FieldKind::Choice => any_of
+                    .iter()
+                    .find(|v| !form_field.options.contains(v))
+                    .map(|v| format!("expects «{v}», which is not an option of {field}")),
+                FieldKind::YesNo => any_of
+                    .iter()
+                    .find(|v| !["так", "ні"].contains(&v.as_str()))
+                    .map(|v| format!("expects «{v}» of yes/no field {field} (так or ні)")),
+                _ => None,
+            }
+        }
+    }
+}
+
 fn service_problems(
     service: &Service,
     providers: &BTreeSet<&ProviderId>,
@@ -433,13 +482,22 @@ fn service_problems(
                 service.code, document.id
             )));
         }
-        if let Necessity::Conditional { condition } = &document.necessity
-            && condition.trim().is_empty()
-        {
-            problems.push(P::EmptyCondition {
-                service: code(),
-                document: document.id.clone(),
-            });
+        if let Necessity::Conditional { condition, rule } = &document.necessity {
+            if condition.trim().is_empty() {
+                problems.push(P::EmptyCondition {
+                    service: code(),
+                    document: document.id.clone(),
+                });
+            }
+            if let Some(rule) = rule
+                && let Some(wrong) = rule_problem(service, rule)
+            {
+                problems.push(P::WrongConditionRule {
+                    service: code(),
+                    document: document.id.clone(),
+                    wrong,
+                });
+            }
         }
     }
     if let Fee::Paid {
@@ -705,12 +763,72 @@ term = "у день звернення"
         let problems = problems_of(|c| {
             c.services[0].documents[1].necessity = Necessity::Conditional {
                 condition: " ".into(),
+                rule: None,
             }
         });
         assert!(matches!(
             &problems[..],
             [CatalogProblem::EmptyCondition { .. }]
         ));
+    }
+
+    #[test]
+    fn a_condition_rule_must_name_a_real_field_and_option_and_a_paid_fee() {
+        let rule_problems = |rule: ConditionRule| {
+            problems_of(|c| {
+                c.services[0].fee = Fee::Free { legal_basis: None };
+                c.services[0].form_fields = vec![FormField {
+                    id: "basis".into(),
+                    label: "Підстава".into(),
+                    kind: FieldKind::Choice,
+                    options: vec!["власник".into(), "наймач".into()],
+                    required: true,
+                }];
+                c.services[0].documents[1].necessity = Necessity::Conditional {
+                    condition: "якщо заявник не є власником".into(),
+                    rule: Some(rule.clone()),
+                };
+            })
+        };
+        let answer = |field: &str, value: &str| ConditionRule::FormAnswer {
+            field: field.into(),
+            any_of: vec![value.into()],
+        };
+        assert_eq!(rule_problems(answer("basis", "наймач")), vec![]);
+        for wrong in [
+            answer("no-such-field", "наймач"),
+            answer("basis", "орендар"),
+            ConditionRule::ApplicantUnder { years: 0 },
+            ConditionRule::FeeDue,
+        ] {
+            assert!(
+                matches!(
+                    &rule_problems(wrong.clone())[..],
+                    [CatalogProblem::WrongConditionRule { .. }]
+                ),
+                "{wrong:?} was not refused"
+            );
+        }
+    }
+
+    #[test]
+    fn the_demo_catalog_decides_the_residence_conditions_by_rules() {
+        let catalog = Catalog::from_toml_str(include_str!("../../../assets/catalog/catalog.toml"))
+            .expect("the demo catalog is valid");
+        let residence = catalog
+            .service(&ServiceCode("00001".into()))
+            .expect("residence service");
+        let rule = |id: &str| match &residence.documents.iter().find(|d| d.id.0 == id)?.necessity {
+            Necessity::Conditional { rule, .. } => rule.clone(),
+            Necessity::Mandatory => None,
+        };
+        assert!(matches!(rule("owner-consent"), Some(ConditionRule::FormAnswer { field, .. }) if field == "housing_basis"));
+        assert_eq!(rule("fee-receipt"), Some(ConditionRule::FeeDue));
+        assert_eq!(rule("authority"), Some(ConditionRule::RepresentativeActs));
+        assert_eq!(
+            rule("birth-certificate"),
+            Some(ConditionRule::ApplicantUnder { years: 14 })
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Identifiers and small values shared by the catalog, the case and the calendar.
 
 use serde::{Deserialize, Serialize};
+
+use crate::conditions::ConditionRule;
 use std::fmt;
 
 /// Code of an administrative service, as in the centre's catalog (and the Register, where it
@@ -46,12 +48,18 @@ pub struct Term {
 }
 
 /// Whether a document of the information card must be in every input package, or only when
-/// its condition holds (the administrator records which conditions hold for a case).
+/// its condition applies: decided by the rule where the catalog gives one, otherwise answered
+/// by the administrator (see `conditions`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Necessity {
     Mandatory,
-    Conditional { condition: String },
+    Conditional {
+        /// The condition as the card words it.
+        condition: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rule: Option<ConditionRule>,
+    },
 }
 
 /// In which form a document is handed in: the original (shown or kept), a copy, or both.

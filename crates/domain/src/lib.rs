@@ -10,5 +10,7 @@ pub mod case;
 pub mod case_number;
 pub mod catalog;
 pub mod common;
+pub mod conditions;
+pub mod conformity;
 pub mod validators;
 pub mod workflow;
