@@ -12,7 +12,9 @@ use fieldkit_domain::case::{
     VisitPlace, VisitPlaceKind,
 };
 use fieldkit_domain::catalog::Service;
-use fieldkit_domain::common::ServiceCode;
+use fieldkit_domain::common::{RequirementId, ServiceCode};
+use fieldkit_domain::conditions::{CaseFacts, FeePayment};
+use fieldkit_domain::conformity::Assessment;
 use fieldkit_domain::validators::{Edrpou, Email, MobileNumber, Rnokpp, check_birth_date};
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -83,6 +85,10 @@ pub struct DraftRecord {
     pub documents: Vec<CapturedDocument>,
     pub form_answers: BTreeMap<String, String>,
     pub override_conformity: Option<ConformityOverride>,
+    /// The administrator's «так» / «ні» for conditions no rule of the catalog decides.
+    pub condition_answers: BTreeMap<RequirementId, bool>,
+    /// Paid, exempt or paying later, for a paid service.
+    pub fee: Option<FeePayment>,
     pub choices: Choices,
     pub registration: Option<Registration>,
     pub signatures: Vec<SignatureRef>,
@@ -420,7 +426,32 @@ impl DraftRecord {
         case.documents = self.documents.clone();
         case.form_answers = self.form_answers.clone();
         case.conformity_override = self.override_conformity.clone();
+        case.condition_answers = self.condition_answers.clone();
+        case.fee = self.fee.clone();
         case.signatures = self.signatures.clone();
         Ok(case)
+    }
+
+    /// The package against the card with what is typed so far (a birth date not entered yet
+    /// leaves an age condition open), on the day of the visit.
+    pub fn assess(&self, service: &Service, today: Date) -> Assessment {
+        let rules = service.package_rules();
+        let facts = CaseFacts {
+            representative_acts: self.applicant.has_representative,
+            applicant_birth_date: if self.applicant.legal_entity {
+                None
+            } else {
+                parse_date(&self.applicant.birth_date)
+            },
+            on: self
+                .registration
+                .as_ref()
+                .map_or(today, |r| r.registered_on),
+            form_answers: &self.form_answers,
+            fee_is_charged: rules.fee_is_charged,
+            fee: self.fee.as_ref(),
+            answers: &self.condition_answers,
+        };
+        Assessment::of(&rules, &self.documents, &facts)
     }
 }

@@ -24,9 +24,12 @@ use fieldkit_domain::case::{
 use fieldkit_domain::case_number::CaseNumber;
 use fieldkit_domain::catalog::Catalog;
 use fieldkit_domain::common::{DocumentForm, RequirementId};
+use fieldkit_domain::conditions::{ConditionOutcome, FeePayment};
 use fieldkit_domain::validators::{MobileNumber, Rnokpp, check_birth_date};
 use fieldkit_protocol::{DeviceSigningKey, SealingKeyPair, open, verify_manifest};
-use fieldkit_receipt::{InventoryInput, InventoryItem, SignedBy, inventory, render_pdf};
+use fieldkit_receipt::{
+    InventoryInput, InventoryItem, SignedBy, condition_lines, fee_line, inventory, render_pdf,
+};
 use fieldkit_vault::{Clock, SealCase, Vault, VaultOptions};
 use ring::digest::{SHA256, digest};
 use ring::rand::SystemRandom;
@@ -267,6 +270,13 @@ pub fn run_visit_with(
         Applicant::NaturalPerson(person),
         place,
     );
+    // The form's answer and the fee decide the card's conditions: she owns her home (no
+    // owner's consent), and a group I disability exempts her from the fee (no fee receipt).
+    case.form_answers
+        .insert("housing_basis".into(), "власник".into());
+    case.fee = Some(FeePayment::Exempt {
+        ground: "особа з інвалідністю I групи (посвідчення пред'явлено)".into(),
+    });
     vault.put_draft(case_id, "draft", &serde_json::to_vec(&case)?)?;
 
     // Documents: each page goes through the pipeline and into the vault as it is captured.
@@ -310,7 +320,32 @@ pub fn run_visit_with(
     case.delivery = Some(ResultDelivery::MobileAdministrator {
         address: case.visit_place.address.clone(),
     });
-    let conclusion = case.conformity(&service.required_documents());
+    let rules = service.package_rules();
+    let assessment = case.assess(&rules, today);
+    for check in &assessment.conditions {
+        if let ConditionOutcome::Settled { applies, basis } = &check.outcome {
+            let label = |id: &str| {
+                service
+                    .form_field(id)
+                    .map_or_else(|| id.to_owned(), |f| f.label.clone())
+            };
+            writeln!(
+                out,
+                "Умова «{}» ({}): {}, {}",
+                check.title,
+                check.condition,
+                if *applies {
+                    "стосується"
+                } else {
+                    "не стосується"
+                },
+                basis.text_uk(label)
+            )?;
+        }
+    }
+    let conclusion = case
+        .conformity(&rules, today)
+        .map_err(fieldkit_domain::case::CaseError::from)?;
     writeln!(
         out,
         "Висновок: {} / conformity: {:?}",
@@ -358,6 +393,8 @@ pub fn run_visit_with(
         applicant: DEMO_APPLICANT.into(),
         representative: None,
         documents: items,
+        conditions: condition_lines(&assessment, service),
+        fee: fee_line(service, case.fee.as_ref()),
         conforms: conclusion.conforms(),
         missing: match &conclusion.computed {
             Conformity::DoesNotConform { missing } => missing.clone(),
@@ -417,7 +454,7 @@ pub fn run_visit_with(
         &inventory_hash[..12],
         inventory_pdf.len() / 1024
     )?;
-    case.register(number.clone(), &inventory_hash, today)?;
+    case.register(&rules, number.clone(), &inventory_hash, today)?;
     vault.put_draft(case_id, "registered", &serde_json::to_vec(&case)?)?;
     let dates = case
         .dates

@@ -11,7 +11,7 @@ use fieldkit_capture::qr::find_qr_codes;
 use fieldkit_capture::sources::files::import_folder;
 use fieldkit_capture::sources::sane::{ScanSettings, Scanner};
 use fieldkit_domain::case::{CaptureMethod, CapturedDocument, PageRef};
-use fieldkit_domain::common::{Necessity, RequirementId};
+use fieldkit_domain::common::RequirementId;
 use fieldkit_vault::BlobId;
 use slint::{ComponentHandle, ModelRc, VecModel};
 
@@ -141,7 +141,9 @@ impl Controller {
         else {
             return Ok(());
         };
+        let assessment = draft.assess(&service, self.today());
         let rows: Vec<ChecklistRow> = service
+            .package_rules()
             .documents
             .iter()
             .map(|requirement| {
@@ -149,10 +151,12 @@ impl Controller {
                     .documents
                     .iter()
                     .find(|d| d.requirement == requirement.id);
+                let required = assessment.required(requirement);
                 ChecklistRow {
                     id: requirement.id.0.clone().into(),
                     title: requirement.title.clone().into(),
-                    required: matches!(requirement.necessity, Necessity::Mandatory),
+                    required: required == Some(true),
+                    open: required.is_none(),
                     pages: captured.map_or(0, |d| d.page_count() as i32),
                     issues: "".into(),
                     qr: captured
@@ -162,10 +166,9 @@ impl Controller {
                 }
             })
             .collect();
-        let missing = self.conformity(&service).1.len();
         let page = window.global::<DocumentsPage>();
         page.set_checklist(ModelRc::new(VecModel::from(rows)));
-        page.set_missing(missing as i32);
+        self.refresh_conditions(window);
         let current = page.get_current().to_string();
         if !current.is_empty() {
             self.show_document_pages(window, &current)?;
@@ -187,6 +190,7 @@ impl Controller {
             .map(|r| r.title.clone())
             .unwrap_or_default();
         page.set_current_title(title.into());
+        self.refresh_conditions(window);
         self.show_document_pages(window, id)
     }
 

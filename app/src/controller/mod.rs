@@ -5,6 +5,7 @@
 
 pub mod capture;
 mod cases;
+mod conditions;
 pub mod receipt;
 mod session;
 mod settings;
@@ -310,6 +311,7 @@ pub fn attach(window: &AppWindow, controller: Rc<RefCell<Controller>>) -> slint:
     session::attach(window, &controller);
     visit::attach(window, &controller);
     capture::attach(window, &controller);
+    conditions::attach(window, &controller);
     signing::attach(window, &controller);
     receipt::attach(window, &controller);
     cases::attach(window, &controller);

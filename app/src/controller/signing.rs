@@ -14,7 +14,11 @@ use fieldkit_domain::case::{
     Case, Conformity, Notification, ResultDelivery, SignatureRef, SignerRole,
 };
 use fieldkit_domain::case_number::CaseNumber;
-use fieldkit_receipt::{InventoryInput, InventoryItem, Receipt, SignedBy, inventory, render_pdf};
+use fieldkit_domain::conformity::Unsettled;
+use fieldkit_receipt::{
+    InventoryInput, InventoryItem, Receipt, SignedBy, condition_lines, fee_line, inventory,
+    render_pdf,
+};
 use fieldkit_vault::{BlobId, SealCase, Vault, VaultOptions};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
@@ -155,6 +159,15 @@ fn delivery_text(delivery: &ResultDelivery) -> String {
     }
 }
 
+/// Refused while a condition of the card is open: which documents, in a sentence.
+fn conditions_open(unsettled: &Unsettled) -> AppError {
+    let titles: Vec<&str> = unsettled.open.iter().map(|c| c.title.as_str()).collect();
+    AppError::User(Message::new(
+        format!("Спершу вирішіть умови: {}", titles.join("; ")),
+        format!("Decide the conditions first: {}", titles.join("; ")),
+    ))
+}
+
 impl Controller {
     /// Fix the registration details once, then show the inventory.
     pub fn prepare_inventory(&mut self, window: &AppWindow) -> Result<()> {
@@ -218,7 +231,11 @@ impl Controller {
         let (notification, delivery) = draft.choices.build(electronic).map_err(AppError::User)?;
         case.notification = Some(notification.clone());
         case.delivery = Some(delivery.clone());
-        let conclusion = case.conformity(&service.required_documents());
+        let rules = service.package_rules();
+        let assessment = case.assess(&rules, registration.registered_on);
+        let conclusion = case
+            .conformity(&rules, registration.registered_on)
+            .map_err(|unsettled| conditions_open(&unsettled))?;
         let items = case
             .documents
             .iter()
@@ -249,6 +266,8 @@ impl Controller {
             applicant: draft.applicant.display_name(),
             representative,
             documents: items,
+            conditions: condition_lines(&assessment, service),
+            fee: fee_line(service, case.fee.as_ref()),
             conforms: conclusion.conforms(),
             missing: match &conclusion.computed {
                 Conformity::DoesNotConform { missing } => missing.clone(),
@@ -426,7 +445,13 @@ impl Controller {
             )
         })?;
         let number = CaseNumber::parse(&registration.case_number)?;
-        case.register(number, &hash, registration.registered_on)?;
+        let rules = draft
+            .service
+            .as_deref()
+            .and_then(|c| self.service(c))
+            .map(|s| s.package_rules())
+            .ok_or_else(|| AppError::user("Оберіть послугу.", "Choose the service."))?;
+        case.register(&rules, number, &hash, registration.registered_on)?;
         let vault = self.vault()?;
         let enrolled = enrolled_from_vault(vault)?;
         let mut records = Vec::new();

@@ -558,9 +558,7 @@ impl Controller {
             .collect();
         let page = window.global::<FormPage>();
         page.set_fields(ModelRc::new(VecModel::from(rows)));
-        let conformity = self.conformity(&service);
-        page.set_computed_conforms(conformity.0);
-        page.set_missing(strings(conformity.1));
+        self.refresh_conformity(window);
         page.set_overridden(draft.override_conformity.is_some());
         if let Some(o) = &draft.override_conformity {
             page.set_override_conforms(o.conforms);
@@ -568,29 +566,6 @@ impl Controller {
         }
         let _ = lang;
         Ok(())
-    }
-
-    /// The computed conclusion and the titles of what is missing.
-    pub fn conformity(&self, service: &Service) -> (bool, Vec<String>) {
-        let Some(draft) = &self.draft else {
-            return (false, Vec::new());
-        };
-        let mut case = fieldkit_domain::case::Case::new_draft(
-            &draft.case_id,
-            service.code.clone(),
-            placeholder_applicant(),
-            fieldkit_domain::case::VisitPlace {
-                kind: fieldkit_domain::case::VisitPlaceKind::Home,
-                address: fieldkit_domain::case::Address(String::new()),
-            },
-        );
-        case.documents = draft.documents.clone();
-        match case.computed_conformity(&service.required_documents()) {
-            fieldkit_domain::case::Conformity::Conforms => (true, Vec::new()),
-            fieldkit_domain::case::Conformity::DoesNotConform { missing } => {
-                (false, missing.into_iter().map(|m| m.title).collect())
-            }
-        }
     }
 
     fn form_field(&mut self, window: &AppWindow, id: &str, value: &str) -> Result<()> {
@@ -608,6 +583,8 @@ impl Controller {
                 slint::Model::set_row_data(&rows, index, row);
             }
         }
+        // An answer may decide a condition of the card.
+        self.refresh_conformity(window);
         Ok(())
     }
 
@@ -668,6 +645,20 @@ impl Controller {
                 format!("Fill in: {}", missing.join(", ")),
             );
             page.set_error(message.in_lang(lang).into());
+            return Ok(());
+        }
+        if let Some((_, assessment)) = self.assessment()
+            && let Err(unsettled) = &assessment.computed
+        {
+            let titles: Vec<String> = unsettled.open.iter().map(|c| c.title.clone()).collect();
+            page.set_error(
+                Message::new(
+                    format!("Спершу вирішіть умови: {}", titles.join("; ")),
+                    format!("Decide the conditions first: {}", titles.join("; ")),
+                )
+                .in_lang(lang)
+                .into(),
+            );
             return Ok(());
         }
         let override_conformity = if page.get_overridden() {
@@ -808,21 +799,6 @@ fn title(lang: Lang, uk: &str, en: Option<&str>) -> String {
 
 fn no_visit() -> AppError {
     AppError::user("Немає відкритої справи.", "No case is open.")
-}
-
-fn placeholder_applicant() -> fieldkit_domain::case::Applicant {
-    use fieldkit_domain::case::*;
-    Applicant::LegalEntity(LegalEntity {
-        name: String::new(),
-        edrpou: String::new(),
-        address: Address(String::new()),
-        acting_person: PersonName {
-            surname: String::new(),
-            given_name: String::new(),
-            patronymic: None,
-        },
-        acting_as: String::new(),
-    })
 }
 
 fn fieldkit_protocol_random() -> Result<[u8; 8]> {

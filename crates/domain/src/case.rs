@@ -14,8 +14,8 @@ use crate::case_number::CaseNumber;
 use crate::common::{DocumentForm, RequirementId, ServiceCode};
 use crate::conditions::{CaseFacts, FeePayment};
 pub use crate::conformity::{
-    Assessment, Conformity, ConformityConclusion, ConformityOverride, MissingDocument, PackageRules,
-    RequiredDocument, Unsettled,
+    Assessment, Conformity, ConformityConclusion, ConformityOverride, MissingDocument,
+    PackageRules, RequiredDocument, Unsettled,
 };
 use crate::workflow::{CaseEvent, CaseState, WorkflowError};
 
@@ -426,7 +426,11 @@ impl Case {
     /// The package against the card on the day of application: each condition's outcome, and
     /// the conclusion once every condition is decided.
     pub fn assess(&self, rules: &PackageRules, on: Date) -> Assessment {
-        Assessment::of(rules, &self.documents, &self.facts(rules.fee_is_charged, on))
+        Assessment::of(
+            rules,
+            &self.documents,
+            &self.facts(rules.fee_is_charged, on),
+        )
     }
 
     /// The conclusion the inventory states, or which conditions are still open.
@@ -519,9 +523,9 @@ impl Case {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::date;
     use crate::common::Necessity;
     use crate::conditions::ConditionRule;
+    use time::macros::date;
 
     fn person() -> NaturalPerson {
         NaturalPerson {

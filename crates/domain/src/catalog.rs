@@ -12,9 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
+use crate::common::{DocumentForm, Necessity, ProviderId, RequirementId, ServiceCode, Term};
 use crate::conditions::ConditionRule;
 use crate::conformity::{PackageRules, RequiredDocument};
-use crate::common::{DocumentForm, Necessity, ProviderId, RequirementId, ServiceCode, Term};
 
 /// Details of the centre or of a provider (name, address, hours, contacts).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -410,7 +410,9 @@ fn rule_problem(service: &Service, rule: &ConditionRule) -> Option<String> {
         ConditionRule::FeeDue => None,
         ConditionRule::FormAnswer { field, any_of } => {
             let Some(form_field) = service.form_field(field) else {
-                return Some(format!("names form field {field}, which the form does not have"));
+                return Some(format!(
+                    "names form field {field}, which the form does not have"
+                ));
             };
             if any_of.is_empty() {
                 return Some(format!("lists no answers of form field {field}"));
@@ -822,7 +824,9 @@ term = "у день звернення"
             Necessity::Conditional { rule, .. } => rule.clone(),
             Necessity::Mandatory => None,
         };
-        assert!(matches!(rule("owner-consent"), Some(ConditionRule::FormAnswer { field, .. }) if field == "housing_basis"));
+        assert!(
+            matches!(rule("owner-consent"), Some(ConditionRule::FormAnswer { field, .. }) if field == "housing_basis")
+        );
         assert_eq!(rule("fee-receipt"), Some(ConditionRule::FeeDue));
         assert_eq!(rule("authority"), Some(ConditionRule::RepresentativeActs));
         assert_eq!(

@@ -40,6 +40,14 @@ pub enum FeePayment {
 }
 
 impl FeePayment {
+    /// An exemption counts only with its ground written down.
+    pub fn is_complete(&self) -> bool {
+        match self {
+            FeePayment::Exempt { ground } => !ground.trim().is_empty(),
+            FeePayment::Paid | FeePayment::PayLater => true,
+        }
+    }
+
     /// As the inventory prints it.
     pub fn text_uk(&self) -> String {
         match self {
@@ -90,6 +98,16 @@ impl Basis {
             Basis::FormAnswer { field } => format!("за відповіддю «{}»", field_label(field)),
             Basis::Fee => "за відомостями про сплату збору".to_owned(),
             Basis::Administrator => "відповідь адміністратора".to_owned(),
+        }
+    }
+
+    pub fn text_en(&self, field_label: impl Fn(&str) -> String) -> String {
+        match self {
+            Basis::Representative => "by the representative's details".to_owned(),
+            Basis::BirthDate => "by the birth date".to_owned(),
+            Basis::FormAnswer { field } => format!("by the answer «{}»", field_label(field)),
+            Basis::Fee => "by the fee payment".to_owned(),
+            Basis::Administrator => "the administrator's answer".to_owned(),
         }
     }
 }
@@ -178,7 +196,7 @@ pub fn decide(
             }
         }
         Some(ConditionRule::FeeDue) if !facts.fee_is_charged => settled(false, Basis::Fee),
-        Some(ConditionRule::FeeDue) => match facts.fee {
+        Some(ConditionRule::FeeDue) => match facts.fee.filter(|p| p.is_complete()) {
             Some(payment) => settled(matches!(payment, FeePayment::Paid), Basis::Fee),
             None => open(Needed::FeePayment),
         },
@@ -307,6 +325,14 @@ mod tests {
             ),
             (FeePayment::PayLater, false),
         ] {
+            owned.fee = Some(FeePayment::Exempt { ground: " ".into() });
+            assert!(
+                matches!(
+                    decide(&id("fee"), Some(&rule), &owned.facts()),
+                    ConditionOutcome::Open { .. }
+                ),
+                "an exemption without its ground decides nothing"
+            );
             owned.fee = Some(payment);
             assert_eq!(
                 decide(&id("fee"), Some(&rule), &owned.facts()).clone(),

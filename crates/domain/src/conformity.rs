@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::case::CapturedDocument;
 use crate::common::{Necessity, RequirementId};
-use crate::conditions::{CaseFacts, ConditionCheck, ConditionOutcome, decide};
+use crate::conditions::{CaseFacts, ConditionCheck, decide};
 
 /// A requirement of the information card, as the conformity check needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +79,8 @@ impl ConformityConclusion {
 pub struct Assessment {
     /// The conditional requirements, in the card's order.
     pub conditions: Vec<ConditionCheck>,
+    /// What the package lacks of the documents known to be required (open conditions aside).
+    pub known_missing: Vec<MissingDocument>,
     pub computed: Result<Conformity, Unsettled>,
 }
 
@@ -102,17 +104,6 @@ impl Assessment {
                 }),
             })
             .collect();
-        let open: Vec<ConditionCheck> = conditions
-            .iter()
-            .filter(|c| matches!(c.outcome, ConditionOutcome::Open { .. }))
-            .cloned()
-            .collect();
-        if !open.is_empty() {
-            return Assessment {
-                conditions,
-                computed: Err(Unsettled { open }),
-            };
-        }
         let applies = |r: &RequiredDocument| match r.necessity {
             Necessity::Mandatory => true,
             Necessity::Conditional { .. } => conditions
@@ -124,7 +115,7 @@ impl Assessment {
             .filter(|d| d.page_count() > 0)
             .map(|d| &d.requirement)
             .collect();
-        let missing: Vec<MissingDocument> = rules
+        let known_missing: Vec<MissingDocument> = rules
             .documents
             .iter()
             .filter(|r| applies(r) && !captured.contains(&r.id))
@@ -133,14 +124,24 @@ impl Assessment {
                 title: r.title.clone(),
             })
             .collect();
-        let computed = if missing.is_empty() {
-            Conformity::Conforms
+        let open: Vec<ConditionCheck> = conditions
+            .iter()
+            .filter(|c| c.applies().is_none())
+            .cloned()
+            .collect();
+        let computed = if !open.is_empty() {
+            Err(Unsettled { open })
+        } else if known_missing.is_empty() {
+            Ok(Conformity::Conforms)
         } else {
-            Conformity::DoesNotConform { missing }
+            Ok(Conformity::DoesNotConform {
+                missing: known_missing.clone(),
+            })
         };
         Assessment {
             conditions,
-            computed: Ok(computed),
+            known_missing,
+            computed,
         }
     }
 

@@ -23,6 +23,8 @@ fn main() {
                 pages: 2,
             })
             .collect(),
+        conditions: Vec::new(),
+        fee: None,
         conforms: true,
         missing: vec![],
         override_note: None,

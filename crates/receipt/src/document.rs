@@ -100,6 +100,16 @@ pub struct InventoryItem {
     pub pages: usize,
 }
 
+/// A conditional document of the card, and whether it applies to this case (and why).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConditionLine {
+    pub document: String,
+    pub condition: String,
+    pub applies: bool,
+    /// What decided it: «за датою народження», «відповідь адміністратора», …
+    pub basis: String,
+}
+
 /// Everything the inventory of the input package states (regulation 6.12).
 #[derive(Debug, Clone, PartialEq)]
 pub struct InventoryInput {
@@ -111,6 +121,11 @@ pub struct InventoryInput {
     pub applicant: String,
     pub representative: Option<String>,
     pub documents: Vec<InventoryItem>,
+    /// The card's conditional documents, each decided (the conclusion rests on them).
+    pub conditions: Vec<ConditionLine>,
+    /// The administrative fee as the case records it («34,00 грн — сплачено»); `None` when
+    /// the service is free.
+    pub fee: Option<String>,
     pub conforms: bool,
     pub missing: Vec<MissingDocument>,
     pub override_note: Option<String>,
@@ -181,6 +196,34 @@ pub fn inventory(input: &InventoryInput) -> Receipt {
             .collect(),
         widths: vec![0.07, 0.61, 0.2, 0.12],
     });
+    if !input.conditions.is_empty() {
+        blocks.push(Block::Table {
+            header: vec![
+                "Документ, що подається за умови".into(),
+                "Умова".into(),
+                "Стосується".into(),
+            ],
+            rows: input
+                .conditions
+                .iter()
+                .map(|c| {
+                    let applies = if c.applies { "так" } else { "ні" };
+                    vec![
+                        c.document.clone(),
+                        c.condition.clone(),
+                        format!("{applies} ({})", c.basis),
+                    ]
+                })
+                .collect(),
+            widths: vec![0.4, 0.33, 0.27],
+        });
+    }
+    if let Some(fee) = &input.fee {
+        blocks.push(Block::Field {
+            label: "Адміністративний збір".into(),
+            value: fee.clone(),
+        });
+    }
     let conclusion = if input.conforms {
         "відповідає"
     } else {

@@ -9,14 +9,16 @@
 //! (`lp`) or to the centre's mail server (SMTP); queueing while offline is the vault's outgoing
 //! queue, driven by the app.
 
+mod decided;
 mod document;
 mod font;
 pub mod mail;
 mod pdf;
 pub mod printing;
 
+pub use decided::{condition_lines, fee_line};
 pub use document::{
-    Block, DocumentLine, InventoryInput, InventoryItem, Receipt, ReceiptKind, SignatureSlot,
-    handover_receipt, inventory, withdrawal_receipt,
+    Block, ConditionLine, DocumentLine, InventoryInput, InventoryItem, Receipt, ReceiptKind,
+    SignatureSlot, handover_receipt, inventory, withdrawal_receipt,
 };
 pub use pdf::{ReceiptError, SignedBy, render_pdf};

@@ -41,6 +41,13 @@ fn input(documents: usize) -> InventoryInput {
                 pages: 1 + i % 3,
             })
             .collect(),
+        conditions: vec![fieldkit_receipt::ConditionLine {
+            document: "Згода власника житла".into(),
+            condition: "якщо заявник не є власником житла".into(),
+            applies: true,
+            basis: "за відповіддю «Підстава проживання»".into(),
+        }],
+        fee: Some("34,00 грн — сплачено".into()),
         conforms: false,
         missing: vec![MissingDocument {
             id: RequirementId("owner-consent".into()),
@@ -136,6 +143,9 @@ fn signed_inventory_is_valid_pdf_with_exact_ukrainian_text_and_a_readable_qr() {
         "Заявник: Шевченко Марія Іванівна",
         "Висновок про відповідність пакета інформаційній картці: не відповідає",
         "Відсутні документи: Згода власника житла",
+        "якщо заявник не є власником житла",
+        "так (за відповіддю «Підстава проживання»)",
+        "Адміністративний збір: 34,00 грн — сплачено",
         "Підпис: Заявник",
         "Підпис: Адміністратор",
         &hash,
