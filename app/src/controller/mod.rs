@@ -190,6 +190,8 @@ impl Controller {
         match screen {
             Screen::Today => self.refresh_today(window)?,
             Screen::Cases => self.refresh_cases(window)?,
+            // What the applicant or the form answered may have decided conditions since.
+            Screen::Documents => self.refresh_documents(window)?,
             Screen::Settings | Screen::About => self.refresh_settings(window)?,
             _ => {}
         }

@@ -100,6 +100,10 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
         let (c, w) = (controller.clone(), window.as_weak());
         form.on_next(move || act(&c, &w, |ctl, win| ctl.form_next(win)));
     }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
+        form.on_back(move || act(&c, &w, |ctl, win| ctl.show(win, Screen::Documents)));
+    }
     let choices = window.global::<ChoicesPage>();
     {
         let (c, w) = (controller.clone(), window.as_weak());
