@@ -105,6 +105,9 @@ fn visit_with_pages(
             Vec::new(),
         )
         .unwrap();
+    drop(controller);
+    // The applicant pays the fee after the visit: no payment document in the package.
+    app.window.global::<DocumentsPage>().invoke_fee_chosen(2);
 }
 
 fn sign_with_finger(app: &RunningApp) {

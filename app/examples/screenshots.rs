@@ -148,6 +148,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         documents.invoke_scan();
         wait(&app, |a| !a.window.global::<App>().get_busy());
     }
+    documents.invoke_fee_chosen(1);
+    documents.invoke_fee_ground_edited("особа з інвалідністю I групи".into());
     app.pump();
     shoot(&app, &out, "06-documents")?;
     documents.invoke_next();

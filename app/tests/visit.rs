@@ -115,6 +115,9 @@ fn a_whole_visit_by_touch() {
     type_into(&app, "РНОКПП (податковий номер)", RNOKPP);
     tap(&app, "Далі: документи");
     assert_eq!(screen(&app), Screen::Documents);
+    // The fee is asked before anything is counted; paid later, no payment document is due.
+    assert!(has(&app, "Дайте відповідь щодо умов: 1"));
+    tap(&app, "Сплатить пізніше");
     assert!(has_containing(&app, "Бракує документів: 2"));
 
     // Pages: the declaration from SANE's test scanner (feeder, 3 pages), the passport from a
@@ -149,7 +152,7 @@ fn a_whole_visit_by_touch() {
         "the corrupt file is named: {:?}",
         labels(&app)
     );
-    assert!(has_containing(&app, "Усі обов'язкові документи є."));
+    assert!(has(&app, "Документи є; ще вирішиться в заяві умов: 1"));
 
     // The form: required fields, then the conformity conclusion computed from the checklist.
     tap(&app, "Далі: заява");
