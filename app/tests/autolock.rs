@@ -149,7 +149,7 @@ fn applicant_complete(app: &RunningApp) {
 
 /// The form's required answers, the default choices, and on to the inventory to sign.
 fn form_and_choices_to_the_inventory(app: &RunningApp) {
-    tap(app, "Сплатить пізніше");
+    tap(app, "Пізніше");
     tap(app, "Далі: заява");
     type_into(
         app,
