@@ -17,6 +17,7 @@ pub use crate::conformity::{
     Assessment, Conformity, ConformityConclusion, ConformityOverride, MissingDocument,
     PackageRules, RequiredDocument, Unsettled,
 };
+use crate::ink::{InkDocument, InkSignedSheets};
 use crate::workflow::{CaseEvent, CaseState, WorkflowError};
 
 macro_rules! redacted_debug {
@@ -311,6 +312,9 @@ pub struct Case {
     pub signatures: Vec<SignatureRef>,
     #[serde(default)]
     pub applicant_cannot_sign: Option<SignatureWaiver>,
+    /// Printed sheets signed in ink and scanned back, each bound to the content it shows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ink_signed: Vec<InkSignedSheets>,
     pub state: CaseState,
     #[serde(default)]
     pub dates: Option<CaseDates>,
@@ -402,6 +406,7 @@ impl Case {
             delivery: None,
             signatures: Vec::new(),
             applicant_cannot_sign: None,
+            ink_signed: Vec::new(),
             state: CaseState::Draft,
             dates: None,
         }
@@ -488,7 +493,7 @@ impl Case {
         if !signed(SignerRole::Administrator) {
             return Err(CaseError::AdministratorSignatureMissing);
         }
-        if signed(SignerRole::Applicant) {
+        if signed(SignerRole::Applicant) || self.inventory_signed_in_ink(inventory_sha256) {
             return Ok(());
         }
         match &self.applicant_cannot_sign {
@@ -496,6 +501,15 @@ impl Case {
             Some(waiver) if signed(waiver.signed_instead_by) => Ok(()),
             Some(_) => Err(CaseError::SubstituteSignatureMissing),
         }
+    }
+
+    /// Whether scans of this very inventory, signed in ink, are in the case.
+    pub fn inventory_signed_in_ink(&self, inventory_sha256: &str) -> bool {
+        self.ink_signed.iter().any(|sheets| {
+            sheets.document == InkDocument::Inventory
+                && sheets.content_sha256 == inventory_sha256
+                && !sheets.pages.is_empty()
+        })
     }
 
     /// Register the case: every condition of the card is decided and the inventory with this hash
@@ -769,6 +783,30 @@ mod tests {
             Err(CaseError::SubstituteSignatureMissing)
         );
         case.signatures.push(signature(SignerRole::Witness, "aa"));
+        case.register(&requirements(), number, "aa", ON).unwrap();
+    }
+
+    #[test]
+    fn the_applicant_may_sign_this_inventory_in_ink_instead() {
+        let mut case = settled_draft();
+        case.signatures
+            .push(signature(SignerRole::Administrator, "aa"));
+        let sheets = |hash: &str| InkSignedSheets {
+            document: InkDocument::Inventory,
+            content_sha256: hash.into(),
+            pages: vec![PageRef {
+                blob_id: "b1".into(),
+                sha256: "00".repeat(32),
+            }],
+        };
+        case.ink_signed.push(sheets("bb"));
+        assert_eq!(
+            case.check_inventory_signatures("aa"),
+            Err(CaseError::ApplicantSignatureMissing),
+            "a sheet of another version of the inventory signs nothing"
+        );
+        case.ink_signed.push(sheets("aa"));
+        let number = CaseNumber::new("LV01", "T07", 2026, 5).unwrap();
         case.register(&requirements(), number, "aa", ON).unwrap();
     }
 

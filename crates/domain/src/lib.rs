@@ -12,5 +12,6 @@ pub mod catalog;
 pub mod common;
 pub mod conditions;
 pub mod conformity;
+pub mod ink;
 pub mod validators;
 pub mod workflow;

@@ -60,14 +60,17 @@ struct Layout<'f> {
     font: &'f Font,
     pages: Vec<Vec<Op>>,
     y: f32,
+    /// Where the content of every page starts (lower when a corner mark sits above it).
+    top: f32,
 }
 
 impl<'f> Layout<'f> {
-    fn new(font: &'f Font) -> Self {
+    fn new(font: &'f Font, top: f32) -> Self {
         Self {
             font,
             pages: vec![Vec::new()],
-            y: PAGE_HEIGHT - MARGIN,
+            y: top,
+            top,
         }
     }
 
@@ -80,7 +83,7 @@ impl<'f> Layout<'f> {
     fn reserve(&mut self, height: f32) {
         if self.y - height < MARGIN + FOOTER_SPACE {
             self.pages.push(Vec::new());
-            self.y = PAGE_HEIGHT - MARGIN;
+            self.y = self.top;
         }
     }
 
@@ -144,39 +147,13 @@ impl<'f> Layout<'f> {
     }
 
     fn qr(&mut self, payload: &str, caption: &str) -> Result<(), ReceiptError> {
-        let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M)
-            .map_err(|e| ReceiptError::Qr(e.to_string()))?;
-        let modules = code.width();
-        let colors = code.to_colors();
         let module = 2.6;
+        let modules = qr_width(payload)?;
         let side = modules as f32 * module;
         self.reserve(side + 30.0);
         self.y -= 10.0;
         let (left, top) = (MARGIN + 4.0 * module, self.y);
-        for row in 0..modules {
-            // One rectangle per run of dark modules keeps the PDF small.
-            let mut column = 0;
-            while column < modules {
-                if colors[row * modules + column] != Color::Dark {
-                    column += 1;
-                    continue;
-                }
-                let start = column;
-                while column < modules && colors[row * modules + column] == Color::Dark {
-                    column += 1;
-                }
-                let (x, y) = (
-                    left + start as f32 * module,
-                    top - (row + 1) as f32 * module,
-                );
-                self.ops().push(Op::Fill {
-                    x,
-                    y,
-                    w: (column - start) as f32 * module,
-                    h: module,
-                });
-            }
-        }
+        draw_qr(payload, left, top, module, self.ops())?;
         let text_x = left + side + 6.0 * module;
         let caption_y = top - BODY * 1.2;
         self.ops().push(Op::Text {
@@ -249,10 +226,93 @@ impl<'f> Layout<'f> {
     }
 }
 
+fn qr_code(payload: &str) -> Result<QrCode, ReceiptError> {
+    QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M)
+        .map_err(|e| ReceiptError::Qr(e.to_string()))
+}
+
+/// Modules on a side of the QR code for `payload`.
+fn qr_width(payload: &str) -> Result<usize, ReceiptError> {
+    Ok(qr_code(payload)?.width())
+}
+
+/// Draw the QR code for `payload` with its top-left corner at (`left`, `top`).
+fn draw_qr(
+    payload: &str,
+    left: f32,
+    top: f32,
+    module: f32,
+    ops: &mut Vec<Op>,
+) -> Result<(), ReceiptError> {
+    let code = qr_code(payload)?;
+    let modules = code.width();
+    let colors = code.to_colors();
+    for row in 0..modules {
+        // One rectangle per run of dark modules keeps the PDF small.
+        let mut column = 0;
+        while column < modules {
+            if colors[row * modules + column] != Color::Dark {
+                column += 1;
+                continue;
+            }
+            let start = column;
+            while column < modules && colors[row * modules + column] == Color::Dark {
+                column += 1;
+            }
+            ops.push(Op::Fill {
+                x: left + start as f32 * module,
+                y: top - (row + 1) as f32 * module,
+                w: (column - start) as f32 * module,
+                h: module,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A mark's module: 0.85 mm, five pixels in a 150 dpi scan: smaller ones are missed beside a
+/// larger code on the same sheet (the reader looks at a reduced page first).
+const MARK_MODULE: f32 = 2.4;
+
 /// Render `receipt` with the signatures given (none for the copy shown before signing).
 pub fn render_pdf(receipt: &Receipt, signed: &[SignedBy<'_>]) -> Result<Vec<u8>, ReceiptError> {
     let font = Font::load()?;
-    let mut layout = Layout::new(&font);
+    let layout = lay_out(&font, receipt, signed, PAGE_HEIGHT - MARGIN)?;
+    write_pdf(&font, layout.pages, &receipt.content_sha256())
+}
+
+/// Render `receipt` to be signed in ink: the same content, with `mark` (the case number and
+/// the content's hash, see `fieldkit_domain::ink`) as a QR code in the top right corner of
+/// every sheet, so a scan of the signed sheet can be bound to exactly this content.
+pub fn render_pdf_marked(
+    receipt: &Receipt,
+    signed: &[SignedBy<'_>],
+    mark: &str,
+) -> Result<Vec<u8>, ReceiptError> {
+    let font = Font::load()?;
+    let side = qr_width(mark)? as f32 * MARK_MODULE;
+    // The mark sits in the top margin; the content starts below it and its quiet zone.
+    let top = (PAGE_HEIGHT - 18.0 - side - 6.0 * MARK_MODULE).min(PAGE_HEIGHT - MARGIN);
+    let mut layout = lay_out(&font, receipt, signed, top)?;
+    for page in &mut layout.pages {
+        draw_qr(
+            mark,
+            PAGE_WIDTH - MARGIN - side,
+            PAGE_HEIGHT - 18.0,
+            MARK_MODULE,
+            page,
+        )?;
+    }
+    write_pdf(&font, layout.pages, &receipt.content_sha256())
+}
+
+fn lay_out<'f>(
+    font: &'f Font,
+    receipt: &Receipt,
+    signed: &[SignedBy<'_>],
+    top: f32,
+) -> Result<Layout<'f>, ReceiptError> {
+    let mut layout = Layout::new(font, top);
     let text_width = PAGE_WIDTH - 2.0 * MARGIN;
     for block in &receipt.blocks {
         match block {
@@ -276,7 +336,7 @@ pub fn render_pdf(receipt: &Receipt, signed: &[SignedBy<'_>]) -> Result<Vec<u8>,
         }
     }
     layout.signature_boxes(receipt, signed);
-    write_pdf(&font, layout.pages, &receipt.content_sha256())
+    Ok(layout)
 }
 
 fn write_pdf(

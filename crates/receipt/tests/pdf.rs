@@ -6,11 +6,14 @@
 use std::path::Path;
 use std::process::Command;
 
+use fieldkit_capture::qr::find_qr_codes;
 use fieldkit_capture::signature::{Point, Stroke, Strokes, sign, verify};
 use fieldkit_domain::case::{MissingDocument, SignerRole};
 use fieldkit_domain::common::{DocumentForm, RequirementId};
+use fieldkit_domain::ink::{InkDocument, InkMark};
 use fieldkit_receipt::{
-    InventoryInput, SignedBy, handover_receipt, inventory, render_pdf, withdrawal_receipt,
+    InventoryInput, SignedBy, handover_receipt, inventory, render_pdf, render_pdf_marked,
+    withdrawal_receipt,
 };
 
 const TRACKING: &str = "https://cnap.example.ua/track/LV01/T07/2026/000123-5";
@@ -243,5 +246,47 @@ fn handover_and_withdrawal_receipts_are_valid_pdfs() {
         let path = write(dir.path(), name, &render_pdf(&receipt, &[]).unwrap());
         run("qpdf", &["--check", &path]);
         assert!(run("pdftotext", &["-enc", "UTF-8", &path, "-"]).contains(expected));
+    }
+}
+
+/// Every page of `pdf` as a grey 150 dpi image, the resolution of a quick scan.
+fn pages_at_150_dpi(dir: &Path, pdf: &[u8]) -> Vec<image::GrayImage> {
+    let path = write(dir, "marked.pdf", pdf);
+    let prefix = format!("{}/sheet", dir.display());
+    run("pdftoppm", &["-r", "150", "-gray", "-png", &path, &prefix]);
+    let mut pngs: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    pngs.sort();
+    pngs.iter()
+        .map(|p| image::open(p).unwrap().to_luma8())
+        .collect()
+}
+
+#[test]
+fn every_sheet_printed_for_ink_carries_its_mark_and_the_same_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let receipt = inventory(&input(45));
+    let mark = InkMark {
+        case_number: "LV01/T07/2026/000123-5".into(),
+        document: InkDocument::Inventory,
+        content_sha256: receipt.content_sha256(),
+    };
+    let pdf = render_pdf_marked(&receipt, &[], &mark.payload()).unwrap();
+    let text = run(
+        "pdftotext",
+        &["-enc", "UTF-8", &write(dir.path(), "m.pdf", &pdf), "-"],
+    );
+    assert!(text.contains(&receipt.content_sha256()), "{text}");
+    let sheets = pages_at_150_dpi(dir.path(), &pdf);
+    assert!(sheets.len() >= 2, "a long inventory has several sheets");
+    for (number, sheet) in sheets.iter().enumerate() {
+        let marks: Vec<InkMark> = find_qr_codes(sheet)
+            .iter()
+            .filter_map(|q| InkMark::parse(&q.text()))
+            .collect();
+        assert_eq!(marks, vec![mark.clone()], "sheet {}", number + 1);
     }
 }

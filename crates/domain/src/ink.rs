@@ -1,0 +1,230 @@
+//! Signing in ink on paper, bound to the content. The tablet prints the inventory (and the
+//! application) with a mark in the corner of every sheet — a QR code with the case number, the
+//! document and the SHA-256 of its content; the applicant signs the sheets in ink; the scans
+//! come back and are accepted only when their mark names this case and exactly this content.
+//! A sheet of another case, of another (or changed) document, or with no readable mark is
+//! refused with a reason the administrator can act on.
+
+use serde::{Deserialize, Serialize};
+
+use crate::case::PageRef;
+
+/// The prefix of every mark: what it is, and the version of its layout.
+const MARK_PREFIX: &str = "FKINK1";
+
+/// Which paper of a case a sheet belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InkDocument {
+    /// Опис вхідного пакета документів.
+    Inventory,
+    /// Заява.
+    Application,
+}
+
+impl InkDocument {
+    fn code(self) -> char {
+        match self {
+            InkDocument::Inventory => 'I',
+            InkDocument::Application => 'A',
+        }
+    }
+
+    fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "I" => Some(InkDocument::Inventory),
+            "A" => Some(InkDocument::Application),
+            _ => None,
+        }
+    }
+
+    pub fn title_uk(self) -> &'static str {
+        match self {
+            InkDocument::Inventory => "опис вхідного пакета",
+            InkDocument::Application => "заява",
+        }
+    }
+
+    pub fn title_en(self) -> &'static str {
+        match self {
+            InkDocument::Inventory => "inventory of the input package",
+            InkDocument::Application => "application",
+        }
+    }
+}
+
+/// The mark printed on each sheet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InkMark {
+    pub case_number: String,
+    pub document: InkDocument,
+    /// SHA-256 of the document's content, lowercase hex: what the signature binds to.
+    pub content_sha256: String,
+}
+
+impl InkMark {
+    /// The QR payload: only characters of the QR alphanumeric mode (upper case, digits, `/`,
+    /// `-`, `:`), so the code stays small enough for large modules in a sheet's corner.
+    pub fn payload(&self) -> String {
+        format!(
+            "{MARK_PREFIX}:{}:{}:{}",
+            self.case_number,
+            self.document.code(),
+            self.content_sha256.to_ascii_uppercase()
+        )
+    }
+
+    /// Read a payload; `None` when it is not a mark of ours.
+    pub fn parse(payload: &str) -> Option<InkMark> {
+        let mut parts = payload.trim().split(':');
+        if parts.next()? != MARK_PREFIX {
+            return None;
+        }
+        let case_number = parts.next()?.to_owned();
+        let document = InkDocument::from_code(parts.next()?)?;
+        let hash = parts.next()?;
+        if parts.next().is_some()
+            || case_number.is_empty()
+            || hash.len() != 64
+            || !hash.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return None;
+        }
+        Some(InkMark {
+            case_number,
+            document,
+            content_sha256: hash.to_ascii_lowercase(),
+        })
+    }
+}
+
+/// Why a scanned sheet is not taken as signed in ink.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InkRefusal {
+    #[error("no QR code could be read on the sheet")]
+    NoCode,
+    #[error("the QR code on the sheet is not a fieldkit mark")]
+    NotOurs,
+    #[error("the sheet belongs to case {found}")]
+    OtherCase { found: String },
+    #[error("the sheet is another version of the {}", .document.title_en())]
+    OtherContent { document: InkDocument },
+}
+
+impl InkRefusal {
+    pub fn message_uk(&self) -> String {
+        match self {
+            InkRefusal::NoCode => "На аркуші не прочитано QR-код: відскануйте аркуш цілим, \
+                                   з кутом, де надруковано код."
+                .to_owned(),
+            InkRefusal::NotOurs => {
+                "QR-код на аркуші — не позначка fieldkit: це не надрукований для підпису аркуш."
+                    .to_owned()
+            }
+            InkRefusal::OtherCase { found } => {
+                format!("Аркуш іншої справи (№ {found}): його не приєднано.")
+            }
+            InkRefusal::OtherContent { document } => format!(
+                "Аркуш іншої або зміненої версії документа «{}»: надрукуйте його знову.",
+                document.title_uk()
+            ),
+        }
+    }
+}
+
+/// Which printed document a scanned sheet is, from the QR codes read on it: it must carry a
+/// mark of this case for one of the documents expected.
+pub fn check_sheet(qr_payloads: &[String], expected: &[InkMark]) -> Result<InkMark, InkRefusal> {
+    if qr_payloads.is_empty() {
+        return Err(InkRefusal::NoCode);
+    }
+    let marks: Vec<InkMark> = qr_payloads
+        .iter()
+        .filter_map(|p| InkMark::parse(p))
+        .collect();
+    let Some(mark) = marks.first() else {
+        return Err(InkRefusal::NotOurs);
+    };
+    if let Some(found) = marks.iter().find(|m| expected.contains(m)) {
+        return Ok(found.clone());
+    }
+    if !expected.iter().any(|e| e.case_number == mark.case_number) {
+        return Err(InkRefusal::OtherCase {
+            found: mark.case_number.clone(),
+        });
+    }
+    Err(InkRefusal::OtherContent {
+        document: mark.document,
+    })
+}
+
+/// Scans of a document signed in ink, bound to its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InkSignedSheets {
+    pub document: InkDocument,
+    pub content_sha256: String,
+    pub pages: Vec<PageRef>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mark(case: &str, document: InkDocument, fill: char) -> InkMark {
+        InkMark {
+            case_number: case.into(),
+            document,
+            content_sha256: fill.to_string().repeat(64),
+        }
+    }
+
+    #[test]
+    fn a_mark_reads_back_from_its_payload() {
+        let printed = mark("LV01/T07/2026/000123-5", InkDocument::Inventory, 'a');
+        let payload = printed.payload();
+        assert!(
+            payload
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "/-:".contains(c)),
+            "{payload} is not QR alphanumeric"
+        );
+        assert_eq!(InkMark::parse(&payload), Some(printed));
+        assert_eq!(InkMark::parse("https://cnap.example.ua/track/X"), None);
+        assert_eq!(InkMark::parse("FKINK1:LV01:I:abc"), None);
+    }
+
+    #[test]
+    fn a_sheet_is_taken_only_for_this_case_and_this_content() {
+        let inventory = mark("LV01/T07/2026/000123-5", InkDocument::Inventory, 'a');
+        let application = mark("LV01/T07/2026/000123-5", InkDocument::Application, 'b');
+        let expected = [inventory.clone(), application.clone()];
+        let sheet = |m: &InkMark| vec!["https://example.ua/other".to_owned(), m.payload()];
+        assert_eq!(
+            check_sheet(&sheet(&application), &expected),
+            Ok(application)
+        );
+        assert_eq!(
+            check_sheet(
+                &sheet(&mark("LV01/T09/2026/000001-3", InkDocument::Inventory, 'a')),
+                &expected
+            ),
+            Err(InkRefusal::OtherCase {
+                found: "LV01/T09/2026/000001-3".into()
+            })
+        );
+        assert_eq!(
+            check_sheet(
+                &sheet(&mark("LV01/T07/2026/000123-5", InkDocument::Inventory, 'c')),
+                &expected
+            ),
+            Err(InkRefusal::OtherContent {
+                document: InkDocument::Inventory
+            })
+        );
+        assert_eq!(
+            check_sheet(&["WIFI:S:home;;".to_owned()], &expected),
+            Err(InkRefusal::NotOurs)
+        );
+        assert_eq!(check_sheet(&[], &expected), Err(InkRefusal::NoCode));
+    }
+}
