@@ -508,7 +508,7 @@ impl Case {
         self.ink_signed.iter().any(|sheets| {
             sheets.document == InkDocument::Inventory
                 && sheets.content_sha256 == inventory_sha256
-                && !sheets.pages.is_empty()
+                && sheets.complete()
         })
     }
 
@@ -794,9 +794,13 @@ mod tests {
         let sheets = |hash: &str| InkSignedSheets {
             document: InkDocument::Inventory,
             content_sha256: hash.into(),
-            pages: vec![PageRef {
-                blob_id: "b1".into(),
-                sha256: "00".repeat(32),
+            sheets: 1,
+            scanned: vec![crate::ink::ScannedSheet {
+                sheet: 1,
+                page: PageRef {
+                    blob_id: "b1".into(),
+                    sha256: "00".repeat(32),
+                },
             }],
         };
         case.ink_signed.push(sheets("bb"));

@@ -60,6 +60,9 @@ pub struct InkMark {
     pub document: InkDocument,
     /// SHA-256 of the document's content, lowercase hex: what the signature binds to.
     pub content_sha256: String,
+    /// This sheet's number, from 1, of `sheets`: a document is signed when every sheet is back.
+    pub sheet: u16,
+    pub sheets: u16,
 }
 
 impl InkMark {
@@ -67,9 +70,11 @@ impl InkMark {
     /// `-`, `:`), so the code stays small enough for large modules in a sheet's corner.
     pub fn payload(&self) -> String {
         format!(
-            "{MARK_PREFIX}:{}:{}:{}",
+            "{MARK_PREFIX}:{}:{}:{}/{}:{}",
             self.case_number,
             self.document.code(),
+            self.sheet,
+            self.sheets,
             self.content_sha256.to_ascii_uppercase()
         )
     }
@@ -82,9 +87,13 @@ impl InkMark {
         }
         let case_number = parts.next()?.to_owned();
         let document = InkDocument::from_code(parts.next()?)?;
+        let (sheet, sheets) = parts.next()?.split_once('/')?;
+        let (sheet, sheets): (u16, u16) = (sheet.parse().ok()?, sheets.parse().ok()?);
         let hash = parts.next()?;
         if parts.next().is_some()
             || case_number.is_empty()
+            || sheet == 0
+            || sheet > sheets
             || hash.len() != 64
             || !hash.bytes().all(|b| b.is_ascii_hexdigit())
         {
@@ -94,7 +103,17 @@ impl InkMark {
             case_number,
             document,
             content_sha256: hash.to_ascii_lowercase(),
+            sheet,
+            sheets,
         })
+    }
+
+    /// Whether this mark is on a sheet of the document `other` names (any sheet of it).
+    pub fn same_document(&self, other: &InkMark) -> bool {
+        self.case_number == other.case_number
+            && self.document == other.document
+            && self.content_sha256 == other.content_sha256
+            && self.sheets == other.sheets
     }
 }
 
@@ -132,8 +151,9 @@ impl InkRefusal {
     }
 }
 
-/// Which printed document a scanned sheet is, from the QR codes read on it: it must carry a
-/// mark of this case for one of the documents expected.
+/// Which printed sheet a scan is, from the QR codes read on it: it must carry a mark of this
+/// case for one of the documents expected (`expected` names each document by any of its
+/// sheets).
 pub fn check_sheet(qr_payloads: &[String], expected: &[InkMark]) -> Result<InkMark, InkRefusal> {
     if qr_payloads.is_empty() {
         return Err(InkRefusal::NoCode);
@@ -145,7 +165,10 @@ pub fn check_sheet(qr_payloads: &[String], expected: &[InkMark]) -> Result<InkMa
     let Some(mark) = marks.first() else {
         return Err(InkRefusal::NotOurs);
     };
-    if let Some(found) = marks.iter().find(|m| expected.contains(m)) {
+    if let Some(found) = marks
+        .iter()
+        .find(|m| expected.iter().any(|e| e.same_document(m)))
+    {
         return Ok(found.clone());
     }
     if !expected.iter().any(|e| e.case_number == mark.case_number) {
@@ -158,12 +181,41 @@ pub fn check_sheet(qr_payloads: &[String], expected: &[InkMark]) -> Result<InkMa
     })
 }
 
+/// One scanned sheet: its number in the document and the stored page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScannedSheet {
+    pub sheet: u16,
+    pub page: PageRef,
+}
+
 /// Scans of a document signed in ink, bound to its content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InkSignedSheets {
     pub document: InkDocument,
     pub content_sha256: String,
-    pub pages: Vec<PageRef>,
+    /// How many sheets the printed document has.
+    pub sheets: u16,
+    /// The sheets scanned so far, in sheet order, each once.
+    pub scanned: Vec<ScannedSheet>,
+}
+
+impl InkSignedSheets {
+    /// Every sheet of the document is back.
+    pub fn complete(&self) -> bool {
+        self.sheets > 0 && (1..=self.sheets).all(|n| self.scanned.iter().any(|s| s.sheet == n))
+    }
+
+    /// Keep a scan of `sheet`, in place of an earlier scan of the same sheet.
+    pub fn keep(&mut self, sheet: u16, page: PageRef) -> Option<PageRef> {
+        let earlier = self
+            .scanned
+            .iter()
+            .position(|s| s.sheet == sheet)
+            .map(|i| self.scanned.remove(i).page);
+        self.scanned.push(ScannedSheet { sheet, page });
+        self.scanned.sort_by_key(|s| s.sheet);
+        earlier
+    }
 }
 
 #[cfg(test)]
@@ -175,6 +227,8 @@ mod tests {
             case_number: case.into(),
             document,
             content_sha256: fill.to_string().repeat(64),
+            sheet: 1,
+            sheets: 2,
         }
     }
 
@@ -188,7 +242,12 @@ mod tests {
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "/-:".contains(c)),
             "{payload} is not QR alphanumeric"
         );
-        assert_eq!(InkMark::parse(&payload), Some(printed));
+        assert_eq!(InkMark::parse(&payload), Some(printed.clone()));
+        let beyond = InkMark {
+            sheet: 3,
+            ..printed
+        };
+        assert_eq!(InkMark::parse(&beyond.payload()), None);
         assert_eq!(InkMark::parse("https://cnap.example.ua/track/X"), None);
         assert_eq!(InkMark::parse("FKINK1:LV01:I:abc"), None);
     }
@@ -226,5 +285,26 @@ mod tests {
             Err(InkRefusal::NotOurs)
         );
         assert_eq!(check_sheet(&[], &expected), Err(InkRefusal::NoCode));
+    }
+
+    #[test]
+    fn a_document_is_signed_in_ink_when_every_sheet_is_back() {
+        let page = |id: &str| PageRef {
+            blob_id: id.into(),
+            sha256: "00".repeat(32),
+        };
+        let mut sheets = InkSignedSheets {
+            document: InkDocument::Inventory,
+            content_sha256: "a".repeat(64),
+            sheets: 2,
+            scanned: Vec::new(),
+        };
+        assert_eq!(sheets.keep(2, page("b2")), None);
+        assert!(!sheets.complete());
+        assert_eq!(sheets.keep(2, page("b2-again")), Some(page("b2")));
+        sheets.keep(1, page("b1"));
+        assert!(sheets.complete());
+        let order: Vec<u16> = sheets.scanned.iter().map(|s| s.sheet).collect();
+        assert_eq!(order, [1, 2]);
     }
 }

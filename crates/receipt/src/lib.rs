@@ -21,4 +21,4 @@ pub use document::{
     Block, ConditionLine, DocumentLine, InventoryInput, InventoryItem, Receipt, ReceiptKind,
     SignatureSlot, handover_receipt, inventory, withdrawal_receipt,
 };
-pub use pdf::{ReceiptError, SignedBy, render_pdf, render_pdf_marked};
+pub use pdf::{ReceiptError, SignedBy, render_pdf, render_pdf_for_ink};

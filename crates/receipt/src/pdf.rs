@@ -3,6 +3,7 @@
 
 use fieldkit_capture::signature::{Strokes, smooth};
 use fieldkit_domain::case::SignerRole;
+use fieldkit_domain::ink::{InkDocument, InkMark};
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use qrcode::{Color, EcLevel, QrCode};
@@ -281,22 +282,34 @@ pub fn render_pdf(receipt: &Receipt, signed: &[SignedBy<'_>]) -> Result<Vec<u8>,
     write_pdf(&font, layout.pages, &receipt.content_sha256())
 }
 
-/// Render `receipt` to be signed in ink: the same content, with `mark` (the case number and
-/// the content's hash, see `fieldkit_domain::ink`) as a QR code in the top right corner of
-/// every sheet, so a scan of the signed sheet can be bound to exactly this content.
-pub fn render_pdf_marked(
+/// Render `receipt` to be signed in ink: the same content, with a mark (the case number, the
+/// document, the sheet and the content's hash, see `fieldkit_domain::ink`) as a QR code in the
+/// top right corner of every sheet, so a scan of each signed sheet can be bound to exactly
+/// this content.
+pub fn render_pdf_for_ink(
     receipt: &Receipt,
     signed: &[SignedBy<'_>],
-    mark: &str,
+    case_number: &str,
+    document: InkDocument,
 ) -> Result<Vec<u8>, ReceiptError> {
     let font = Font::load()?;
-    let side = qr_width(mark)? as f32 * MARK_MODULE;
-    // The mark sits in the top margin; the content starts below it and its quiet zone.
+    let mark = |sheet: usize, sheets: usize| InkMark {
+        case_number: case_number.to_owned(),
+        document,
+        content_sha256: receipt.content_sha256(),
+        sheet: u16::try_from(sheet).unwrap_or(u16::MAX),
+        sheets: u16::try_from(sheets).unwrap_or(u16::MAX),
+    };
+    // The widest mark a document of many sheets can carry sets the room left above content.
+    let side = qr_width(&mark(999, 999).payload())? as f32 * MARK_MODULE;
     let top = (PAGE_HEIGHT - 18.0 - side - 6.0 * MARK_MODULE).min(PAGE_HEIGHT - MARGIN);
     let mut layout = lay_out(&font, receipt, signed, top)?;
-    for page in &mut layout.pages {
+    let sheets = layout.pages.len();
+    for (index, page) in layout.pages.iter_mut().enumerate() {
+        let payload = mark(index + 1, sheets).payload();
+        let side = qr_width(&payload)? as f32 * MARK_MODULE;
         draw_qr(
-            mark,
+            &payload,
             PAGE_WIDTH - MARGIN - side,
             PAGE_HEIGHT - 18.0,
             MARK_MODULE,

@@ -12,7 +12,7 @@ use fieldkit_domain::case::{MissingDocument, SignerRole};
 use fieldkit_domain::common::{DocumentForm, RequirementId};
 use fieldkit_domain::ink::{InkDocument, InkMark};
 use fieldkit_receipt::{
-    InventoryInput, SignedBy, handover_receipt, inventory, render_pdf, render_pdf_marked,
+    InventoryInput, SignedBy, handover_receipt, inventory, render_pdf, render_pdf_for_ink,
     withdrawal_receipt,
 };
 
@@ -269,12 +269,13 @@ fn pages_at_150_dpi(dir: &Path, pdf: &[u8]) -> Vec<image::GrayImage> {
 fn every_sheet_printed_for_ink_carries_its_mark_and_the_same_content() {
     let dir = tempfile::tempdir().unwrap();
     let receipt = inventory(&input(45));
-    let mark = InkMark {
-        case_number: "LV01/T07/2026/000123-5".into(),
-        document: InkDocument::Inventory,
-        content_sha256: receipt.content_sha256(),
-    };
-    let pdf = render_pdf_marked(&receipt, &[], &mark.payload()).unwrap();
+    let pdf = render_pdf_for_ink(
+        &receipt,
+        &[],
+        "LV01/T07/2026/000123-5",
+        InkDocument::Inventory,
+    )
+    .unwrap();
     let text = run(
         "pdftotext",
         &["-enc", "UTF-8", &write(dir.path(), "m.pdf", &pdf), "-"],
@@ -287,6 +288,13 @@ fn every_sheet_printed_for_ink_carries_its_mark_and_the_same_content() {
             .iter()
             .filter_map(|q| InkMark::parse(&q.text()))
             .collect();
-        assert_eq!(marks, vec![mark.clone()], "sheet {}", number + 1);
+        let expected = InkMark {
+            case_number: "LV01/T07/2026/000123-5".into(),
+            document: InkDocument::Inventory,
+            content_sha256: receipt.content_sha256(),
+            sheet: number as u16 + 1,
+            sheets: sheets.len() as u16,
+        };
+        assert_eq!(marks, vec![expected], "sheet {}", number + 1);
     }
 }
