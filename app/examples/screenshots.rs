@@ -169,6 +169,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     shoot(&app, &out, "09-inventory")?;
 
     let sign = app.window.global::<SignPage>();
+    sign.invoke_sign_in_ink();
+    app.pump();
+    shoot(&app, &out, "09b-ink")?;
+    app.window.global::<InkPage>().invoke_done();
     sign.invoke_hand_to_applicant();
     app.pump();
     sign_on_pad(&app, 900.0);

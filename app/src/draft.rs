@@ -15,6 +15,7 @@ use fieldkit_domain::catalog::Service;
 use fieldkit_domain::common::{RequirementId, ServiceCode};
 use fieldkit_domain::conditions::{CaseFacts, FeePayment};
 use fieldkit_domain::conformity::Assessment;
+use fieldkit_domain::ink::InkSignedSheets;
 use fieldkit_domain::validators::{Edrpou, Email, MobileNumber, Rnokpp, check_birth_date};
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -92,6 +93,8 @@ pub struct DraftRecord {
     pub choices: Choices,
     pub registration: Option<Registration>,
     pub signatures: Vec<SignatureRef>,
+    /// Printed sheets signed in ink and scanned back.
+    pub ink_signed: Vec<InkSignedSheets>,
     /// The screen the administrator was on.
     pub screen: String,
 }
@@ -429,6 +432,7 @@ impl DraftRecord {
         case.condition_answers = self.condition_answers.clone();
         case.fee = self.fee.clone();
         case.signatures = self.signatures.clone();
+        case.ink_signed = self.ink_signed.clone();
         Ok(case)
     }
 

@@ -88,7 +88,7 @@ pub fn scan_pages(config: &ScannerConfig, feeder: bool) -> Result<Vec<Vec<u8>>> 
 
 /// The pipeline on each page, reporting progress; a page that cannot be read is named in the
 /// error and the pages before it are kept.
-fn process_all(
+pub(super) fn process_all(
     files: Vec<(
         String,
         std::result::Result<Vec<u8>, fieldkit_capture::CaptureError>,

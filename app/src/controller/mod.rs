@@ -6,6 +6,7 @@
 pub mod capture;
 mod cases;
 mod conditions;
+mod ink;
 pub mod receipt;
 mod session;
 mod settings;
@@ -180,6 +181,7 @@ impl Controller {
                 | Screen::Form
                 | Screen::Choices
                 | Screen::Sign
+                | Screen::Ink
         );
         if let Some(draft) = self.draft.as_mut()
             && is_visit_screen
@@ -276,6 +278,7 @@ pub fn screen_name(screen: Screen) -> &'static str {
         Screen::Cases => "cases",
         Screen::Settings => "settings",
         Screen::About => "about",
+        Screen::Ink => "ink",
     }
 }
 
@@ -286,6 +289,7 @@ pub fn screen_by_name(name: &str) -> Screen {
         "form" => Screen::Form,
         "choices" => Screen::Choices,
         "sign" => Screen::Sign,
+        "ink" => Screen::Ink,
         _ => Screen::Service,
     }
 }
@@ -314,6 +318,7 @@ pub fn attach(window: &AppWindow, controller: Rc<RefCell<Controller>>) -> slint:
     visit::attach(window, &controller);
     capture::attach(window, &controller);
     conditions::attach(window, &controller);
+    ink::attach(window, &controller);
     signing::attach(window, &controller);
     receipt::attach(window, &controller);
     cases::attach(window, &controller);

@@ -290,7 +290,7 @@ impl Controller {
         if draft.registration.is_none() {
             return Ok(());
         }
-        let applicant_signed = draft
+        let mut applicant_signed = draft
             .signatures
             .iter()
             .any(|s| s.role == SignerRole::Applicant);
@@ -300,7 +300,9 @@ impl Controller {
             .any(|s| s.role == SignerRole::Administrator);
         let page = window.global::<SignPage>();
         match self.inventory_receipt() {
-            Ok((receipt, _)) => {
+            Ok((receipt, case)) => {
+                // Every sheet of this very inventory came back signed in ink.
+                applicant_signed |= case.inventory_signed_in_ink(&receipt.content_sha256());
                 let lines: Vec<SharedString> = receipt
                     .content_lines()
                     .into_iter()

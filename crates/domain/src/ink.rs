@@ -107,14 +107,6 @@ impl InkMark {
             sheets,
         })
     }
-
-    /// Whether this mark is on a sheet of the document `other` names (any sheet of it).
-    pub fn same_document(&self, other: &InkMark) -> bool {
-        self.case_number == other.case_number
-            && self.document == other.document
-            && self.content_sha256 == other.content_sha256
-            && self.sheets == other.sheets
-    }
 }
 
 /// Why a scanned sheet is not taken as signed in ink.
@@ -151,10 +143,20 @@ impl InkRefusal {
     }
 }
 
+/// A document of the case that may come back signed in ink: which, and its content hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrintedDocument {
+    pub document: InkDocument,
+    pub content_sha256: String,
+}
+
 /// Which printed sheet a scan is, from the QR codes read on it: it must carry a mark of this
-/// case for one of the documents expected (`expected` names each document by any of its
-/// sheets).
-pub fn check_sheet(qr_payloads: &[String], expected: &[InkMark]) -> Result<InkMark, InkRefusal> {
+/// case for one of the documents printed, with exactly that content.
+pub fn check_sheet(
+    qr_payloads: &[String],
+    case_number: &str,
+    printed: &[PrintedDocument],
+) -> Result<InkMark, InkRefusal> {
     if qr_payloads.is_empty() {
         return Err(InkRefusal::NoCode);
     }
@@ -165,13 +167,16 @@ pub fn check_sheet(qr_payloads: &[String], expected: &[InkMark]) -> Result<InkMa
     let Some(mark) = marks.first() else {
         return Err(InkRefusal::NotOurs);
     };
-    if let Some(found) = marks
-        .iter()
-        .find(|m| expected.iter().any(|e| e.same_document(m)))
-    {
+    let ours = |m: &&InkMark| {
+        m.case_number == case_number
+            && printed
+                .iter()
+                .any(|p| p.document == m.document && p.content_sha256 == m.content_sha256)
+    };
+    if let Some(found) = marks.iter().find(ours) {
         return Ok(found.clone());
     }
-    if !expected.iter().any(|e| e.case_number == mark.case_number) {
+    if mark.case_number != case_number {
         return Err(InkRefusal::OtherCase {
             found: mark.case_number.clone(),
         });
@@ -254,18 +259,28 @@ mod tests {
 
     #[test]
     fn a_sheet_is_taken_only_for_this_case_and_this_content() {
-        let inventory = mark("LV01/T07/2026/000123-5", InkDocument::Inventory, 'a');
-        let application = mark("LV01/T07/2026/000123-5", InkDocument::Application, 'b');
-        let expected = [inventory.clone(), application.clone()];
+        const CASE: &str = "LV01/T07/2026/000123-5";
+        let printed = [
+            PrintedDocument {
+                document: InkDocument::Inventory,
+                content_sha256: "a".repeat(64),
+            },
+            PrintedDocument {
+                document: InkDocument::Application,
+                content_sha256: "b".repeat(64),
+            },
+        ];
         let sheet = |m: &InkMark| vec!["https://example.ua/other".to_owned(), m.payload()];
-        assert_eq!(
-            check_sheet(&sheet(&application), &expected),
-            Ok(application)
-        );
+        let second = InkMark {
+            sheet: 2,
+            ..mark(CASE, InkDocument::Application, 'b')
+        };
+        assert_eq!(check_sheet(&sheet(&second), CASE, &printed), Ok(second));
         assert_eq!(
             check_sheet(
                 &sheet(&mark("LV01/T09/2026/000001-3", InkDocument::Inventory, 'a')),
-                &expected
+                CASE,
+                &printed
             ),
             Err(InkRefusal::OtherCase {
                 found: "LV01/T09/2026/000001-3".into()
@@ -273,18 +288,19 @@ mod tests {
         );
         assert_eq!(
             check_sheet(
-                &sheet(&mark("LV01/T07/2026/000123-5", InkDocument::Inventory, 'c')),
-                &expected
+                &sheet(&mark(CASE, InkDocument::Inventory, 'c')),
+                CASE,
+                &printed
             ),
             Err(InkRefusal::OtherContent {
                 document: InkDocument::Inventory
             })
         );
         assert_eq!(
-            check_sheet(&["WIFI:S:home;;".to_owned()], &expected),
+            check_sheet(&["WIFI:S:home;;".to_owned()], CASE, &printed),
             Err(InkRefusal::NotOurs)
         );
-        assert_eq!(check_sheet(&[], &expected), Err(InkRefusal::NoCode));
+        assert_eq!(check_sheet(&[], CASE, &printed), Err(InkRefusal::NoCode));
     }
 
     #[test]
