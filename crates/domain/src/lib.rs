@@ -10,5 +10,6 @@ pub mod case;
 pub mod case_number;
 pub mod catalog;
 pub mod common;
+pub mod payment;
 pub mod validators;
 pub mod workflow;
