@@ -12,6 +12,7 @@
 mod document;
 mod font;
 pub mod mail;
+mod payment;
 mod pdf;
 pub mod printing;
 
@@ -19,4 +20,5 @@ pub use document::{
     Block, DocumentLine, InventoryInput, InventoryItem, Receipt, ReceiptKind, SignatureSlot,
     handover_receipt, inventory, withdrawal_receipt,
 };
+pub use payment::{PAYMENT_QR_CAPTION, hryvnias};
 pub use pdf::{ReceiptError, SignedBy, render_pdf};
