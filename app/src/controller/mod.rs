@@ -5,6 +5,7 @@
 
 pub mod capture;
 mod cases;
+mod fee;
 pub mod receipt;
 mod session;
 mod settings;
