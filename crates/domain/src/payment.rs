@@ -407,6 +407,27 @@ mod tests {
         );
     }
 
+    /// The recipients of examples 1 and 4 of annex 4 and their bytes as the resolution's hex
+    /// tables give them; the IBANs of those examples pass the check.
+    #[test]
+    fn windows_1251_bytes_match_the_resolutions_examples() {
+        assert_eq!(
+            text_field("r", "ТОВ «ГК«Нафтогаз України»", 140, true).unwrap(),
+            [
+                0xD2, 0xCE, 0xC2, 0x20, 0xAB, 0xC3, 0xCA, 0xAB, 0xCD, 0xE0, 0xF4, 0xF2, 0xEE, 0xE3,
+                0xE0, 0xE7, 0x20, 0xD3, 0xEA, 0xF0, 0xE0, 0xBF, 0xED, 0xE8, 0xBB
+            ]
+        );
+        assert_eq!(
+            text_field("r", "ТОВ «ФК „ЕВО“»", 140, true).unwrap(),
+            [
+                0xD2, 0xCE, 0xC2, 0x20, 0xAB, 0xD4, 0xCA, 0x20, 0x84, 0xC5, 0xC2, 0xCE, 0x93, 0xBB
+            ]
+        );
+        assert_eq!(check_ua_iban("UA201234560000000260323012042"), Ok(()));
+        assert_eq!(check_ua_iban("UA673005280000026500504354077"), Ok(()));
+    }
+
     #[test]
     fn recipient_code_is_edrpou_or_rnokpp_with_check_digit() {
         assert_eq!(check_recipient_code("12345678"), Ok(()));

@@ -228,3 +228,21 @@ fn no_payment_section_when_no_fee_is_due() {
     // The contacts are there whether or not a fee is due.
     assert!(lines.iter().any(|l| l.starts_with("Графік роботи")));
 }
+
+#[test]
+fn the_signature_binds_the_payment_details_and_the_qr() {
+    let signed = inventory(&input()).content_sha256();
+    let mut other = input();
+    if let Some(order) = other.payment.as_mut() {
+        order.details.iban = "UA959999990000031000000000034".into();
+    }
+    assert_ne!(inventory(&other).content_sha256(), signed);
+    let receipt = inventory(&input());
+    let lines: Vec<String> = receipt.content_lines().into_iter().map(|l| l.0).collect();
+    assert!(
+        lines.iter().any(
+            |l| l.starts_with("Оплатіть у застосунку") && l.contains("https://qr.bank.gov.ua/")
+        ),
+        "the QR's payload is part of the signed content"
+    );
+}
