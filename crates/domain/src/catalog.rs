@@ -513,8 +513,9 @@ fn service_problems(
     problems
 }
 
-/// The longest reference a payment QR carries for a case: a case number with room to spare.
-const REFERENCE_ROOM: &str = "XXXX/XXXXXXXXXXXX/2026/000000-0";
+/// The longest case number (centre and device codes of up to eight characters, see
+/// `case_number`): the reference a payment QR carries for a case.
+const REFERENCE_ROOM: &str = "XXXXXXXX/XXXXXXXX/2026/000000-0";
 
 /// What is wrong with a paid service's payment details: each check named, then whether the
 /// whole still fits the NBU QR code with a case number as its reference.

@@ -135,9 +135,6 @@ fn cp1251_to_utf8(bytes: &[u8]) -> String {
 fn payment_qr_read_from_the_printed_page_follows_nbu_format_003() {
     let dir = tempfile::tempdir().unwrap();
     let pdf = render_pdf(&inventory(&input()), &[]).unwrap();
-    if let Ok(out) = std::env::var("FIELDKIT_DUMP_PDF") {
-        std::fs::write(out, &pdf).unwrap();
-    }
     let codes = qr_codes(dir.path(), &pdf);
     let link = codes
         .iter()
