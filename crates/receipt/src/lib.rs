@@ -1,7 +1,8 @@
 //! fieldkit-receipt: the applicant's papers — the inventory of the input package (опис вхідного
 //! пакета, regulation 6.12–6.13), the receipt for a handed-over result (8.3) and for a withdrawal
 //! (8.12) — as one document model that the tablet shows in applicant mode and that renders to a
-//! PDF with an embedded Ukrainian font, the signatures drawn from their strokes, the tracking QR
+//! PDF with an embedded Ukrainian font, the signatures drawn from their strokes, the tracking QR,
+//! the fee's payment details with the NBU payment QR, the centre's and provider's contacts,
 //! and a footer with the SHA-256 that the signatures bind to.
 //!
 //! What is signed is the document's content text, exactly; the same text is what the screen
