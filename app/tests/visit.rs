@@ -22,6 +22,25 @@ fn screen(app: &fieldkit_app::RunningApp) -> Screen {
     app.window.global::<App>().get_screen()
 }
 
+/// A swipe (wheel) over the element whose label contains `part`, its animation run to the end.
+fn swipe_up_at(app: &fieldkit_app::RunningApp, part: &str, delta_y: f32) {
+    let element = find_containing(app, part);
+    let (at, size) = (element.absolute_position(), element.size());
+    app.window
+        .window()
+        .dispatch_event(slint::platform::WindowEvent::PointerScrolled {
+            position: slint::LogicalPosition::new(
+                at.x + size.width / 2.0,
+                at.y + size.height / 2.0,
+            ),
+            delta_x: 0.0,
+            delta_y,
+        });
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    slint::platform::update_timers_and_animations();
+    app.pump();
+}
+
 #[test]
 fn a_whole_visit_by_touch() {
     init_headless();
@@ -94,6 +113,35 @@ fn a_whole_visit_by_touch() {
         has_containing(&app, "Строк:"),
         "the information card is shown"
     );
+    // The fee's payment details, and (after a swipe down the card) whom to contact, when: the
+    // provider and the centre.
+    for line in [
+        "Платіжні реквізити",
+        "Отримувач: Демо-отримувач адміністративних зборів (демо, вигаданий рахунок)",
+        "IBAN: UA989999990000026007233566001",
+        "Код отримувача (ЄДРПОУ/РНОКПП): 12345678",
+        "Призначення платежу: Адміністративний збір за декларування місця проживання (демо)",
+    ] {
+        assert!(
+            has_containing(&app, line),
+            "{line:?} on the card: {:?}",
+            labels(&app)
+        );
+    }
+    swipe_up_at(&app, "Плата: 34,00 грн", -3000.0);
+    for line in [
+        "Суб'єкт надання: контакти й графік роботи",
+        "Графік роботи: Пн–Чт 09:00–18:00, Пт 09:00–16:45, обідня перерва 13:00–13:45",
+        "Ел. пошта: residence@example.lviv.ua",
+        "ЦНАП: контакти й графік роботи",
+        "Вебсайт: https://example.lviv.ua/cnap",
+    ] {
+        assert!(
+            has_containing(&app, line),
+            "{line:?} on the card: {:?}",
+            labels(&app)
+        );
+    }
     tap(&app, "Подати заяву на цю послугу");
     assert_eq!(screen(&app), Screen::Applicant);
 

@@ -406,6 +406,9 @@ pub fn run_visit_with(
         administrator: "Коваленко Олена Петрівна".into(),
         tracking_url: format!("https://cnap.example.ua/track/{number}"),
         applicant_cannot_sign: None,
+        payment: None,
+        centre_contacts: None,
+        provider_contacts: None,
     });
     // What the applicant reads in applicant mode is this receipt; its hash is what they sign.
     let inventory_hash = receipt.content_sha256();

@@ -6,6 +6,7 @@
 pub mod capture;
 mod cases;
 mod conditions;
+mod fee;
 mod ink;
 pub mod receipt;
 mod session;

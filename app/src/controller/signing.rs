@@ -279,6 +279,12 @@ impl Controller {
             administrator: self.admin_name.clone(),
             tracking_url: registration.tracking_url.clone(),
             applicant_cannot_sign: None,
+            payment: super::fee::fee_to_pay(service, case.fee.as_ref(), &registration.case_number),
+            centre_contacts: Some(self.catalog.centre.office.clone()),
+            provider_contacts: self
+                .catalog
+                .provider(&service.provider)
+                .map(|p| p.office.clone()),
         });
         Ok((receipt, case))
     }

@@ -404,6 +404,12 @@ impl Controller {
         );
         page.set_term(term_text(&service.term, lang).into());
         page.set_fee(service.fee.display_uk().into());
+        page.set_payment(strings(super::fee::payment_lines(&service.fee, lang)));
+        let provider = self.catalog.provider(&service.provider);
+        let contacts = provider.map(|p| super::fee::contact_lines(&p.office, lang));
+        page.set_provider_contacts(strings(contacts.unwrap_or_default()));
+        let centre = super::fee::contact_lines(&self.catalog.centre.office, lang);
+        page.set_centre_contacts(strings(centre));
         page.set_result(service.result.clone().into());
         page.set_documents(strings(service.documents.iter().map(|d| match &d.note {
             Some(note) => format!("{} ({note})", d.title),

@@ -15,6 +15,11 @@ use time::Date;
 use crate::common::{DocumentForm, Necessity, ProviderId, RequirementId, ServiceCode, Term};
 use crate::conditions::ConditionRule;
 use crate::conformity::{PackageRules, RequiredDocument};
+use crate::payment::{
+    IbanProblem, NbuQrFormat, PaymentDetails, PaymentOrder, PaymentQrError, check_recipient_code,
+    check_ua_iban,
+};
+use crate::validators::ValidationError;
 
 /// Details of the centre or of a provider (name, address, hours, contacts).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,9 +90,13 @@ pub enum Fee {
         amount_kopecks: Option<u64>,
         #[serde(default)]
         legal_basis: String,
-        /// How and where to pay (payment details).
+        /// How and where to pay, in words (for the card and for fees paid otherwise).
         #[serde(default)]
         payment: String,
+        /// The payment details as data (платіжні реквізити): printed on the inventory and put
+        /// into the NBU payment QR. Optional so that catalogs written before them still load.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        details: Option<PaymentDetails>,
     },
 }
 
@@ -292,6 +301,23 @@ pub enum CatalogProblem {
     NoResultChannel(ServiceCode),
     #[error("service {service}: choice field {field} has no options")]
     ChoiceWithoutOptions { service: ServiceCode, field: String },
+    #[error("service {service}: the recipient's IBAN is wrong: {problem}")]
+    BadIban {
+        service: ServiceCode,
+        problem: IbanProblem,
+    },
+    #[error("service {service}: the recipient code (ЄДРПОУ/РНОКПП) is wrong: {problem}")]
+    BadRecipientCode {
+        service: ServiceCode,
+        problem: ValidationError,
+    },
+    #[error("service {service}: the purpose of payment is empty or longer than {max} characters")]
+    BadPaymentPurpose { service: ServiceCode, max: usize },
+    #[error("service {service}: the payment details do not fit the NBU payment QR: {problem}")]
+    PaymentQrUnfit {
+        service: ServiceCode,
+        problem: PaymentQrError,
+    },
 }
 
 /// Why a catalog could not be loaded.
@@ -506,13 +532,21 @@ fn service_problems(
         amount_kopecks,
         legal_basis,
         payment,
+        details,
     } = &service.fee
     {
         if amount_kopecks.is_none() {
             problems.push(P::PaidWithoutAmount(code()));
         }
-        if legal_basis.trim().is_empty() || payment.trim().is_empty() {
+        if legal_basis.trim().is_empty() || (payment.trim().is_empty() && details.is_none()) {
             problems.push(P::PaidWithoutPaymentDetails(code()));
+        }
+        if let Some(details) = details {
+            problems.extend(payment_problems(
+                code(),
+                details,
+                amount_kopecks.unwrap_or(0),
+            ));
         }
     }
     if service.stages.is_empty() {
@@ -534,6 +568,52 @@ fn service_problems(
                 service: code(),
                 field: field.id.clone(),
             });
+        }
+    }
+    problems
+}
+
+/// The longest case number (centre and device codes of up to eight characters, see
+/// `case_number`): the reference a payment QR carries for a case.
+const REFERENCE_ROOM: &str = "XXXXXXXX/XXXXXXXX/2026/000000-0";
+
+/// What is wrong with a paid service's payment details: each check named, then whether the
+/// whole still fits the NBU QR code with a case number as its reference.
+fn payment_problems(
+    service: ServiceCode,
+    details: &PaymentDetails,
+    amount_kopecks: u64,
+) -> Vec<CatalogProblem> {
+    use CatalogProblem as P;
+    let mut problems = Vec::new();
+    if let Err(problem) = check_ua_iban(&details.iban) {
+        problems.push(P::BadIban {
+            service: service.clone(),
+            problem,
+        });
+    }
+    if let Err(problem) = check_recipient_code(&details.recipient_code) {
+        problems.push(P::BadRecipientCode {
+            service: service.clone(),
+            problem,
+        });
+    }
+    let max = NbuQrFormat::F003.max_purpose();
+    let purpose = details.purpose.trim().chars().count();
+    if purpose == 0 || purpose > max {
+        problems.push(P::BadPaymentPurpose {
+            service: service.clone(),
+            max,
+        });
+    }
+    if problems.is_empty() {
+        let order = PaymentOrder {
+            details: details.clone(),
+            amount_kopecks,
+            reference: Some(REFERENCE_ROOM.into()),
+        };
+        if let Err(problem) = order.nbu_qr(NbuQrFormat::F003) {
+            problems.push(P::PaymentQrUnfit { service, problem });
         }
     }
     problems
@@ -842,6 +922,7 @@ term = "у день звернення"
                 amount_kopecks: None,
                 legal_basis: String::new(),
                 payment: String::new(),
+                details: None,
             }
         });
         assert_eq!(
@@ -851,6 +932,74 @@ term = "у день звернення"
                 CatalogProblem::PaidWithoutPaymentDetails(ServiceCode("S1".into()))
             ]
         );
+    }
+
+    fn with_details(edit: impl Fn(&mut PaymentDetails)) -> Vec<CatalogProblem> {
+        problems_of(|c| {
+            let mut details = PaymentDetails {
+                recipient: "Демо-отримувач адміністративного збору".into(),
+                iban: "UA989999990000026007233566001".into(),
+                recipient_code: "12345678".into(),
+                purpose: "Адміністративний збір за декларування місця проживання".into(),
+            };
+            edit(&mut details);
+            if let Fee::Paid { details: d, .. } = &mut c.services[0].fee {
+                *d = Some(details);
+            }
+        })
+    }
+
+    #[test]
+    fn valid_payment_details_pass() {
+        assert_eq!(with_details(|_| {}), vec![]);
+    }
+
+    #[test]
+    fn wrong_iban_checksum_is_refused() {
+        let problems = with_details(|d| d.iban = "UA979999990000026007233566001".into());
+        assert_eq!(
+            problems,
+            vec![CatalogProblem::BadIban {
+                service: ServiceCode("S1".into()),
+                problem: IbanProblem::BadCheckDigits
+            }]
+        );
+    }
+
+    #[test]
+    fn wrong_recipient_code_and_purpose_are_refused() {
+        let problems = with_details(|d| {
+            d.recipient_code = "12345679".into();
+            d.purpose = "т".repeat(421);
+        });
+        assert!(matches!(
+            &problems[..],
+            [
+                CatalogProblem::BadRecipientCode { .. },
+                CatalogProblem::BadPaymentPurpose { max: 420, .. }
+            ]
+        ));
+    }
+
+    #[test]
+    fn details_the_qr_cannot_carry_are_refused() {
+        let problems = with_details(|d| d.recipient = "Отримувач 😀".into());
+        assert!(matches!(
+            &problems[..],
+            [CatalogProblem::PaymentQrUnfit {
+                problem: PaymentQrError::Character { .. },
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn catalogs_without_payment_details_still_load() {
+        let catalog = Catalog::from_toml_str(MINIMAL).unwrap();
+        assert!(matches!(
+            catalog.services[0].fee,
+            Fee::Paid { details: None, .. }
+        ));
     }
 
     #[test]
@@ -905,6 +1054,7 @@ term = "у день звернення"
             amount_kopecks: Some(3405),
             legal_basis: "x".into(),
             payment: "y".into(),
+            details: None,
         };
         assert_eq!(fee.display_uk(), "34,05 грн");
         assert_eq!(Fee::Free { legal_basis: None }.display_uk(), "безоплатно");

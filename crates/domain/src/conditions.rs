@@ -48,6 +48,16 @@ impl FeePayment {
         }
     }
 
+    /// Whether the applicant still has to pay after the visit (the receipt then carries the
+    /// payment details): not when paid or exempt; yes when paying later or not recorded.
+    pub fn still_to_pay(payment: Option<&FeePayment>) -> bool {
+        match payment {
+            Some(FeePayment::Paid) => false,
+            Some(exempt @ FeePayment::Exempt { .. }) => !exempt.is_complete(),
+            Some(FeePayment::PayLater) | None => true,
+        }
+    }
+
     /// As the inventory prints it.
     pub fn text_uk(&self) -> String {
         match self {
@@ -372,6 +382,18 @@ mod tests {
                 basis: Basis::Administrator
             }
         );
+    }
+
+    #[test]
+    fn the_fee_is_still_to_pay_unless_paid_or_exempt_with_a_ground() {
+        assert!(FeePayment::still_to_pay(None));
+        assert!(FeePayment::still_to_pay(Some(&FeePayment::PayLater)));
+        assert!(!FeePayment::still_to_pay(Some(&FeePayment::Paid)));
+        let exempt = |ground: &str| FeePayment::Exempt {
+            ground: ground.into(),
+        };
+        assert!(!FeePayment::still_to_pay(Some(&exempt("ВПО"))));
+        assert!(FeePayment::still_to_pay(Some(&exempt(" "))));
     }
 
     #[test]

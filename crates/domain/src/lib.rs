@@ -1,6 +1,7 @@
 //! fieldkit-domain: the pure types and rules of a mobile administrator's work — the service
 //! catalog (information and technological cards), the case and its applicant, the workflow of
-//! regulation sections 6–8, working-day deadlines, validators and case numbers.
+//! regulation sections 6–8, working-day deadlines, validators, case numbers, and the fee's payment
+//! details with the NBU payment QR payload.
 //!
 //! It must never do I/O, read the clock or draw random numbers: time and randomness are passed
 //! in by the caller, so every rule here is a plain function that tests can pin down exactly.
@@ -13,5 +14,6 @@ pub mod common;
 pub mod conditions;
 pub mod conformity;
 pub mod ink;
+pub mod payment;
 pub mod validators;
 pub mod workflow;

@@ -74,8 +74,17 @@ fn every_card_is_complete_enough_for_a_visit() {
             "{}",
             service.code
         );
-        if let Fee::Paid { amount_kopecks, .. } = &service.fee {
+        if let Fee::Paid {
+            amount_kopecks,
+            details,
+            ..
+        } = &service.fee
+        {
             assert!(amount_kopecks.is_some());
+            let details = details
+                .as_ref()
+                .expect("payment details for a paid service");
+            assert!(details.recipient.contains("демо"), "{}", service.code);
         }
     }
 }

@@ -33,6 +33,9 @@ fn main() {
         administrator: "Коваленко Олена Петрівна".into(),
         tracking_url: "https://cnap.example.ua/track/LV01/T07/2026/000123-5".into(),
         applicant_cannot_sign: None,
+        payment: None,
+        centre_contacts: None,
+        provider_contacts: None,
     };
     let points = (0..500u32)
         .map(|i| {

@@ -1,7 +1,9 @@
 //! The document model shared by the screen and the PDF, and the builders for each receipt.
 
 use fieldkit_domain::case::{MissingDocument, SignerRole};
+use fieldkit_domain::catalog::Office;
 use fieldkit_domain::common::DocumentForm;
+use fieldkit_domain::payment::PaymentOrder;
 use ring::digest::{SHA256, digest};
 
 /// Which paper this is.
@@ -32,6 +34,12 @@ pub enum Block {
     },
     /// The tracking QR code with its caption.
     Qr {
+        payload: String,
+        caption: String,
+    },
+    /// The NBU payment QR code (a banking app reads it), drawn as the NBU's rules ask, with a
+    /// caption; its payload is not printed as text (the details are, in fields before it).
+    PaymentQr {
         payload: String,
         caption: String,
     },
@@ -72,7 +80,7 @@ impl Receipt {
                     lines.push(DocumentLine(header.join(" | ")));
                     lines.extend(rows.iter().map(|row| DocumentLine(row.join(" | "))));
                 }
-                Block::Qr { payload, caption } => {
+                Block::Qr { payload, caption } | Block::PaymentQr { payload, caption } => {
                     lines.push(DocumentLine(format!("{caption}: {payload}")))
                 }
             }
@@ -136,6 +144,12 @@ pub struct InventoryInput {
     pub tracking_url: String,
     /// When the applicant cannot sign: the reason, printed on the inventory.
     pub applicant_cannot_sign: Option<String>,
+    /// The fee, when it is to be paid: its details as text and the NBU payment QR.
+    pub payment: Option<PaymentOrder>,
+    /// The centre's contacts and hours (regulation 2.20, 9.4).
+    pub centre_contacts: Option<Office>,
+    /// The service provider's contacts and hours.
+    pub provider_contacts: Option<Office>,
 }
 
 fn form_uk(form: DocumentForm) -> &'static str {
@@ -279,6 +293,21 @@ pub fn inventory(input: &InventoryInput) -> Receipt {
         role: SignerRole::Administrator,
         label: "Адміністратор".into(),
     });
+    if let Some(order) = &input.payment {
+        blocks.extend(crate::payment::payment_blocks(order));
+    }
+    if let Some(office) = &input.centre_contacts {
+        blocks.extend(crate::payment::contact_blocks(
+            "Центр надання адміністративних послуг",
+            office,
+        ));
+    }
+    if let Some(office) = &input.provider_contacts {
+        blocks.extend(crate::payment::contact_blocks(
+            "Суб'єкт надання послуги",
+            office,
+        ));
+    }
     blocks.push(Block::Qr {
         payload: input.tracking_url.clone(),
         caption: "Стежити за справою".into(),

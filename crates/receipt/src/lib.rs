@@ -1,7 +1,8 @@
 //! fieldkit-receipt: the applicant's papers — the inventory of the input package (опис вхідного
 //! пакета, regulation 6.12–6.13), the receipt for a handed-over result (8.3) and for a withdrawal
 //! (8.12) — as one document model that the tablet shows in applicant mode and that renders to a
-//! PDF with an embedded Ukrainian font, the signatures drawn from their strokes, the tracking QR
+//! PDF with an embedded Ukrainian font, the signatures drawn from their strokes, the tracking QR,
+//! the fee's payment details with the NBU payment QR, the centre's and provider's contacts,
 //! and a footer with the SHA-256 that the signatures bind to.
 //!
 //! What is signed is the document's content text, exactly; the same text is what the screen
@@ -13,6 +14,7 @@ mod decided;
 mod document;
 mod font;
 pub mod mail;
+mod payment;
 mod pdf;
 pub mod printing;
 
@@ -21,4 +23,5 @@ pub use document::{
     Block, ConditionLine, DocumentLine, InventoryInput, InventoryItem, Receipt, ReceiptKind,
     SignatureSlot, handover_receipt, inventory, withdrawal_receipt,
 };
+pub use payment::{PAYMENT_QR_CAPTION, hryvnias};
 pub use pdf::{ReceiptError, SignedBy, render_pdf, render_pdf_for_ink};

@@ -6,7 +6,7 @@ use fieldkit_domain::case::SignerRole;
 use fieldkit_domain::ink::{InkDocument, InkMark};
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
-use qrcode::{Color, EcLevel, QrCode};
+use qrcode::{Color, EcLevel, QrCode, Version};
 
 use crate::document::{Block, Receipt};
 use crate::font::{FONT_DATA, Font, UsedGlyphs};
@@ -53,6 +53,12 @@ enum Op {
         x2: f32,
         y2: f32,
         width: f32,
+    },
+    /// A white disc (the ground of the hryvnia sign in the payment QR).
+    WhiteDisc {
+        cx: f32,
+        cy: f32,
+        r: f32,
     },
 }
 
@@ -182,6 +188,50 @@ impl<'f> Layout<'f> {
         Ok(())
     }
 
+    /// The NBU payment QR (Resolution No. 97, annex 1): version 10–17, correction level Q (M
+    /// only when the data need it), modules of 2.2 pt (0.78 mm, above the 0.5 mm minimum), a
+    /// quiet zone of four modules, and the hryvnia sign on a white disc in the centre.
+    fn payment_qr(&mut self, payload: &str, caption: &str) -> Result<(), ReceiptError> {
+        let code = nbu_payment_code(payload)?;
+        let version = match code.version() {
+            Version::Normal(v) | Version::Micro(v) => v,
+        };
+        let modules = code.width();
+        let module = 2.2;
+        let side = modules as f32 * module;
+        self.reserve(side + 8.0 * module + 10.0);
+        self.y -= 4.0 * module;
+        let (left, top) = (MARGIN + 4.0 * module, self.y);
+        draw_code(&code, left, top, module, self.ops());
+        // Annex 1, p. 11: the disc grows from 17 modules across at version 10 to 25 at 17.
+        let disc = 17.0 + (f32::from(version) - 10.0) * 8.0 / 7.0;
+        let (cx, cy) = (left + side / 2.0, top - side / 2.0);
+        let r = disc * module / 2.0;
+        self.ops().push(Op::WhiteDisc { cx, cy, r });
+        let sign = "₴";
+        let size = r * 1.45;
+        let width = self.font.width(sign, size);
+        self.ops().push(Op::Text {
+            x: cx - width / 2.0,
+            y: cy - size * 0.36,
+            size,
+            text: sign.into(),
+        });
+        let text_x = left + side + 8.0 * module;
+        let width = PAGE_WIDTH - MARGIN - text_x;
+        for (i, line) in self.font.wrap(caption, BODY, width).into_iter().enumerate() {
+            let y = top - BODY * 1.2 - i as f32 * BODY * 1.35;
+            self.ops().push(Op::Text {
+                x: text_x,
+                y,
+                size: BODY,
+                text: line,
+            });
+        }
+        self.y = top - side - 6.0 * module;
+        Ok(())
+    }
+
     fn signature_boxes(&mut self, receipt: &Receipt, signed: &[SignedBy<'_>]) {
         let (box_w, box_h) = (220.0, 70.0);
         self.reserve(box_h + 40.0);
@@ -245,7 +295,12 @@ fn draw_qr(
     module: f32,
     ops: &mut Vec<Op>,
 ) -> Result<(), ReceiptError> {
-    let code = qr_code(payload)?;
+    draw_code(&qr_code(payload)?, left, top, module, ops);
+    Ok(())
+}
+
+/// Draw the dark modules of `code` with its top-left corner at (`left`, `top`).
+fn draw_code(code: &QrCode, left: f32, top: f32, module: f32, ops: &mut Vec<Op>) {
     let modules = code.width();
     let colors = code.to_colors();
     for row in 0..modules {
@@ -268,7 +323,6 @@ fn draw_qr(
             });
         }
     }
-    Ok(())
 }
 
 /// A mark's module: 0.85 mm, five pixels in a 150 dpi scan: smaller ones are missed beside a
@@ -346,10 +400,25 @@ fn lay_out<'f>(
                 layout.table(header, rows, widths);
             }
             Block::Qr { payload, caption } => layout.qr(payload, caption)?,
+            Block::PaymentQr { payload, caption } => layout.payment_qr(payload, caption)?,
         }
     }
     layout.signature_boxes(receipt, signed);
     Ok(layout)
+}
+
+/// The smallest code of version 10 to 17 that holds `payload`, at level Q if it fits there and
+/// at M otherwise: the resolution allows no other versions, and L not under the hryvnia sign.
+fn nbu_payment_code(payload: &str) -> Result<QrCode, ReceiptError> {
+    [EcLevel::Q, EcLevel::M]
+        .into_iter()
+        .flat_map(|level| (10..=17).map(move |version| (level, version)))
+        .find_map(|(level, version)| {
+            QrCode::with_version(payload.as_bytes(), Version::Normal(version), level).ok()
+        })
+        .ok_or_else(|| {
+            ReceiptError::Qr("the payment data do not fit a QR code of version 10–17".into())
+        })
 }
 
 fn write_pdf(
@@ -402,6 +471,17 @@ fn write_pdf(
                 }
                 Op::Fill { x, y, w, h } => {
                     content.set_fill_gray(0.0).rect(x, y, w, h).fill_nonzero();
+                }
+                Op::WhiteDisc { cx, cy, r } => {
+                    // Four Bézier quarters; the state is restored so text after it stays black.
+                    let k = 0.552_285 * r;
+                    content.save_state().set_fill_gray(1.0);
+                    content.move_to(cx + r, cy);
+                    content.cubic_to(cx + r, cy + k, cx + k, cy + r, cx, cy + r);
+                    content.cubic_to(cx - k, cy + r, cx - r, cy + k, cx - r, cy);
+                    content.cubic_to(cx - r, cy - k, cx - k, cy - r, cx, cy - r);
+                    content.cubic_to(cx + k, cy - r, cx + r, cy - k, cx + r, cy);
+                    content.close_path().fill_nonzero().restore_state();
                 }
                 Op::Line {
                     x1,
@@ -493,4 +573,31 @@ fn write_pdf(
 fn compressed_font() -> &'static [u8] {
     static COMPRESSED: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     COMPRESSED.get_or_init(|| miniz_oxide::deflate::compress_to_vec_zlib(FONT_DATA, 8))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn version(code: &QrCode) -> i16 {
+        match code.version() {
+            Version::Normal(v) | Version::Micro(v) => v,
+        }
+    }
+
+    #[test]
+    fn payment_code_is_version_10_to_17_at_level_q_while_it_fits() {
+        let short = nbu_payment_code("https://qr.bank.gov.ua/QkNE").unwrap();
+        assert_eq!(
+            (version(&short), short.error_correction_level()),
+            (10, EcLevel::Q)
+        );
+        // 480 bytes pass level Q of version 17 and need M.
+        let long = format!("https://qr.bank.gov.ua/{}", "a".repeat(457));
+        let code = nbu_payment_code(&long).unwrap();
+        assert_eq!(code.error_correction_level(), EcLevel::M);
+        assert!((10..=17).contains(&version(&code)));
+        assert!(nbu_payment_code(&"a".repeat(700)).is_err());
+    }
 }

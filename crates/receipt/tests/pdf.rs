@@ -62,6 +62,9 @@ fn input(documents: usize) -> InventoryInput {
         administrator: "Коваленко Олена Петрівна".into(),
         tracking_url: TRACKING.into(),
         applicant_cannot_sign: None,
+        payment: None,
+        centre_contacts: None,
+        provider_contacts: None,
     }
 }
 
