@@ -43,6 +43,8 @@ fn input() -> InventoryInput {
             form: DocumentForm::Original,
             pages: 1,
         }],
+        conditions: Vec::new(),
+        fee: Some("34,00 грн — буде сплачено після звернення".into()),
         conforms: true,
         missing: vec![],
         override_note: None,
