@@ -11,4 +11,5 @@ pub mod case_number;
 pub mod catalog;
 pub mod common;
 pub mod validators;
+pub mod waiver;
 pub mod workflow;

@@ -17,6 +17,7 @@ pub mod printing;
 
 pub use document::{
     Block, DocumentLine, InventoryInput, InventoryItem, Receipt, ReceiptKind, SignatureSlot,
-    handover_receipt, inventory, withdrawal_receipt,
+    SignedInstead, handover_receipt, inventory, withdrawal_receipt,
 };
+pub use font::TextMeasure;
 pub use pdf::{ReceiptError, SignedBy, render_pdf};
