@@ -5,11 +5,13 @@
 
 pub mod capture;
 mod cases;
+mod document_view;
 pub mod receipt;
 mod session;
 mod settings;
 mod signing;
 mod visit;
+mod waiver;
 
 use std::cell::RefCell;
 use std::rc::Rc;
