@@ -9,7 +9,7 @@ use fieldkit_domain::case::{
     Address, Applicant, AuthorityDocument, AuthorityKind, CapturedDocument, Case,
     ConformityOverride, Contact, IdentityDocument, IdentityDocumentKind, LegalEntity,
     NaturalPerson, Notification, PersonName, Representative, ResultDelivery, SignatureRef,
-    VisitPlace, VisitPlaceKind,
+    SignerRole, Substitute, VisitPlace, VisitPlaceKind, WaiverGround,
 };
 use fieldkit_domain::catalog::Service;
 use fieldkit_domain::common::{RequirementId, ServiceCode};
@@ -65,6 +65,35 @@ pub struct Choices {
     pub delivery_address: String,
 }
 
+/// What the administrator entered on the Sign screen when the applicant cannot sign
+/// (заявник не може підписати). Recorded only once the domain accepts it; any edit un-records
+/// it, so the inventory never states a waiver that was not checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WaiverForm {
+    pub recorded: bool,
+    pub ground: Option<WaiverGround>,
+    pub note: String,
+    /// The representative signs instead; otherwise a witness.
+    pub by_representative: bool,
+    pub signer_name: String,
+    pub signer_document: String,
+}
+
+impl WaiverForm {
+    pub fn substitute(&self) -> Substitute {
+        Substitute {
+            role: if self.by_representative {
+                SignerRole::Representative
+            } else {
+                SignerRole::Witness
+            },
+            name: self.signer_name.clone(),
+            document: self.signer_document.clone(),
+        }
+    }
+}
+
 /// Registration details fixed when the inventory is first shown, so the text the applicant
 /// signs (and its hash) never changes afterwards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +124,8 @@ pub struct DraftRecord {
     pub signatures: Vec<SignatureRef>,
     /// Printed sheets signed in ink and scanned back.
     pub ink_signed: Vec<InkSignedSheets>,
+    /// When the applicant cannot sign; drafts from before it read as «the applicant signs».
+    pub waiver: WaiverForm,
     /// The screen the administrator was on.
     pub screen: String,
 }
@@ -433,6 +464,14 @@ impl DraftRecord {
         case.fee = self.fee.clone();
         case.signatures = self.signatures.clone();
         case.ink_signed = self.ink_signed.clone();
+        if self.waiver.recorded {
+            case.waive_applicant_signature(
+                self.waiver.ground,
+                &self.waiver.note,
+                self.waiver.substitute(),
+            )
+            .map_err(|e| waiver_message(&e))?;
+        }
         Ok(case)
     }
 
@@ -457,5 +496,29 @@ impl DraftRecord {
             answers: &self.condition_answers,
         };
         Assessment::of(&rules, &self.documents, &facts)
+    }
+}
+
+/// Why a waiver was refused, in the administrator's words.
+pub fn waiver_message(error: &fieldkit_domain::case::CaseError) -> Message {
+    use fieldkit_domain::case::CaseError as E;
+    match error {
+        E::WaiverNeedsReason => Message::new(
+            "Оберіть причину, з якої заявник не може підписати (для «інша причина» — опишіть її).",
+            "Choose why the applicant cannot sign (for «another reason», describe it).",
+        ),
+        E::WaiverNeedsSignerName => Message::new(
+            "Вкажіть ПІБ того, хто підписує замість заявника.",
+            "Enter the name of the person who signs instead of the applicant.",
+        ),
+        E::WaiverNeedsSignerDocument => Message::new(
+            "Вкажіть документ, що посвідчує особу свідка.",
+            "Enter the witness's identity document.",
+        ),
+        E::WaiverWithoutRepresentative => Message::new(
+            "Представник у справі не діє: підписати замість заявника може свідок.",
+            "No representative acts in this case: a witness can sign instead.",
+        ),
+        other => Message::new(format!("Помилка: {other}"), format!("Error: {other}")),
     }
 }

@@ -244,8 +244,16 @@ fn a_whole_visit_by_touch() {
         .collect();
     assert_eq!(
         buttons,
-        ["Очистити", "Підписати", "Адміністратор"],
-        "applicant mode offers only these"
+        [
+            "Назад",
+            "Далі",
+            "Менше",
+            "Більше",
+            "Очистити",
+            "Підписати",
+            "Адміністратор"
+        ],
+        "applicant mode offers only the pages, the text size, the pad and the way back"
     );
     for hidden in [
         "Заблокувати",

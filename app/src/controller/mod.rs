@@ -6,6 +6,7 @@
 pub mod capture;
 mod cases;
 mod conditions;
+mod document_view;
 mod fee;
 mod ink;
 pub mod receipt;
@@ -13,6 +14,7 @@ mod session;
 mod settings;
 mod signing;
 mod visit;
+mod waiver;
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -16,12 +16,13 @@ use fieldkit_domain::case::{
 use fieldkit_domain::case_number::CaseNumber;
 use fieldkit_domain::conformity::Unsettled;
 use fieldkit_receipt::{
-    InventoryInput, InventoryItem, Receipt, SignedBy, condition_lines, fee_line, inventory,
-    render_pdf,
+    InventoryInput, InventoryItem, Receipt, SignedBy, SignedInstead, condition_lines, fee_line,
+    inventory, render_pdf,
 };
 use fieldkit_vault::{BlobId, SealCase, Vault, VaultOptions};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
+use super::document_view::{self, DEFAULT_TEXT_LEVEL, TEXT_SIZES};
 use super::receipt::{self, KeptReceipt};
 use super::{Controller, act};
 use crate::draft::Registration;
@@ -29,7 +30,7 @@ use crate::error::{AppError, Result};
 use crate::i18n::Message;
 use crate::images;
 use crate::sync_pass::enrolled_from_vault;
-use crate::ui::{App, AppWindow, SignPage};
+use crate::ui::{App, AppWindow, DocumentRow, SignPage};
 
 /// The strokes being drawn on a signature pad.
 #[derive(Default)]
@@ -138,6 +139,109 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
         let (c, w) = (controller.clone(), window.as_weak());
         page.on_seal(move || act(&c, &w, |ctl, win| ctl.seal(win)));
     }
+    for (turn, pages, levels) in [
+        (Turn::Next, 1, 0),
+        (Turn::Previous, -1, 0),
+        (Turn::Bigger, 0, 1),
+        (Turn::Smaller, 0, -1),
+    ] {
+        let (c, w) = (controller.clone(), window.as_weak());
+        let handler = move || {
+            act(&c, &w, |ctl, win| {
+                let page = win.global::<SignPage>();
+                page.set_page_index(page.get_page_index() + pages);
+                page.set_text_level(page.get_text_level() + levels);
+                if levels != 0 {
+                    // The page boundaries move with the size: start the reading again.
+                    page.set_page_index(0);
+                }
+                ctl.refresh_sign(win)
+            })
+        };
+        match turn {
+            Turn::Next => page.on_next_page(handler),
+            Turn::Previous => page.on_previous_page(handler),
+            Turn::Bigger => page.on_bigger(handler),
+            Turn::Smaller => page.on_smaller(handler),
+        }
+    }
+    super::waiver::attach(window, controller);
+}
+
+enum Turn {
+    Next,
+    Previous,
+    Bigger,
+    Smaller,
+}
+
+/// Forget the documents shown, for the next visit.
+pub fn clear_screen(window: &AppWindow) {
+    let sign = window.global::<SignPage>();
+    sign.set_rows(ModelRc::default());
+    sign.set_page_label("".into());
+    sign.set_page_index(0);
+    sign.set_text_level(DEFAULT_TEXT_LEVEL as i32);
+    sign.set_ink(slint::Image::default());
+    sign.set_applicant_signed(false);
+    sign.set_administrator_signed(false);
+    sign.set_error("".into());
+    super::waiver::clear_screen(window);
+}
+
+/// Show the page `SignPage.page-index` of the documents at the chosen text size, with the
+/// page turning and size buttons enabled where they lead somewhere.
+fn show_documents(
+    window: &AppWindow,
+    documents: &[&Receipt],
+    lang: crate::i18n::Lang,
+) -> Result<()> {
+    let measure = fieldkit_receipt::TextMeasure::new()?;
+    let page = window.global::<SignPage>();
+    let level = usize::try_from(page.get_text_level())
+        .unwrap_or(0)
+        .min(TEXT_SIZES.len() - 1);
+    let size = TEXT_SIZES[level];
+    let rows: Vec<_> = documents.iter().map(|r| document_view::rows(r)).collect();
+    let pages = document_view::pages(&rows, size, &measure);
+    let count = pages.len().max(1);
+    let index = usize::try_from(page.get_page_index())
+        .unwrap_or(0)
+        .min(count - 1);
+    let shown: Vec<DocumentRow> = pages
+        .get(index)
+        .into_iter()
+        .flatten()
+        .map(|row| DocumentRow {
+            kind: row.kind as i32,
+            label: row.label.as_str().into(),
+            value: row.value.as_str().into(),
+            cells: ModelRc::new(VecModel::from(
+                row.cells
+                    .iter()
+                    .map(|c| SharedString::from(c.as_str()))
+                    .collect::<Vec<_>>(),
+            )),
+            widths: ModelRc::new(VecModel::from(row.widths.clone())),
+        })
+        .collect();
+    page.set_rows(ModelRc::new(VecModel::from(shown)));
+    page.set_page_index(index as i32);
+    page.set_text_level(level as i32);
+    page.set_text_size(size);
+    page.set_has_previous(index > 0);
+    page.set_has_next(index + 1 < count);
+    page.set_can_smaller(level > 0);
+    page.set_can_bigger(level + 1 < TEXT_SIZES.len());
+    page.set_page_label(
+        Message::new(
+            format!("сторінка {} з {count}", index + 1),
+            format!("page {} of {count}", index + 1),
+        )
+        .in_lang(lang)
+        .into(),
+    );
+    Ok(())
 }
 
 fn notification_text(notification: &Notification) -> String {
@@ -278,7 +382,14 @@ impl Controller {
             delivery: delivery_text(&delivery),
             administrator: self.admin_name.clone(),
             tracking_url: registration.tracking_url.clone(),
-            applicant_cannot_sign: None,
+            applicant_cannot_sign: case.applicant_cannot_sign.as_ref().map(|waiver| {
+                SignedInstead {
+                    reason: waiver.reason_uk(),
+                    role: waiver.signed_instead_by,
+                    name: waiver.signer_name.clone(),
+                    document: waiver.signer_document.clone(),
+                }
+            }),
             payment: super::fee::fee_to_pay(service, case.fee.as_ref(), &registration.case_number),
             centre_contacts: Some(self.catalog.centre.office.clone()),
             provider_contacts: self
@@ -296,32 +407,57 @@ impl Controller {
         if draft.registration.is_none() {
             return Ok(());
         }
+        // The applicant's signature, or the witness's or representative's in its place.
         let mut applicant_signed = draft
             .signatures
             .iter()
-            .any(|s| s.role == SignerRole::Applicant);
+            .any(|s| s.role != SignerRole::Administrator);
         let administrator_signed = draft
             .signatures
             .iter()
             .any(|s| s.role == SignerRole::Administrator);
+        let signer_line = if draft.waiver.recorded {
+            let (uk, en) = if draft.waiver.by_representative {
+                ("представник", "representative")
+            } else {
+                ("свідок", "witness")
+            };
+            let name = draft.waiver.signer_name.trim();
+            Message::new(
+                format!("Підписує {uk} за заявника: {name}"),
+                format!("Signing for the applicant ({en}): {name}"),
+            )
+        } else {
+            let name = draft.applicant.display_name();
+            Message::new(format!("Підписує: {name}"), format!("Signing: {name}"))
+        };
+        let pad_label = match (draft.waiver.recorded, draft.waiver.by_representative) {
+            (false, _) => Message::new("Підпис заявника", "Applicant's signature"),
+            (true, false) => Message::new(
+                "Підпис свідка (за заявника)",
+                "Witness's signature (for the applicant)",
+            ),
+            (true, true) => Message::new(
+                "Підпис представника (за заявника)",
+                "Representative's signature (for the applicant)",
+            ),
+        };
         let page = window.global::<SignPage>();
         match self.inventory_receipt() {
             Ok((receipt, case)) => {
                 // Every sheet of this very inventory came back signed in ink.
                 applicant_signed |= case.inventory_signed_in_ink(&receipt.content_sha256());
-                let lines: Vec<SharedString> = receipt
-                    .content_lines()
-                    .into_iter()
-                    .map(|l| SharedString::from(l.0))
-                    .collect();
-                page.set_lines(ModelRc::new(VecModel::from(lines)));
+                show_documents(window, &[&receipt], self.lang())?;
                 page.set_error("".into());
             }
             Err(error) => page.set_error(error.message().in_lang(self.lang()).into()),
         }
+        page.set_pad_label(pad_label.in_lang(self.lang()).into());
+        page.set_signer_line(signer_line.in_lang(self.lang()).into());
         page.set_applicant_signed(applicant_signed);
         page.set_administrator_signed(administrator_signed);
         page.set_ink(self.pad.ink());
+        self.refresh_waiver(window);
         Ok(())
     }
 
@@ -336,28 +472,32 @@ impl Controller {
         page.set_ink(slint::Image::default());
         page.set_asking_admin(false);
         page.set_leave_passphrase("".into());
-        Ok(())
+        // The applicant reads from the first page.
+        page.set_page_index(0);
+        self.refresh_sign(window)
     }
 
     /// Sign with what is on the pad: the applicant in applicant mode, the administrator after.
     fn sign(&mut self, window: &AppWindow) -> Result<()> {
         let page = window.global::<SignPage>();
         page.set_error("".into());
-        let role = if window.global::<App>().get_applicant_mode() {
-            SignerRole::Applicant
-        } else {
-            SignerRole::Administrator
+        let (receipt, case) = self.inventory_receipt()?;
+        // In applicant mode the pad is the applicant's, or the substitute's the waiver names.
+        let (role, signer) = match (
+            window.global::<App>().get_applicant_mode(),
+            &case.applicant_cannot_sign,
+        ) {
+            (false, _) => (SignerRole::Administrator, self.admin_name.clone()),
+            (true, Some(waiver)) => (waiver.signed_instead_by, waiver.signer_name.clone()),
+            (true, None) => (
+                SignerRole::Applicant,
+                self.draft
+                    .as_ref()
+                    .map(|d| d.applicant.display_name())
+                    .unwrap_or_default(),
+            ),
         };
-        let (receipt, _) = self.inventory_receipt()?;
         let hash = receipt.content_sha256();
-        let signer = match role {
-            SignerRole::Administrator => self.admin_name.clone(),
-            _ => self
-                .draft
-                .as_ref()
-                .map(|d| d.applicant.display_name())
-                .unwrap_or_default(),
-        };
         let Some(strokes) = self.pad.strokes.clone() else {
             page.set_error(
                 Message::new(
@@ -382,10 +522,20 @@ impl Controller {
             .draft
             .clone()
             .ok_or_else(|| AppError::user("Немає відкритої справи.", "No case is open."))?;
-        draft.signatures.retain(|s| s.role != role);
+        // One signature in the applicant's place: a new one replaces whoever signed there.
+        let replaced = |r: SignerRole| match role {
+            SignerRole::Administrator => r == SignerRole::Administrator,
+            _ => r != SignerRole::Administrator,
+        };
+        draft.signatures.retain(|s| !replaced(s.role));
         let record_json = zeroize::Zeroizing::new(serde_json::to_vec(&record)?);
         let case_id = draft.case_id.clone();
-        let position = 10_000 + if role == SignerRole::Applicant { 0 } else { 1 };
+        let position = 10_000
+            + if role == SignerRole::Administrator {
+                1
+            } else {
+                0
+            };
         let vault = self.vault()?;
         vault.transaction(|tx| {
             let blob = tx.put_blob(&case_id, "signature", position, &record_json)?;

@@ -15,7 +15,7 @@ use crate::error::{AppError, Result};
 use crate::i18n::{Lang, Message};
 use crate::ui::{
     App, AppWindow, ApplicantPage, ChoicesPage, DocumentsPage, FormPage, FormRow, GroupRow, Screen,
-    ServicePage, ServiceRow, SignPage, TodayPage, VisitRow,
+    ServicePage, ServiceRow, TodayPage, VisitRow,
 };
 
 fn strings(items: impl IntoIterator<Item = String>) -> ModelRc<SharedString> {
@@ -876,12 +876,7 @@ pub fn clear_screens(window: &AppWindow) {
     let choices = window.global::<ChoicesPage>();
     choices.set_contact("".into());
     choices.set_delivery_address("".into());
-    let sign = window.global::<SignPage>();
-    sign.set_lines(ModelRc::default());
-    sign.set_ink(slint::Image::default());
-    sign.set_applicant_signed(false);
-    sign.set_administrator_signed(false);
-    sign.set_error("".into());
+    super::signing::clear_screen(window);
     let service = window.global::<ServicePage>();
     service.set_card_open(false);
     service.set_code("".into());

@@ -45,6 +45,14 @@ pub enum CaseError {
     SignatureForOtherInventory,
     #[error("the reason why the applicant cannot sign is empty")]
     WaiverNeedsReason,
+    #[error("the name of the person who signs instead of the applicant is empty")]
+    WaiverNeedsSignerName,
+    #[error("the identity document of the witness who signs instead of the applicant is empty")]
+    WaiverNeedsSignerDocument,
+    #[error("only a witness or the representative may sign instead of the applicant")]
+    WaiverSignerRole,
+    #[error("the representative cannot sign instead of the applicant: no representative acts")]
+    WaiverWithoutRepresentative,
     #[error(transparent)]
     ConditionsOpen(#[from] Unsettled),
     #[error(transparent)]
@@ -239,12 +247,7 @@ pub struct SignatureRef {
     pub signed_document_sha256: String,
 }
 
-/// When the applicant cannot sign (illness, disability): why, and who signs instead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignatureWaiver {
-    pub reason: String,
-    pub signed_instead_by: SignerRole,
-}
+pub use crate::waiver::{SignatureWaiver, Substitute, WaiverGround};
 
 /// Where the visit took place.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -462,19 +465,15 @@ impl Case {
         Ok(())
     }
 
-    /// Record that the applicant cannot sign, and who signs instead.
+    /// Record that the applicant cannot sign, why, and who signs instead.
     pub fn waive_applicant_signature(
         &mut self,
-        reason: &str,
-        signed_instead_by: SignerRole,
+        ground: Option<WaiverGround>,
+        note: &str,
+        substitute: Substitute,
     ) -> Result<(), CaseError> {
-        if reason.trim().is_empty() {
-            return Err(CaseError::WaiverNeedsReason);
-        }
-        self.applicant_cannot_sign = Some(SignatureWaiver {
-            reason: reason.trim().to_owned(),
-            signed_instead_by,
-        });
+        let waiver = SignatureWaiver::new(ground, note, substitute, self.representative.is_some())?;
+        self.applicant_cannot_sign = Some(waiver);
         Ok(())
     }
 
@@ -498,8 +497,14 @@ impl Case {
         }
         match &self.applicant_cannot_sign {
             None => Err(CaseError::ApplicantSignatureMissing),
-            Some(waiver) if signed(waiver.signed_instead_by) => Ok(()),
-            Some(_) => Err(CaseError::SubstituteSignatureMissing),
+            Some(waiver) => {
+                waiver.check()?;
+                if signed(waiver.signed_instead_by) {
+                    Ok(())
+                } else {
+                    Err(CaseError::SubstituteSignatureMissing)
+                }
+            }
         }
     }
 
@@ -772,12 +777,32 @@ mod tests {
             case.check_inventory_signatures("aa"),
             Err(CaseError::ApplicantSignatureMissing)
         );
+        let witness = Substitute {
+            role: SignerRole::Witness,
+            name: "Петренко Іван Миколайович".into(),
+            document: "паспорт КА 123456".into(),
+        };
         assert_eq!(
-            case.waive_applicant_signature(" ", SignerRole::Witness),
+            case.waive_applicant_signature(None, "тремор", witness.clone()),
             Err(CaseError::WaiverNeedsReason)
         );
-        case.waive_applicant_signature("тремор рук після інсульту", SignerRole::Witness)
-            .unwrap();
+        assert_eq!(
+            case.waive_applicant_signature(
+                Some(WaiverGround::CannotHoldPen),
+                "",
+                Substitute {
+                    name: " ".into(),
+                    ..witness.clone()
+                }
+            ),
+            Err(CaseError::WaiverNeedsSignerName)
+        );
+        case.waive_applicant_signature(
+            Some(WaiverGround::CannotHoldPen),
+            "тремор рук після інсульту",
+            witness,
+        )
+        .unwrap();
         assert_eq!(
             case.check_inventory_signatures("aa"),
             Err(CaseError::SubstituteSignatureMissing)

@@ -16,4 +16,5 @@ pub mod conformity;
 pub mod ink;
 pub mod payment;
 pub mod validators;
+pub mod waiver;
 pub mod workflow;

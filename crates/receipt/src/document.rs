@@ -142,14 +142,33 @@ pub struct InventoryInput {
     pub administrator: String,
     /// Where the applicant follows the case; encoded in the QR code.
     pub tracking_url: String,
-    /// When the applicant cannot sign: the reason, printed on the inventory.
-    pub applicant_cannot_sign: Option<String>,
+    /// When the applicant cannot sign: why, and who signs instead.
+    pub applicant_cannot_sign: Option<SignedInstead>,
     /// The fee, when it is to be paid: its details as text and the NBU payment QR.
     pub payment: Option<PaymentOrder>,
     /// The centre's contacts and hours (regulation 2.20, 9.4).
     pub centre_contacts: Option<Office>,
     /// The service provider's contacts and hours.
     pub provider_contacts: Option<Office>,
+}
+
+/// Who signs for an applicant who cannot (заявник не може підписати), as the inventory prints it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedInstead {
+    /// The reason as printed: the ground and the administrator's note.
+    pub reason: String,
+    /// `Witness` or `Representative`: the role of the signature slot.
+    pub role: SignerRole,
+    pub name: String,
+    /// A witness's identity document, or the representative's authority document.
+    pub document: String,
+}
+
+fn substitute_uk(role: SignerRole) -> &'static str {
+    match role {
+        SignerRole::Representative => "Представник",
+        _ => "Свідок",
+    }
 }
 
 fn form_uk(form: DocumentForm) -> &'static str {
@@ -278,14 +297,24 @@ pub fn inventory(input: &InventoryInput) -> Receipt {
             role: SignerRole::Applicant,
             label: "Заявник".into(),
         }),
-        Some(reason) => {
+        Some(instead) => {
             blocks.push(Block::Field {
                 label: "Заявник не може підписати".into(),
-                value: reason.clone(),
+                value: instead.reason.clone(),
+            });
+            blocks.push(Block::Field {
+                label: "Підписує замість заявника".into(),
+                value: format!(
+                    "{} {}, {}",
+                    substitute_uk(instead.role).to_lowercase(),
+                    instead.name,
+                    instead.document
+                ),
             });
             signatures.push(SignatureSlot {
-                role: SignerRole::Witness,
-                label: "Свідок (за заявника)".into(),
+                role: instead.role,
+                // The name is in the field above: the slot stays short enough for its box.
+                label: format!("{} (за заявника)", substitute_uk(instead.role)),
             });
         }
     }

@@ -107,3 +107,18 @@ impl UsedGlyphs {
         bytes
     }
 }
+
+/// Text measured in the receipts' typeface, DejaVu Sans — also the screens' — so the tablet
+/// cuts the very document it shows into pages that fit, with the PDF's line breaking.
+pub struct TextMeasure(Font);
+
+impl TextMeasure {
+    pub fn new() -> Result<Self, ReceiptError> {
+        Font::load().map(Self)
+    }
+
+    /// How many lines `text` takes at `size` (points or pixels alike) in `width`.
+    pub fn lines(&self, text: &str, size: f32, width: f32) -> usize {
+        self.0.wrap(text, size, width).len()
+    }
+}

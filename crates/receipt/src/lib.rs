@@ -21,7 +21,8 @@ pub mod printing;
 pub use decided::{condition_lines, fee_line};
 pub use document::{
     Block, ConditionLine, DocumentLine, InventoryInput, InventoryItem, Receipt, ReceiptKind,
-    SignatureSlot, handover_receipt, inventory, withdrawal_receipt,
+    SignatureSlot, SignedInstead, handover_receipt, inventory, withdrawal_receipt,
 };
+pub use font::TextMeasure;
 pub use payment::{PAYMENT_QR_CAPTION, hryvnias};
 pub use pdf::{ReceiptError, SignedBy, render_pdf, render_pdf_for_ink};

@@ -12,8 +12,8 @@ use fieldkit_domain::case::{MissingDocument, SignerRole};
 use fieldkit_domain::common::{DocumentForm, RequirementId};
 use fieldkit_domain::ink::{InkDocument, InkMark};
 use fieldkit_receipt::{
-    InventoryInput, SignedBy, handover_receipt, inventory, render_pdf, render_pdf_for_ink,
-    withdrawal_receipt,
+    InventoryInput, SignedBy, SignedInstead, handover_receipt, inventory, render_pdf,
+    render_pdf_for_ink, withdrawal_receipt,
 };
 
 const TRACKING: &str = "https://cnap.example.ua/track/LV01/T07/2026/000123-5";
@@ -212,13 +212,47 @@ fn long_inventory_breaks_into_pages() {
 
 #[test]
 fn applicant_who_cannot_sign_gets_a_witness_slot_and_the_reason_printed() {
+    let dir = tempfile::tempdir().unwrap();
     let mut data = input(2);
-    data.applicant_cannot_sign = Some("тремор рук після інсульту".into());
+    data.applicant_cannot_sign = Some(SignedInstead {
+        reason: "не може тримати ручку (тремор, параліч); після інсульту".into(),
+        role: SignerRole::Witness,
+        name: "Петренко Іван Миколайович".into(),
+        document: "паспорт КА 123456".into(),
+    });
     let receipt = inventory(&data);
     let roles: Vec<SignerRole> = receipt.signatures.iter().map(|s| s.role).collect();
     assert_eq!(roles, [SignerRole::Witness, SignerRole::Administrator]);
-    let lines: Vec<String> = receipt.content_lines().into_iter().map(|l| l.0).collect();
-    assert!(lines.contains(&"Заявник не може підписати: тремор рук після інсульту".to_string()));
+    let hash = receipt.content_sha256();
+    let (witness, _) = sign(
+        strokes(),
+        SignerRole::Witness,
+        "Петренко Іван Миколайович",
+        0,
+        &hash,
+    )
+    .unwrap();
+    let signed = [SignedBy {
+        role: SignerRole::Witness,
+        strokes: &witness.strokes,
+    }];
+    let path = write(
+        dir.path(),
+        "witness.pdf",
+        &render_pdf(&receipt, &signed).unwrap(),
+    );
+    run("qpdf", &["--check", &path]);
+    // Long lines wrap: read the text as one line.
+    let text = run("pdftotext", &["-enc", "UTF-8", &path, "-"]).replace('\n', " ");
+    for expected in [
+        "Заявник не може підписати: не може тримати ручку (тремор, параліч); після інсульту",
+        "Підписує замість заявника: свідок Петренко Іван Миколайович, паспорт КА 123456",
+        "Підпис: Свідок (за заявника)",
+        "Підпис: Адміністратор",
+    ] {
+        assert!(text.contains(expected), "missing «{expected}» in:\n{text}");
+    }
+    assert!(!text.contains("Підпис: Заявник"), "{text}");
 }
 
 #[test]

@@ -551,6 +551,7 @@ pub async fn case_view(
         }
         None => "—".to_owned(),
     };
+    body.push_str(&super::waiver_view::waiver_rows(case, lang));
     let _ = write!(
         body,
         "<tr><th>{}</th><td>{}</td></tr></table>",

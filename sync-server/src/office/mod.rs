@@ -10,6 +10,7 @@ pub mod db;
 pub mod html;
 pub mod opened_cache;
 pub mod register;
+mod waiver_view;
 pub mod web;
 
 pub use web::{OfficeState, router};
