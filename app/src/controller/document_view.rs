@@ -237,6 +237,8 @@ mod tests {
                     pages: 1,
                 })
                 .collect(),
+            conditions: Vec::new(),
+            fee: None,
             conforms: true,
             missing: Vec::new(),
             override_note: None,
@@ -245,6 +247,9 @@ mod tests {
             administrator: "Коваленко Олена Петрівна".into(),
             tracking_url: "https://cnap.example.ua/track/LV01/T07/2026/000123-5".into(),
             applicant_cannot_sign: None,
+            payment: None,
+            centre_contacts: None,
+            provider_contacts: None,
         })
     }
 
