@@ -1,6 +1,7 @@
 //! fieldkit-domain: the pure types and rules of a mobile administrator's work — the service
 //! catalog (information and technological cards), the case and its applicant, the workflow of
-//! regulation sections 6–8, working-day deadlines, validators and case numbers.
+//! regulation sections 6–8, working-day deadlines, validators and case numbers, and the
+//! consultations given without a case (regulation 2.36).
 //!
 //! It must never do I/O, read the clock or draw random numbers: time and randomness are passed
 //! in by the caller, so every rule here is a plain function that tests can pin down exactly.
@@ -12,5 +13,6 @@ pub mod catalog;
 pub mod common;
 pub mod conditions;
 pub mod conformity;
+pub mod consultation;
 pub mod validators;
 pub mod workflow;
