@@ -6,6 +6,7 @@
 pub mod capture;
 mod cases;
 mod conditions;
+pub mod consultation;
 pub mod receipt;
 mod session;
 mod settings;
@@ -69,6 +70,8 @@ pub struct Controller {
     pub thumbnails: std::collections::HashMap<String, slint::Image>,
     /// Why the last sync failed (offline, refused), for the settings screen.
     pub sync_error: Option<Message>,
+    /// What the consultation on its screen closes when saved (regulation 2.36).
+    pub consultation: consultation::ConsultationOrigin,
 }
 
 fn read_asset(config: &AppConfig, name: &str) -> Result<String> {
@@ -110,6 +113,7 @@ impl Controller {
             unlock_wait_until: None,
             thumbnails: Default::default(),
             sync_error: None,
+            consultation: Default::default(),
         })
     }
 
@@ -276,6 +280,7 @@ pub fn screen_name(screen: Screen) -> &'static str {
         Screen::Cases => "cases",
         Screen::Settings => "settings",
         Screen::About => "about",
+        Screen::Consultation => "consultation",
     }
 }
 
@@ -314,6 +319,7 @@ pub fn attach(window: &AppWindow, controller: Rc<RefCell<Controller>>) -> slint:
     visit::attach(window, &controller);
     capture::attach(window, &controller);
     conditions::attach(window, &controller);
+    consultation::attach(window, &controller);
     signing::attach(window, &controller);
     receipt::attach(window, &controller);
     cases::attach(window, &controller);
