@@ -30,6 +30,15 @@ fn sync(app: &RunningApp) {
     tap(app, "Назад");
 }
 
+/// What the screen shows now, as a PNG in the test output (to look at, and for the record).
+fn save_screen(app: &RunningApp, name: &str) {
+    let shot = app.window.window().take_snapshot().unwrap();
+    let rgba =
+        image::RgbaImage::from_raw(shot.width(), shot.height(), shot.as_bytes().to_vec()).unwrap();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    rgba.save(&path).unwrap();
+}
+
 fn write_and_save(app: &RunningApp, question: &str, answer: &str) {
     type_into(app, "Питання, коротко", question);
     type_into(app, "Надана відповідь, коротко", answer);
@@ -53,6 +62,7 @@ fn consultations_by_touch_are_kept_encrypted_and_counted_on_the_server() {
     wait_for(&app, "the planned visits", |app| {
         has(app, &format!("Почати виїзд {today} 13:30"))
     });
+    save_screen(&app, "consultation-today-uk-1280x800.png");
 
     // Ad hoc, from Today. Saving with nothing written is refused under each field.
     tap(&app, "Лише консультація");
@@ -84,6 +94,11 @@ fn consultations_by_touch_are_kept_encrypted_and_counted_on_the_server() {
         !has_containing(&app, "Бондар"),
         "the planned name is not shown"
     );
+    type_into(&app, "Питання, коротко", QUESTION_SUBSIDY);
+    save_screen(&app, "consultation-uk-1280x800.png");
+    tap(&app, "Клавіатура");
+    save_screen(&app, "consultation-keyboard-uk-1280x800.png");
+    tap(&app, "Клавіатура");
     write_and_save(
         &app,
         QUESTION_SUBSIDY,
@@ -99,6 +114,7 @@ fn consultations_by_touch_are_kept_encrypted_and_counted_on_the_server() {
     tap(&app, &format!("Почати виїзд {today} 10:00"));
     assert_eq!(screen(&app), Screen::Service);
     assert!(app.window.global::<App>().get_visit_open());
+    save_screen(&app, "consultation-service-uk-1280x800.png");
     tap(&app, "Лише консультація");
     assert_eq!(screen(&app), Screen::Consultation);
     assert!(has(&app, "Щодо: Декларування місця проживання"));

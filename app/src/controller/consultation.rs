@@ -189,12 +189,8 @@ impl Controller {
             .iter()
             .map(|s| ServiceRow {
                 code: s.code.0.clone().into(),
-                title: format!(
-                    "{} {}",
-                    s.code.0,
-                    service_title(lang, &s.title, s.title_en.as_deref())
-                )
-                .into(),
+                // The title alone: with the code in front, long titles need a third line.
+                title: service_title(lang, &s.title, s.title_en.as_deref()).into(),
                 provider: "".into(),
             })
             .collect();
