@@ -5,6 +5,7 @@
 
 pub mod command_credential;
 pub mod config;
+pub mod consultations;
 pub mod controller;
 pub mod demo;
 pub mod draft;

@@ -111,6 +111,7 @@ pub async fn apply_commands(
                 tx.delete_setting(&key)?;
             }
             tx.delete_setting("ui.open_draft")?;
+            crate::consultations::wipe(tx)?;
             for key in ENROLLMENT {
                 tx.delete_setting(key)?;
             }
@@ -125,13 +126,15 @@ pub async fn apply_commands(
     Ok(applied)
 }
 
-/// Report the tablet's counts and audit-chain head (after a push, so the counts are current).
+/// Report the tablet's counts and audit-chain head (after a push, so the counts are current),
+/// with its consultations counted per day and service (their text stays here).
 pub async fn report(
     vault: &mut UnlockedVault,
     client: &SyncClient,
 ) -> Result<fieldkit_protocol::DeviceReport, SyncPassError> {
     let waiting = vault.outbox()?;
     let delivered = vault.transaction(|tx| tx.tracking())?;
+    let consultations = vault.transaction(crate::consultations::counts)?;
     let head = vault.audit_head()?;
     let last_case_number = waiting
         .iter()
@@ -145,6 +148,7 @@ pub async fn report(
         audit_seq: head.seq,
         audit_hash: hex::encode(head.hash),
         waiting_cases: waiting.iter().map(|e| e.case_number.clone()).collect(),
+        consultations,
     };
     client.report(&report).await?;
     Ok(report)

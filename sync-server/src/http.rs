@@ -371,6 +371,9 @@ async fn device_report(
     body: JsonBody<crate::store::DeviceReport>,
 ) -> Result<StatusCode, ServerError> {
     let Json(report) = body?;
+    report
+        .check_consultations()
+        .map_err(ServerError::Malformed)?;
     let device = device_of(&state, &cert)?;
     state
         .meta

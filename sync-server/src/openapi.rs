@@ -93,7 +93,12 @@ pub fn document() -> Value {
             "Commit": { "type": "object", "required": ["manifest", "signature"], "properties": { "manifest": { "type": "string" }, "signature": { "type": "string" } } },
             "DeviceReport": { "type": "object", "required": ["cases_sealed", "envelopes_waiting", "audit_seq", "audit_hash"],
                 "properties": { "cases_sealed": { "type": "integer" }, "envelopes_waiting": { "type": "integer" },
-                                "last_case_number": { "type": ["string", "null"] }, "audit_seq": { "type": "integer" }, "audit_hash": { "type": "string" } } },
+                                "last_case_number": { "type": ["string", "null"] }, "audit_seq": { "type": "integer" }, "audit_hash": { "type": "string" },
+                                "waiting_cases": { "type": "array", "items": { "type": "string" } },
+                                "consultations": { "type": "array", "maxItems": 20000, "items": { "$ref": "#/components/schemas/ConsultationCount" } } } },
+            "ConsultationCount": { "type": "object", "required": ["day", "count"],
+                "description": "Consultations without a case (regulation 2.36) on one day about one service; no service_code for «інше питання». Counts only, never what was asked.",
+                "properties": { "day": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" }, "service_code": { "type": "string", "minLength": 1, "maxLength": 64 }, "count": { "type": "integer", "minimum": 0 } } },
             "SignedReceipt": { "type": "object", "properties": { "receipt": { "type": "string" }, "signature": { "type": "string" } } }
         } }
     })

@@ -6,6 +6,7 @@
 pub mod capture;
 mod cases;
 mod conditions;
+pub mod consultation;
 mod document_view;
 mod fee;
 mod ink;
@@ -73,6 +74,8 @@ pub struct Controller {
     pub thumbnails: std::collections::HashMap<String, slint::Image>,
     /// Why the last sync failed (offline, refused), for the settings screen.
     pub sync_error: Option<Message>,
+    /// What the consultation on its screen closes when saved (regulation 2.36).
+    pub consultation: consultation::ConsultationOrigin,
 }
 
 fn read_asset(config: &AppConfig, name: &str) -> Result<String> {
@@ -114,6 +117,7 @@ impl Controller {
             unlock_wait_until: None,
             thumbnails: Default::default(),
             sync_error: None,
+            consultation: Default::default(),
         })
     }
 
@@ -282,6 +286,7 @@ pub fn screen_name(screen: Screen) -> &'static str {
         Screen::Settings => "settings",
         Screen::About => "about",
         Screen::Ink => "ink",
+        Screen::Consultation => "consultation",
     }
 }
 
@@ -322,6 +327,7 @@ pub fn attach(window: &AppWindow, controller: Rc<RefCell<Controller>>) -> slint:
     capture::attach(window, &controller);
     conditions::attach(window, &controller);
     ink::attach(window, &controller);
+    consultation::attach(window, &controller);
     signing::attach(window, &controller);
     receipt::attach(window, &controller);
     cases::attach(window, &controller);

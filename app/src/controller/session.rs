@@ -344,6 +344,8 @@ impl Controller {
         }
         self.admin_name.clear();
         crate::controller::visit::clear_screens(window);
+        crate::controller::consultation::clear_screen(window);
+        self.consultation = Default::default();
         clear_locked_out(window);
         let app = window.global::<App>();
         app.set_applicant_mode(false);

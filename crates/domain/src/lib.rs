@@ -1,7 +1,8 @@
 //! fieldkit-domain: the pure types and rules of a mobile administrator's work — the service
 //! catalog (information and technological cards), the case and its applicant, the workflow of
-//! regulation sections 6–8, working-day deadlines, validators, case numbers, and the fee's payment
-//! details with the NBU payment QR payload.
+//! regulation sections 6–8, working-day deadlines, validators, case numbers, the fee's payment
+//! details with the NBU payment QR payload, and the consultations given without a case
+//! (regulation 2.36).
 //!
 //! It must never do I/O, read the clock or draw random numbers: time and randomness are passed
 //! in by the caller, so every rule here is a plain function that tests can pin down exactly.
@@ -13,6 +14,7 @@ pub mod catalog;
 pub mod common;
 pub mod conditions;
 pub mod conformity;
+pub mod consultation;
 pub mod ink;
 pub mod payment;
 pub mod validators;

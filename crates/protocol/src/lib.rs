@@ -23,4 +23,4 @@ pub use hpke_step::{open_content_key, seal_content_key};
 pub use keys::{DevicePublicKey, DeviceSigningKey, SealingKeyPair, SealingPublicKey};
 pub use manifest::{FORMAT_VERSION, HPKE_SUITE, Manifest, PartEntry, PartKind, PlainPart};
 pub use receipt::{CommitReceipt, SignedReceipt};
-pub use report::DeviceReport;
+pub use report::{ConsultationCount, DeviceReport};

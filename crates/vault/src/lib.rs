@@ -3,7 +3,8 @@
 //! administrator (PBKDF2-HMAC-SHA256, ≥ 600,000 rounds); every row, page image and signature
 //! sealed with AES-256-GCM under keys derived from the VMK, with associated data binding table,
 //! row id and schema version; an audit chain of keyed hashes; back-off on wrong passphrases;
-//! and sealing: a signed case leaves the vault as an envelope only the server can open.
+//! and sealing: a signed case leaves the vault as an envelope only the server can open. It also
+//! keeps the consultations given without a case (regulation 2.36), encrypted like drafts.
 //!
 //! It must never write personal data, an image or a signature in clear (only opaque ids, times,
 //! states and counters are stored unencrypted), never keep the VMK after `lock`, and never
@@ -12,6 +13,7 @@
 mod audit;
 mod backoff;
 mod clock;
+mod consultations;
 mod crypto;
 mod error;
 mod keyslot;
@@ -24,6 +26,7 @@ mod vault;
 pub use audit::{AuditEvent, AuditHead};
 pub use backoff::BackoffPolicy;
 pub use clock::{Clock, SystemClock};
+pub use consultations::StoredConsultation;
 pub use crypto::{MIN_KDF_ITERATIONS, MasterKey};
 pub use error::VaultError;
 pub use keyslot::SlotId;

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{Result, VaultError};
 
 /// The schema this build writes. A file with a higher version is refused, never downgraded.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Version of the layout of encrypted records, bound into every ciphertext's associated data.
 /// A change of record layout gets a new number and a re-encrypting step on unlock.
@@ -61,6 +61,11 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE tracking (
         envelope_id TEXT PRIMARY KEY, case_number TEXT NOT NULL, delivered_at INTEGER NOT NULL,
         receipt TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'received', status_at INTEGER);",
+    // 5 → 6: consultations given without a case (regulation 2.36). The question and answer may
+    // tell of the person's circumstances, and the service asked about is kept with them: all
+    // encrypted; only an opaque id and the time are in clear.
+    "CREATE TABLE consultations (
+        consultation_id TEXT PRIMARY KEY, recorded_at INTEGER NOT NULL, record_ct BLOB NOT NULL);",
 ];
 
 /// Open the file with the settings every connection needs.

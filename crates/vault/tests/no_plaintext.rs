@@ -7,6 +7,8 @@ use common::*;
 
 const NAME: &str = "Шевченко Тарас Григорович";
 const TAX_NUMBER: &str = "3012345678";
+/// A consultation's question (regulation 2.36): it tells of the person's circumstances.
+const QUESTION: &str = "Чи можна оформити субсидію, якщо син живе окремо?";
 
 fn page_image() -> Vec<u8> {
     // A distinctive 64 KiB pattern that no encryption would produce by chance.
@@ -31,6 +33,14 @@ fn planted_needles() -> Vec<(String, Vec<u8>)> {
             NAME.encode_utf16().flat_map(|u| u.to_be_bytes()).collect(),
         ),
         ("tax number".to_string(), TAX_NUMBER.as_bytes().to_vec()),
+        (
+            "consultation question".to_string(),
+            QUESTION.as_bytes().to_vec(),
+        ),
+        (
+            "a word of the question".to_string(),
+            "субсидію".as_bytes().to_vec(),
+        ),
         ("administrator".to_string(), "Коваленко".as_bytes().to_vec()),
         (
             "e-mail address".to_string(),
@@ -79,6 +89,10 @@ fn planted_personal_data_never_appears_in_any_file() {
     vault
         .put_setting("last_applicant", NAME.as_bytes())
         .unwrap();
+    let consultation = format!(r#"{{"service":"00004","question":"{QUESTION}"}}"#);
+    let consultation_id = vault
+        .transaction(|tx| tx.put_consultation(consultation.as_bytes()))
+        .unwrap();
 
     // Open: the WAL holds the latest pages.
     let wal = common::vault_path(dir.path()).with_extension("sqlite-wal");
@@ -93,6 +107,10 @@ fn planted_personal_data_never_appears_in_any_file() {
         &vault.get_draft("case-0001").unwrap()[..],
         record.as_bytes()
     );
+    let kept = vault.transaction(|tx| tx.consultations()).unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].consultation_id, consultation_id);
+    assert_eq!(&kept[0].record[..], consultation.as_bytes());
 
     drop(vault.lock());
     assert_nothing_in_clear(dir.path(), "vault closed");

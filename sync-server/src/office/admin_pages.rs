@@ -598,6 +598,10 @@ pub async fn reconciliation_page(
         String::new()
     };
     let devices = state.meta.devices()?;
+    let consulted = state
+        .meta
+        .consultations(Some(day.as_str()).filter(|d| !d.is_empty()))?;
+    let consulted_by_device = super::consultations::per_device(&consulted);
     let mut lines = Vec::new();
     for device in &devices {
         let (received, forwarded, acknowledged, not_forwarded, not_acknowledged) = state.db.transaction(|tx| {
@@ -659,7 +663,7 @@ pub async fn reconciliation_page(
     }
     let mut body = format!(
         "<form method=\"get\" action=\"/office/reconciliation\"><label>{} <input type=\"date\" name=\"day\" value=\"{}\"></label> <button>{}</button></form>\
-         <table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+         <table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
         lang.t("День реєстрації", "Registration day"),
         esc(&day),
         lang.t("Показати", "Show"),
@@ -674,6 +678,7 @@ pub async fn reconciliation_page(
             "Підтверджено центральною системою",
             "Acknowledged centrally"
         ),
+        lang.t("Консультації (п. 2.36)", "Consultations (2.36)"),
         lang.t("Останній звіт", "Last report"),
         lang.t("Розбіжності", "Gaps"),
     );
@@ -681,11 +686,15 @@ pub async fn reconciliation_page(
         let gaps: Vec<String> = line.gaps.iter().map(|g| esc(g)).collect();
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{sealed}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{sealed}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&line.device_id),
             line.received,
             line.forwarded,
             line.acknowledged,
+            consulted_by_device
+                .get(line.device_id.as_str())
+                .copied()
+                .unwrap_or(0),
             last.map_or_else(|| "—".to_owned(), when),
             if gaps.is_empty() {
                 "—".to_owned()
@@ -695,6 +704,11 @@ pub async fn reconciliation_page(
         );
     }
     body.push_str("</table>");
+    body.push_str(&super::consultations::section(
+        &consulted,
+        catalog.as_ref().map(|(_, c)| c),
+        lang,
+    ));
     let dead = crate::central::outbox::dead_letters(&state.db)?;
     let _ = write!(
         body,

@@ -6,6 +6,7 @@ pub mod actions;
 pub mod admin_pages;
 pub mod auth;
 pub mod case_pages;
+pub mod consultations;
 pub mod db;
 pub mod html;
 pub mod opened_cache;

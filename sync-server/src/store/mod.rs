@@ -81,6 +81,17 @@ pub struct StatusEvent {
 
 pub use fieldkit_protocol::DeviceReport;
 
+/// Consultations given without a case (regulation 2.36) on one tablet, one day (the tablet's
+/// local date, `YYYY-MM-DD`) and about one service (`None`: «інше питання»), as that tablet's
+/// latest report counted them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsultationTotal {
+    pub device_id: String,
+    pub day: String,
+    pub service_code: Option<String>,
+    pub count: u64,
+}
+
 /// Devices, uploads, envelopes and status events.
 pub trait MetadataStore: Send + Sync {
     fn add_device(&self, device: &Device, now: i64) -> Result<(), ServerError>;
@@ -138,6 +149,7 @@ pub trait MetadataStore: Send + Sync {
     /// Hand over the device's pending commands, marking them delivered.
     fn take_commands(&self, device_id: &str, now: i64) -> Result<Vec<(i64, String)>, ServerError>;
     /// Record a report; refuses one whose audit chain is behind (or differs at) the anchor.
+    /// The consultations it counts replace what earlier reports said for the same days.
     fn record_report(
         &self,
         device_id: &str,
@@ -150,6 +162,9 @@ pub trait MetadataStore: Send + Sync {
     fn unsynced(&self, device_id: &str) -> Result<Vec<String>, ServerError>;
     /// Every device with its standing and what its latest report said.
     fn devices(&self) -> Result<Vec<DeviceOverview>, ServerError>;
+    /// Consultations per device, day and service, on `day` (`YYYY-MM-DD`) or on every day;
+    /// ordered by device, day, then service («інше питання» first).
+    fn consultations(&self, day: Option<&str>) -> Result<Vec<ConsultationTotal>, ServerError>;
     fn revoke_device(&self, device_id: &str) -> Result<(), ServerError>;
 
     fn create_upload(&self, upload: &Upload, now: i64) -> Result<(), ServerError>;

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    Device, DeviceOverview, DeviceReport, DeviceState, MetadataStore, StatusEvent, StoredEnvelope,
-    Upload,
+    ConsultationTotal, Device, DeviceOverview, DeviceReport, DeviceState, MetadataStore,
+    StatusEvent, StoredEnvelope, Upload,
 };
 use crate::ServerError;
 
@@ -28,6 +28,12 @@ CREATE TABLE IF NOT EXISTS device_reports (
     device_id TEXT PRIMARY KEY REFERENCES devices(device_id), reported_at INTEGER NOT NULL,
     cases_sealed INTEGER NOT NULL, envelopes_waiting INTEGER NOT NULL, last_case_number TEXT,
     audit_seq INTEGER NOT NULL, audit_hash TEXT NOT NULL);
+-- Consultations without a case (regulation 2.36) as the device last counted them; '' is
+-- «інше питання» (a key column cannot be NULL and still be unique).
+CREATE TABLE IF NOT EXISTS consultation_counts (
+    device_id TEXT NOT NULL REFERENCES devices(device_id), day TEXT NOT NULL,
+    service_code TEXT NOT NULL, count INTEGER NOT NULL, reported_at INTEGER NOT NULL,
+    PRIMARY KEY (device_id, day, service_code));
 CREATE TABLE IF NOT EXISTS certificate_issuers (
     certificate_sha256 TEXT PRIMARY KEY REFERENCES device_certificates(certificate_sha256),
     ca_sha256 TEXT NOT NULL, issued_at INTEGER NOT NULL);
@@ -406,6 +412,33 @@ impl MetadataStore for SqliteMetadata {
                     report.audit_hash
                 ],
             )?;
+            // A day the report counts is counted whole: what it says replaces what was there,
+            // so a service no longer listed that day drops to nothing.
+            for day in report
+                .consultations
+                .iter()
+                .map(|c| c.day.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+            {
+                tx.execute(
+                    "DELETE FROM consultation_counts WHERE device_id = ?1 AND day = ?2",
+                    params![device_id, day],
+                )?;
+            }
+            for count in &report.consultations {
+                tx.execute(
+                    "INSERT INTO consultation_counts (device_id, day, service_code, count, reported_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(device_id, day, service_code) DO UPDATE SET count = count + ?4",
+                    params![
+                        device_id,
+                        count.day,
+                        count.service_code.as_deref().unwrap_or(""),
+                        count.count as i64,
+                        now
+                    ],
+                )?;
+            }
             // Only the latest report counts: what was waiting then and has not arrived since.
             tx.execute("DELETE FROM reported_waiting WHERE device_id = ?1", [device_id])?;
             for case_number in &report.waiting_cases {
@@ -486,6 +519,27 @@ impl MetadataStore for SqliteMetadata {
                         unsynced: r.get::<_, i64>(7)? as u64,
                         received: r.get::<_, i64>(8)? as u64,
                         pending_commands: r.get::<_, i64>(9)? as u64,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn consultations(&self, day: Option<&str>) -> Result<Vec<ConsultationTotal>, ServerError> {
+        self.with(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT device_id, day, service_code, count FROM consultation_counts
+                 WHERE ?1 IS NULL OR day = ?1 ORDER BY device_id, day, service_code",
+            )?;
+            let rows = statement
+                .query_map([day], |r| {
+                    let service: String = r.get(2)?;
+                    Ok(ConsultationTotal {
+                        device_id: r.get(0)?,
+                        day: r.get(1)?,
+                        service_code: (!service.is_empty()).then_some(service),
+                        count: r.get::<_, i64>(3)? as u64,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
