@@ -269,6 +269,8 @@ impl Controller {
         self.locked_watch = None;
         let now = self.config.clock.now();
         crate::controller::receipt::forget_old(self.vault()?, now)?;
+        // Told once the screen is chosen (showing a screen clears the notice).
+        let catalog = self.use_newest_catalog();
         window
             .global::<App>()
             .set_admin_name(self.admin_name.clone().into());
@@ -291,10 +293,11 @@ impl Controller {
                 self.draft = Some(draft);
                 self.fill_visit_screens(window)?;
                 window.global::<App>().set_visit_open(true);
-                self.show(window, screen)
+                self.show(window, screen)?;
             }
-            None => self.show(window, Screen::Today),
+            None => self.show(window, Screen::Today)?,
         }
+        catalog
     }
 
     fn start_sync(&mut self) -> Result<()> {

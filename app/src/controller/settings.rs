@@ -127,15 +127,8 @@ impl Controller {
         };
         page.set_device_id(text(vault.get_setting("sync.device_id")?).into());
         page.set_server(text(vault.get_setting("sync.server")?).into());
-        let catalog = text(vault.get_setting("catalog.version")?);
-        page.set_catalog_version(
-            if catalog.is_empty() {
-                self.catalog.version.to_string()
-            } else {
-                catalog
-            }
-            .into(),
-        );
+        // The version in use: the newest of the bundled and the stored catalog.
+        page.set_catalog_version(self.catalog.version.to_string().into());
         let last = match self.last_sync {
             Some(at) => time::OffsetDateTime::from_unix_timestamp(at)
                 .map(|t| {
