@@ -15,6 +15,8 @@ use crate::sync_pass::save_enrollment;
 
 pub const DEMO_ADMIN: &str = "Коваленко Олена Петрівна";
 pub const DEMO_PASSPHRASE: &str = "демо-пароль";
+/// What the demo's unlock screen shows for its administrator.
+pub const DEMO_DISPLAY_NAME: &str = "Олена К.";
 const DEMO_DEVICE: &str = "T01";
 
 fn now() -> i64 {
@@ -93,6 +95,8 @@ pub fn prepare(config: &mut AppConfig) -> Result<Demo> {
             config.clock.clone(),
         )?;
         save_enrollment(&mut vault, &server.url, &server.server_ca, &enrollment)?;
+        let slot = vault.slot().clone();
+        vault.set_display_name(&slot, DEMO_DISPLAY_NAME)?;
         drop(vault.lock());
         let today = time::OffsetDateTime::now_utc().date();
         for (time_of_day, place, address, applicant, phone, service) in [

@@ -130,14 +130,38 @@ pub struct DraftRecord {
     pub screen: String,
 }
 
+/// A field of the applicant screen that validation can find wrong; each has its own place
+/// for the message on the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplicantField {
+    /// Прізвище та ім'я фізичної особи.
+    PersonName,
+    /// Назва юридичної особи.
+    EntityName,
+    /// Код ЄДРПОУ.
+    Edrpou,
+    /// РНОКПП.
+    Rnokpp,
+    /// Дата народження.
+    BirthDate,
+    /// Адреса.
+    Address,
+    /// Мобільний телефон.
+    Phone,
+    /// Електронна пошта.
+    Email,
+    /// Представник і документ про повноваження.
+    Representative,
+}
+
 /// One problem with a typed field: which field, and the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldProblem {
-    pub field: &'static str,
+    pub field: ApplicantField,
     pub message: Message,
 }
 
-fn problem(field: &'static str, uk: &str, en: &str) -> FieldProblem {
+fn problem(field: ApplicantField, uk: &str, en: &str) -> FieldProblem {
     FieldProblem {
         field,
         message: Message::new(uk, en),
@@ -145,7 +169,7 @@ fn problem(field: &'static str, uk: &str, en: &str) -> FieldProblem {
 }
 
 fn validation(
-    field: &'static str,
+    field: ApplicantField,
     error: fieldkit_domain::validators::ValidationError,
 ) -> FieldProblem {
     FieldProblem {
@@ -189,13 +213,17 @@ impl ApplicantForm {
         let mut problems = Vec::new();
         let address = Address(self.address.trim().to_owned());
         if self.address.trim().is_empty() {
-            problems.push(problem("name", "Вкажіть адресу.", "Enter the address."));
+            problems.push(problem(
+                ApplicantField::Address,
+                "Вкажіть адресу.",
+                "Enter the address.",
+            ));
         }
         let phone = match optional(&self.phone) {
             Some(text) => match MobileNumber::parse(&text) {
                 Ok(number) => Some(Contact(number.as_str().to_owned())),
                 Err(e) => {
-                    problems.push(validation("phone", e));
+                    problems.push(validation(ApplicantField::Phone, e));
                     None
                 }
             },
@@ -205,7 +233,7 @@ impl ApplicantForm {
             Some(text) => match Email::parse(&text) {
                 Ok(address) => Some(Contact(address.as_str().to_owned())),
                 Err(e) => {
-                    problems.push(validation("email", e));
+                    problems.push(validation(ApplicantField::Email, e));
                     None
                 }
             },
@@ -214,7 +242,7 @@ impl ApplicantForm {
         let applicant = if self.legal_entity {
             if self.entity_name.trim().is_empty() {
                 problems.push(problem(
-                    "name",
+                    ApplicantField::EntityName,
                     "Вкажіть назву юридичної особи.",
                     "Enter the legal entity's name.",
                 ));
@@ -222,7 +250,7 @@ impl ApplicantForm {
             let edrpou = match Edrpou::parse(self.edrpou.trim()) {
                 Ok(code) => code.as_str().to_owned(),
                 Err(e) => {
-                    problems.push(validation("edrpou", e));
+                    problems.push(validation(ApplicantField::Edrpou, e));
                     String::new()
                 }
             };
@@ -236,7 +264,7 @@ impl ApplicantForm {
         } else {
             if self.surname.trim().is_empty() || self.given_name.trim().is_empty() {
                 problems.push(problem(
-                    "name",
+                    ApplicantField::PersonName,
                     "Вкажіть прізвище та ім'я.",
                     "Enter the surname and given name.",
                 ));
@@ -244,13 +272,13 @@ impl ApplicantForm {
             let birth = parse_date(&self.birth_date);
             match birth {
                 None => problems.push(problem(
-                    "birth_date",
+                    ApplicantField::BirthDate,
                     "Дата народження у вигляді ДД.ММ.РРРР.",
                     "Date of birth as DD.MM.YYYY.",
                 )),
                 Some(date) => {
                     if let Err(e) = check_birth_date(date, today) {
-                        problems.push(validation("birth_date", e));
+                        problems.push(validation(ApplicantField::BirthDate, e));
                     }
                 }
             }
@@ -260,12 +288,12 @@ impl ApplicantForm {
                         if let Some(date) = birth
                             && let Err(e) = code.check_birth_date(date)
                         {
-                            problems.push(validation("rnokpp", e));
+                            problems.push(validation(ApplicantField::Rnokpp, e));
                         }
                         Some(code.as_str().to_owned())
                     }
                     Err(e) => {
-                        problems.push(validation("rnokpp", e));
+                        problems.push(validation(ApplicantField::Rnokpp, e));
                         None
                     }
                 },
@@ -295,7 +323,7 @@ impl ApplicantForm {
                 || self.authority_number.trim().is_empty()
             {
                 problems.push(problem(
-                    "representative",
+                    ApplicantField::Representative,
                     "Представник: вкажіть прізвище, дату народження, номер і дату довіреності.",
                     "Representative: enter the surname, date of birth, and the power of attorney's number and date.",
                 ));
@@ -305,7 +333,7 @@ impl ApplicantForm {
                     Ok(code) => Some(code.as_str().to_owned()),
                     Err(e) => {
                         problems.push(FieldProblem {
-                            field: "representative",
+                            field: ApplicantField::Representative,
                             message: Message::new(
                                 format!("Представник: {}", e.message_uk()),
                                 format!("Representative: {e}"),
@@ -341,7 +369,7 @@ impl ApplicantForm {
             };
             if authority_date.is_some() && !representative.authority.valid_on(today) {
                 problems.push(problem(
-                    "representative",
+                    ApplicantField::Representative,
                     "Довіреність не чинна на сьогодні.",
                     "The power of attorney is not valid today.",
                 ));

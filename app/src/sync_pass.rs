@@ -173,6 +173,14 @@ const CATALOG: &str = "catalog.toml";
 const CATALOG_VERSION: &str = "catalog.version";
 const VISITS_CURSOR: &str = "visits.cursor";
 
+/// The catalog text the feed kept in the vault, if it ever sent one. It outlives restarts, and
+/// the version kept beside it stops the feed from sending it again.
+pub fn stored_catalog(vault: &mut UnlockedVault) -> Result<Option<String>, VaultError> {
+    Ok(vault
+        .get_setting(CATALOG)?
+        .map(|text| String::from_utf8_lossy(&text).into_owned()))
+}
+
 /// Keep what enrollment returned in the vault (every setting is encrypted there).
 pub fn save_enrollment(
     vault: &mut UnlockedVault,

@@ -9,7 +9,7 @@ use fieldkit_vault::UnlockedVault;
 use slint::ComponentHandle;
 
 use crate::controller::{Controller, UiMessage};
-use crate::error::Result;
+use crate::error::{AppError, Result};
 use crate::i18n::Message;
 use crate::sync_pass::{
     FeedsApplied, Resume, apply_commands, enrolled_from_vault, pull_feeds, pull_status, report,
@@ -161,9 +161,12 @@ impl Controller {
                 if self.vault.is_none() {
                     return Ok(());
                 }
-                if summary.feeds.catalog_version.is_some() {
-                    self.reload_catalog()?;
-                }
+                // An unreadable catalog is told, after the rest of the pass is shown.
+                let catalog = if summary.feeds.catalog_version.is_some() {
+                    self.use_newest_catalog()
+                } else {
+                    Ok(())
+                };
                 if summary.wiped || summary.feeds.drafts_wiped > 0 {
                     // The centre wiped this tablet's drafts (lost or stolen): nothing stays open.
                     self.draft = None;
@@ -176,6 +179,7 @@ impl Controller {
                     Screen::Cases => self.refresh_cases(window)?,
                     _ => {}
                 }
+                return catalog;
             }
         }
         Ok(())
@@ -192,11 +196,22 @@ impl Controller {
         Ok(())
     }
 
-    /// A newer catalog arrived with the feeds: use it for the next visit.
-    fn reload_catalog(&mut self) -> Result<()> {
-        if let Some(text) = self.vault()?.get_setting("catalog.toml")? {
-            let text = String::from_utf8_lossy(&text).into_owned();
-            self.catalog = fieldkit_domain::catalog::Catalog::from_toml_str(&text)?;
+    /// Offer the newest catalog the tablet holds: the one bundled with the app (its starting
+    /// point) or the one the feed kept in the vault. Called at unlock, because the feed will
+    /// not send a version it already sent, and when the feed brings a new one. A stored
+    /// catalog this build cannot read leaves the current one in use.
+    pub fn use_newest_catalog(&mut self) -> Result<()> {
+        let Some(text) = crate::sync_pass::stored_catalog(self.vault()?)? else {
+            return Ok(());
+        };
+        let stored = fieldkit_domain::catalog::Catalog::from_toml_str(&text).map_err(|e| {
+            AppError::user(
+                &format!("Каталог послуг, отриманий із сервера, не прочитано ({e}); діє попередній."),
+                &format!("The service catalog from the server could not be read ({e}); the previous one stays in use."),
+            )
+        })?;
+        if stored.version > self.catalog.version {
+            self.catalog = stored;
         }
         Ok(())
     }

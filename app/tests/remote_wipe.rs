@@ -25,6 +25,7 @@ fn enroll(app: &fieldkit_app::RunningApp, server: &str, code: &str, name: &str) 
     type_into(app, "Одноразовий код", code);
     type_into(app, "Назва планшета", name);
     type_into(app, "ПІБ адміністратора", "Коваленко Олена Петрівна");
+    type_into(app, "Ім'я на екрані входу", "Олена К.");
     type_into(app, "Нова парольна фраза", PASSPHRASE);
     type_into(app, "Парольна фраза ще раз", PASSPHRASE);
     tap(app, "Зареєструвати планшет");
@@ -77,6 +78,12 @@ fn a_locked_lost_tablet_is_wiped_and_starts_again_from_enrollment() {
     );
     assert!(!vault_path.exists(), "the vault is gone");
     assert!(!credential.exists(), "the credential is gone");
+    let mut display_key = vault_path.clone().into_os_string();
+    display_key.push("-display-key");
+    assert!(
+        !std::path::Path::new(&display_key).exists(),
+        "the unlock screen's names are gone"
+    );
     for (path, bytes) in raw_bytes(&data) {
         let text = String::from_utf8_lossy(&bytes);
         assert!(

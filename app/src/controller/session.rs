@@ -88,12 +88,18 @@ impl Controller {
             .iter()
             .map(|slot| AdminRow {
                 slot: slot.slot_id.0.clone().into(),
-                name: format!(
-                    "{} {}",
-                    lang.pick("Адміністратор", "Administrator"),
-                    slot.ordinal
-                )
-                .into(),
+                // A slot made before display names existed is numbered.
+                name: slot
+                    .display_name
+                    .clone()
+                    .unwrap_or_else(|| {
+                        format!(
+                            "{} {}",
+                            lang.pick("Адміністратор", "Administrator"),
+                            slot.ordinal
+                        )
+                    })
+                    .into(),
             })
             .collect();
         let page = window.global::<UnlockPage>();
@@ -107,6 +113,7 @@ impl Controller {
         let code = page.get_code().trim().to_owned();
         let device = page.get_device_name().trim().to_owned();
         let admin = page.get_admin_name().trim().to_owned();
+        let display_name = page.get_display_name().trim().to_owned();
         let passphrase = zeroize::Zeroizing::new(page.get_passphrase().to_string());
         page.set_error("".into());
         let fail = |uk: &str, en: &str| {
@@ -119,11 +126,15 @@ impl Controller {
                 "The server address starts with https://",
             );
         }
-        if code.is_empty() || device.is_empty() || admin.is_empty() {
+        if code.is_empty() || device.is_empty() || admin.is_empty() || display_name.is_empty() {
             return fail(
-                "Заповніть код, назву планшета та ім'я адміністратора.",
-                "Fill in the code, the tablet's name and the administrator's name.",
+                "Заповніть код, назву планшета, ім'я адміністратора та ім'я на екрані входу.",
+                "Fill in the code, the tablet's name, the administrator's name and the name on the unlock screen.",
             );
+        }
+        if let Some(message) = display_name_problem(&display_name) {
+            page.set_error(message.in_lang(self.lang()).into());
+            return Ok(());
         }
         if passphrase.chars().count() < VaultOptions::default().min_passphrase_chars {
             return fail(
@@ -163,9 +174,12 @@ impl Controller {
                     ctl.config.clock.clone(),
                 )?;
                 save_enrollment(&mut vault, &server, &server_ca, &enrollment)?;
+                let slot = vault.slot().clone();
+                vault.set_display_name(&slot, &display_name)?;
                 ctl.vault = Some(vault);
                 ctl.admin_name = admin.clone();
                 let page = win.global::<EnrollPage>();
+                page.set_display_name("".into());
                 page.set_passphrase("".into());
                 page.set_passphrase_again("".into());
                 page.set_code("".into());
@@ -269,6 +283,8 @@ impl Controller {
         self.locked_watch = None;
         let now = self.config.clock.now();
         crate::controller::receipt::forget_old(self.vault()?, now)?;
+        // Told once the screen is chosen (showing a screen clears the notice).
+        let catalog = self.use_newest_catalog();
         window
             .global::<App>()
             .set_admin_name(self.admin_name.clone().into());
@@ -291,10 +307,11 @@ impl Controller {
                 self.draft = Some(draft);
                 self.fill_visit_screens(window)?;
                 window.global::<App>().set_visit_open(true);
-                self.show(window, screen)
+                self.show(window, screen)?;
             }
-            None => self.show(window, Screen::Today),
+            None => self.show(window, Screen::Today)?,
         }
+        catalog
     }
 
     fn start_sync(&mut self) -> Result<()> {
@@ -412,7 +429,20 @@ fn clear_locked_out(window: &AppWindow) {
     sign.set_asking_admin(false);
     let settings = window.global::<SettingsPage>();
     settings.set_new_admin_name("".into());
+    settings.set_new_admin_display_name("".into());
     settings.set_new_admin_passphrase("".into());
+}
+
+/// Why a display name cannot be used, if it cannot: it fits one button of the unlock screen.
+pub fn display_name_problem(name: &str) -> Option<Message> {
+    let max = fieldkit_vault::MAX_DISPLAY_NAME_CHARS;
+    (name.trim().is_empty() || name.chars().count() > max || name.chars().any(char::is_control))
+        .then(|| {
+            Message::new(
+                format!("Ім'я на екрані входу: від 1 до {max} символів."),
+                format!("The name on the unlock screen: 1 to {max} characters."),
+            )
+        })
 }
 
 /// An enrollment QR's text, if it is one of ours.

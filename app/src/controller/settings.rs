@@ -127,15 +127,8 @@ impl Controller {
         };
         page.set_device_id(text(vault.get_setting("sync.device_id")?).into());
         page.set_server(text(vault.get_setting("sync.server")?).into());
-        let catalog = text(vault.get_setting("catalog.version")?);
-        page.set_catalog_version(
-            if catalog.is_empty() {
-                self.catalog.version.to_string()
-            } else {
-                catalog
-            }
-            .into(),
-        );
+        // The version in use: the newest of the bundled and the stored catalog.
+        page.set_catalog_version(self.catalog.version.to_string().into());
         let last = match self.last_sync {
             Some(at) => time::OffsetDateTime::from_unix_timestamp(at)
                 .map(|t| {
@@ -159,6 +152,7 @@ impl Controller {
         let page = window.global::<SettingsPage>();
         page.set_error("".into());
         let name = page.get_new_admin_name().trim().to_owned();
+        let display_name = page.get_new_admin_display_name().trim().to_owned();
         let passphrase = zeroize::Zeroizing::new(page.get_new_admin_passphrase().to_string());
         if name.is_empty() {
             page.set_error(
@@ -168,8 +162,15 @@ impl Controller {
             );
             return Ok(());
         }
-        self.vault()?.add_admin(&name, &passphrase)?;
+        if let Some(message) = super::session::display_name_problem(&display_name) {
+            page.set_error(message.in_lang(self.lang()).into());
+            return Ok(());
+        }
+        let vault = self.vault()?;
+        let slot = vault.add_admin(&name, &passphrase)?;
+        vault.set_display_name(&slot, &display_name)?;
         page.set_new_admin_name("".into());
+        page.set_new_admin_display_name("".into());
         page.set_new_admin_passphrase("".into());
         self.refresh_settings(window)
     }

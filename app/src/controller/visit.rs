@@ -490,16 +490,32 @@ impl Controller {
         let today = self.today();
         let draft = self.draft.as_ref().ok_or_else(no_visit)?;
         let page = window.global::<ApplicantPage>();
-        for setter in [
-            ApplicantPage::set_error_rnokpp,
-            ApplicantPage::set_error_birth_date,
-            ApplicantPage::set_error_phone,
-            ApplicantPage::set_error_email,
-            ApplicantPage::set_error_edrpou,
-            ApplicantPage::set_error_name,
-            ApplicantPage::set_error_representative,
+        // Every validated field has its own place for its message: the match is exhaustive, so
+        // a new field cannot be added without one.
+        use crate::draft::ApplicantField as F;
+        let show = |field: F, text: SharedString| match field {
+            F::PersonName => page.set_error_name(text),
+            F::EntityName => page.set_error_entity_name(text),
+            F::Edrpou => page.set_error_edrpou(text),
+            F::Rnokpp => page.set_error_rnokpp(text),
+            F::BirthDate => page.set_error_birth_date(text),
+            F::Address => page.set_error_address(text),
+            F::Phone => page.set_error_phone(text),
+            F::Email => page.set_error_email(text),
+            F::Representative => page.set_error_representative(text),
+        };
+        for field in [
+            F::PersonName,
+            F::EntityName,
+            F::Edrpou,
+            F::Rnokpp,
+            F::BirthDate,
+            F::Address,
+            F::Phone,
+            F::Email,
+            F::Representative,
         ] {
-            setter(&page, "".into());
+            show(field, SharedString::new());
         }
         match draft.applicant.build(today) {
             Ok(_) => {
@@ -510,16 +526,7 @@ impl Controller {
             }
             Err(problems) => {
                 for problem in problems {
-                    let text: SharedString = problem.message.in_lang(lang).into();
-                    match problem.field {
-                        "rnokpp" => page.set_error_rnokpp(text),
-                        "birth_date" => page.set_error_birth_date(text),
-                        "phone" => page.set_error_phone(text),
-                        "email" => page.set_error_email(text),
-                        "edrpou" => page.set_error_edrpou(text),
-                        "representative" => page.set_error_representative(text),
-                        _ => page.set_error_name(text),
-                    }
+                    show(problem.field, problem.message.in_lang(lang).into());
                 }
                 Err(AppError::user(
                     "Перевірте позначені поля.",
@@ -856,6 +863,8 @@ pub fn clear_screens(window: &AppWindow) {
         ApplicantPage::set_error_email,
         ApplicantPage::set_error_edrpou,
         ApplicantPage::set_error_name,
+        ApplicantPage::set_error_entity_name,
+        ApplicantPage::set_error_address,
         ApplicantPage::set_error_representative,
     ] {
         setter(&applicant, "".into());

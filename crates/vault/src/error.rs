@@ -41,6 +41,13 @@ pub enum VaultError {
     Seal(#[from] fieldkit_protocol::EnvelopeError),
     #[error("storage error: {0}")]
     Storage(rusqlite::Error),
+    #[error("a display name has 1 to {max} characters on one line")]
+    BadDisplayName { max: usize },
+    #[error("the display key {path} could not be read or written: {source}")]
+    DisplayKey {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the vault's file {path} could not be removed: {source}")]
     Remove {
         path: String,

@@ -7,7 +7,8 @@
 //! keeps the consultations given without a case (regulation 2.36), encrypted like drafts.
 //!
 //! It must never write personal data, an image or a signature in clear (only opaque ids, times,
-//! states and counters are stored unencrypted), never keep the VMK after `lock`, and never
+//! states and counters are stored unencrypted; the administrators' display names, which the
+//! locked screen shows, are sealed under a key kept beside the file), never keep the VMK after `lock`, and never
 //! return data whose authentication failed: that is an integrity error naming the record.
 
 mod audit;
@@ -15,6 +16,7 @@ mod backoff;
 mod clock;
 mod consultations;
 mod crypto;
+mod display_name;
 mod error;
 mod keyslot;
 mod outgoing;
@@ -28,6 +30,7 @@ pub use backoff::BackoffPolicy;
 pub use clock::{Clock, SystemClock};
 pub use consultations::StoredConsultation;
 pub use crypto::{MIN_KDF_ITERATIONS, MasterKey};
+pub use display_name::MAX_DISPLAY_NAME_CHARS;
 pub use error::VaultError;
 pub use keyslot::SlotId;
 pub use outgoing::{OutgoingItem, retry_delay};

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{Result, VaultError};
 
 /// The schema this build writes. A file with a higher version is refused, never downgraded.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Version of the layout of encrypted records, bound into every ciphertext's associated data.
 /// A change of record layout gets a new number and a re-encrypting step on unlock.
@@ -66,6 +66,9 @@ const MIGRATIONS: &[&str] = &[
     // encrypted; only an opaque id and the time are in clear.
     "CREATE TABLE consultations (
         consultation_id TEXT PRIMARY KEY, recorded_at INTEGER NOT NULL, record_ct BLOB NOT NULL);",
+    // 6 → 7: each slot's display name for the unlock screen, sealed under the display key kept
+    // beside the vault (see `display_name`); empty until the administrator chooses one.
+    "ALTER TABLE key_slots ADD COLUMN display_ct BLOB;",
 ];
 
 /// Open the file with the settings every connection needs.

@@ -12,6 +12,7 @@ use crate::audit::{self, AuditEvent, AuditHead};
 use crate::backoff::{self, BackoffPolicy};
 use crate::clock::Clock;
 use crate::crypto::{MIN_KDF_ITERATIONS, MasterKey, row_aad};
+use crate::display_name;
 use crate::error::{Result, VaultError};
 use crate::keyslot::{self, SlotId};
 use crate::schema::{self, RECORD_FORMAT};
@@ -40,12 +41,30 @@ impl Default for VaultOptions {
     }
 }
 
-/// A slot as the unlock screen lists it before unlocking: an opaque id and a number
-/// ("Адміністратор 2"). Names are personal data and are shown only after unlock.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A slot as the unlock screen lists it before unlocking: an opaque id, a number, and the
+/// display name its administrator chose for that screen, if any (see `display_name`). Full
+/// names are personal data and are read only after unlock ([`AdminInfo`]).
+#[derive(Clone, PartialEq, Eq)]
 pub struct SlotInfo {
     pub slot_id: SlotId,
     pub ordinal: u32,
+    pub display_name: Option<String>,
+}
+
+impl std::fmt::Debug for SlotInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SlotInfo {{ slot_id: {}, ordinal: {}, display_name: {} }}",
+            self.slot_id,
+            self.ordinal,
+            if self.display_name.is_some() {
+                "<redacted>"
+            } else {
+                "none"
+            }
+        )
+    }
 }
 
 /// An administrator as listed once the vault is unlocked.
@@ -157,17 +176,33 @@ impl Vault {
         &self.path
     }
 
+    /// The slots in order, with the display names the display key opens.
     pub fn slots(&self) -> Result<Vec<SlotInfo>> {
         let conn = schema::connect(&self.path, false)?;
+        let key = display_name::load_key(&self.path)?;
         let mut statement =
-            conn.prepare("SELECT slot_id, ordinal FROM key_slots ORDER BY ordinal")?;
+            conn.prepare("SELECT slot_id, ordinal, display_ct FROM key_slots ORDER BY ordinal")?;
         let rows = statement.query_map([], |r| {
-            Ok(SlotInfo {
-                slot_id: SlotId(r.get(0)?),
-                ordinal: r.get(1)?,
-            })
+            Ok((
+                SlotId(r.get(0)?),
+                r.get::<_, u32>(1)?,
+                r.get::<_, Option<Vec<u8>>>(2)?,
+            ))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut slots = Vec::new();
+        for row in rows {
+            let (slot_id, ordinal, sealed) = row?;
+            let display_name = match (&key, sealed) {
+                (Some(key), Some(sealed)) => display_name::open(key, &slot_id, &sealed),
+                _ => None,
+            };
+            slots.push(SlotInfo {
+                slot_id,
+                ordinal,
+                display_name,
+            });
+        }
+        Ok(slots)
     }
 
     /// Make the vault unreadable for good without unlocking it: every key slot (the master key
@@ -184,6 +219,7 @@ impl Vault {
     /// Shred the keys (see [`Vault::shred_keys`]), then remove the vault's files.
     pub fn destroy(self) -> Result<()> {
         self.shred_keys()?;
+        display_name::remove_key(&self.path)?;
         for suffix in ["", "-wal", "-shm"] {
             let mut name = self.path.clone().into_os_string();
             name.push(suffix);
@@ -352,6 +388,26 @@ impl UnlockedVault {
         let slot = keyslot::new_slot_id(&self.rng)?;
         self.insert_slot(&slot, ordinal, name, passphrase, "admin.added")?;
         Ok(slot)
+    }
+
+    /// Set the name the unlock screen shows for `slot` (see `display_name`): 1 to
+    /// [`MAX_DISPLAY_NAME_CHARS`](crate::MAX_DISPLAY_NAME_CHARS) characters on one line.
+    pub fn set_display_name(&mut self, slot: &SlotId, name: &str) -> Result<()> {
+        let name = display_name::checked(name)?;
+        let key = display_name::load_or_create_key(&self.path, &self.rng)?;
+        let sealed = display_name::seal(&key, slot, name)?;
+        let details = format!("slot={slot}");
+        let id = slot.0.clone();
+        self.transaction(|tx| {
+            let changed = tx.tx.execute(
+                "UPDATE key_slots SET display_ct = ?2 WHERE slot_id = ?1",
+                params![id, sealed],
+            )?;
+            if changed == 0 {
+                return Err(VaultError::UnknownSlot(id.clone()));
+            }
+            tx.audit("admin.display_name_set", &details)
+        })
     }
 
     /// Remove an administrator's slot; the last one cannot go.

@@ -9,6 +9,8 @@ const NAME: &str = "Шевченко Тарас Григорович";
 const TAX_NUMBER: &str = "3012345678";
 /// A consultation's question (regulation 2.36): it tells of the person's circumstances.
 const QUESTION: &str = "Чи можна оформити субсидію, якщо син живе окремо?";
+/// What the unlock screen shows for the administrator: on screen, but never in a file in clear.
+const DISPLAY_NAME: &str = "Олена К., мобільна група";
 
 fn page_image() -> Vec<u8> {
     // A distinctive 64 KiB pattern that no encryption would produce by chance.
@@ -42,6 +44,17 @@ fn planted_needles() -> Vec<(String, Vec<u8>)> {
             "субсидію".as_bytes().to_vec(),
         ),
         ("administrator".to_string(), "Коваленко".as_bytes().to_vec()),
+        (
+            "display name (UTF-8)".to_string(),
+            DISPLAY_NAME.as_bytes().to_vec(),
+        ),
+        (
+            "display name (UTF-16LE)".to_string(),
+            DISPLAY_NAME
+                .encode_utf16()
+                .flat_map(|u| u.to_le_bytes())
+                .collect(),
+        ),
         (
             "e-mail address".to_string(),
             b"taras.shevchenko@example.com".to_vec(),
@@ -93,6 +106,8 @@ fn planted_personal_data_never_appears_in_any_file() {
     let consultation_id = vault
         .transaction(|tx| tx.put_consultation(consultation.as_bytes()))
         .unwrap();
+    let slot = vault.slot().clone();
+    vault.set_display_name(&slot, DISPLAY_NAME).unwrap();
 
     // Open: the WAL holds the latest pages.
     let wal = common::vault_path(dir.path()).with_extension("sqlite-wal");
@@ -112,6 +127,15 @@ fn planted_personal_data_never_appears_in_any_file() {
     assert_eq!(kept[0].consultation_id, consultation_id);
     assert_eq!(&kept[0].record[..], consultation.as_bytes());
 
-    drop(vault.lock());
+    let locked = vault.lock();
     assert_nothing_in_clear(dir.path(), "vault closed");
+    assert_eq!(
+        locked.slots().unwrap()[0].display_name.as_deref(),
+        Some(DISPLAY_NAME),
+        "the locked vault gives the unlock screen its display name"
+    );
+    assert!(
+        all_files_bytes(dir.path()).len() > 1,
+        "the display key is a file of its own beside the vault"
+    );
 }
