@@ -153,10 +153,14 @@ fn the_applicant_signs_the_printed_inventory_in_ink() {
     tap(&app, "Далі: повідомлення і отримання");
     tap(&app, "Далі: опис і підписи");
     assert_eq!(screen(&app), Screen::Sign);
-    let number = find_containing(&app, "Справа №: ")
-        .accessible_label()
-        .unwrap()
-        .replace("Справа №: ", "");
+    let number = app
+        .controller
+        .borrow()
+        .draft
+        .as_ref()
+        .and_then(|d| d.registration.as_ref())
+        .map(|r| r.case_number.clone())
+        .unwrap();
 
     // Ink instead of the pad: print through CUPS.
     tap(&app, "Підписати чорнилом на папері");

@@ -74,6 +74,7 @@ fn a_witness_signs_for_an_applicant_who_cannot_and_the_case_seals() {
     type_into(&app, "Одноразовий код", "CODE-0002");
     type_into(&app, "Назва планшета", "T08");
     type_into(&app, "ПІБ адміністратора", "Коваленко Олена Петрівна");
+    type_into(&app, "Ім'я на екрані входу", "Олена К.");
     type_into(&app, "Нова парольна фраза", "довга-парольна-фраза");
     type_into(&app, "Парольна фраза ще раз", "довга-парольна-фраза");
     tap(&app, "Зареєструвати планшет");
@@ -101,6 +102,9 @@ fn a_witness_signs_for_an_applicant_who_cannot_and_the_case_seals() {
             "Декларація про місце проживання (за формою, встановленою КМУ) — 1 арк.",
         )
     });
+    // Exempt by law: no payment document is due.
+    tap(&app, "Звільнено");
+    type_into(&app, "Підстава звільнення", "особа з інвалідністю I групи");
     tap(&app, "Далі: заява");
     type_into(
         &app,
