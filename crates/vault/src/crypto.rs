@@ -136,6 +136,17 @@ pub(crate) fn row_aad(table: &str, row: &str, schema_version: i64) -> Vec<u8> {
     format!("fieldkit-vault\0{table}\0{row}\0{schema_version}").into_bytes()
 }
 
+/// Associated data that binds a ciphertext to its table and to every field that says where it
+/// belongs (each field length-prefixed, so no two field lists give the same bytes).
+pub(crate) fn bound_aad(table: &str, fields: &[&[u8]], format: i64) -> Vec<u8> {
+    let mut out = format!("fieldkit-vault\0{table}\0{format}").into_bytes();
+    for field in fields {
+        out.extend_from_slice(&(field.len() as u64).to_be_bytes());
+        out.extend_from_slice(field);
+    }
+    out
+}
+
 pub(crate) fn random_bytes<const N: usize>(rng: &SystemRandom) -> Result<[u8; N]> {
     let mut out = [0u8; N];
     rng.fill(&mut out).map_err(|_| VaultError::Random)?;
@@ -161,6 +172,14 @@ mod tests {
     fn derived_keys_differ_by_purpose() {
         let key = MasterKey::generate(&SystemRandom::new()).unwrap();
         assert_ne!(*key.derive("rows").unwrap(), *key.derive("audit").unwrap());
+    }
+
+    #[test]
+    fn bound_associated_data_tells_field_boundaries_apart() {
+        assert_ne!(
+            bound_aad("blobs", &[b"ab", b"c"], 2),
+            bound_aad("blobs", &[b"a", b"bc"], 2)
+        );
     }
 
     #[test]
