@@ -18,7 +18,9 @@ const MIN_NUMBER_DIGITS: usize = 9;
 
 /// `text` with e-mail addresses, long digit runs and names replaced by placeholders.
 pub fn redact_personal_data(text: &str) -> String {
-    let without_addresses = redact_addresses(text);
+    // One line with single spaces, so a name broken over lines or tabs is still seen as one.
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let without_addresses = redact_addresses(&one_line);
     let without_numbers = redact_numbers(&without_addresses);
     redact_names(&without_numbers)
 }
@@ -220,6 +222,14 @@ mod tests {
         assert_eq!(
             redact_personal_data("gateway refused (Шевченко Тарас Григорович)."),
             "gateway refused (<name>)."
+        );
+    }
+
+    #[test]
+    fn a_name_broken_over_lines_is_still_redacted() {
+        assert_eq!(
+            redact_personal_data("550 user\nШевченко\n\tТарас unknown"),
+            "550 user <name> unknown"
         );
     }
 
