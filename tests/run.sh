@@ -43,3 +43,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== tests"
 cargo test --workspace --locked
+
+echo "== the tablet's binary without the demo's server"
+# The package is built without the `demo` feature; this builds the binary the same way and
+# checks it carries no server code (deploy/tablet/check-no-server.sh), and that the lints hold
+# for that build too.
+cargo clippy -p fieldkit-app --no-default-features --lib --bins --locked -- -D warnings
+bash deploy/tablet/check-no-server.sh

@@ -7,6 +7,7 @@ pub mod command_credential;
 pub mod config;
 pub mod consultations;
 pub mod controller;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod draft;
 pub mod error;

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use fieldkit_app::config::{AppConfig, default_assets_dir};
-use fieldkit_app::demo;
 use slint::ComponentHandle;
 
 const HELP: &str = "fieldkit — польовий набір мобільного адміністратора ЦНАП / the mobile administrator's field kit
@@ -71,27 +70,55 @@ fn run() -> Result<(), String> {
     if let Some(device) = scanner {
         config.scanner.device = Some(device);
     }
-    let _demo = if demo_mode {
-        let demo = demo::prepare(&mut config).map_err(|e| e.to_string())?;
-        println!(
-            "Демо / demo: сервер {} ; парольна фраза / passphrase «{}»",
-            demo.server.url,
-            demo::DEMO_PASSPHRASE
-        );
-        Some(demo)
+    let demo = if demo_mode {
+        Some(start_demo(&mut config)?)
     } else {
         None
     };
     let app = fieldkit_app::build(config).map_err(|e| e.to_string())?;
-    if demo_mode {
+    if let Some(demo) = &demo {
         let message = fieldkit_app::i18n::Message::new(
-            format!("Демо: парольна фраза «{}»", demo::DEMO_PASSPHRASE),
-            format!("Demo: the passphrase is «{}»", demo::DEMO_PASSPHRASE),
+            format!("Демо: парольна фраза «{}»", demo.passphrase),
+            format!("Demo: the passphrase is «{}»", demo.passphrase),
         );
         let controller = app.controller.borrow();
         controller.notify(&app.window, &message, false);
     }
     app.window.run().map_err(|e| e.to_string())
+}
+
+/// The demo's server and enrolled tablet, kept alive while the app runs. (A build without the
+/// `demo` feature never makes one: it refuses `--demo` instead.)
+#[cfg_attr(not(feature = "demo"), allow(dead_code))]
+struct RunningDemo {
+    passphrase: &'static str,
+    _server: Box<dyn std::any::Any>,
+}
+
+/// The in-process server exists only in builds with the `demo` feature (the developer's
+/// default); the tablet's package is built without it.
+#[cfg(feature = "demo")]
+fn start_demo(config: &mut AppConfig) -> Result<RunningDemo, String> {
+    use fieldkit_app::demo;
+    let running = demo::prepare(config).map_err(|e| e.to_string())?;
+    println!(
+        "Демо / demo: сервер {} ; парольна фраза / passphrase «{}»",
+        running.server.url,
+        demo::DEMO_PASSPHRASE
+    );
+    Ok(RunningDemo {
+        passphrase: demo::DEMO_PASSPHRASE,
+        _server: Box::new(running),
+    })
+}
+
+#[cfg(not(feature = "demo"))]
+fn start_demo(_config: &mut AppConfig) -> Result<RunningDemo, String> {
+    Err(
+        "у цій збірці немає демо-режиму / this build has no demo mode \
+         (built without the `demo` feature)"
+            .to_owned(),
+    )
 }
 
 fn main() -> ExitCode {

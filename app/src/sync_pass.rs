@@ -27,12 +27,26 @@ pub async fn push_outbox(
     client: &SyncClient,
     resume: &mut Resume,
 ) -> Result<usize, SyncPassError> {
+    push_outbox_until(vault, client, resume, &|| false).await
+}
+
+/// As [`push_outbox`], asking `stop` before every chunk: once it says yes (the tablet locked)
+/// it ends with `SyncError::Stopped`, and `resume` holds where each upload is.
+pub async fn push_outbox_until(
+    vault: &mut UnlockedVault,
+    client: &SyncClient,
+    resume: &mut Resume,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<usize, SyncPassError> {
     let mut delivered = 0;
-    for entry in vault.outbox()? {
+    let outbox = vault.outbox()?;
+    // Uploads of envelopes no longer waiting (delivered, or wiped) have nothing to resume.
+    resume.retain(|id, _| outbox.iter().any(|entry| &entry.envelope_id == id));
+    for entry in outbox {
         let envelope = vault.sealed_envelope(&entry.envelope_id)?;
         let locations = resume.entry(entry.envelope_id.clone()).or_default();
         let (signed, _receipt) = client
-            .upload_envelope(&entry.envelope_id, &envelope, locations, &mut |_| {})
+            .upload_envelope_until(&entry.envelope_id, &envelope, locations, &mut |_| {}, stop)
             .await?;
         let receipt =
             serde_json::to_string(&signed).map_err(|e| SyncError::BadAnswer(e.to_string()))?;
@@ -41,6 +55,33 @@ pub async fn push_outbox(
         delivered += 1;
     }
     Ok(delivered)
+}
+
+/// The uploads a stopped or failed pass left, kept in the vault so a pass after unlock (or a
+/// restart) resumes them from the server's offset instead of sending every chunk again.
+pub fn stored_uploads(vault: &mut UnlockedVault) -> Result<Resume, VaultError> {
+    Ok(vault
+        .get_setting(UPLOADS)?
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default())
+}
+
+/// Keep `uploads` for [`stored_uploads`]; nothing is written when nothing is left to resume and
+/// nothing was kept, so a quiet pass adds no audit event.
+pub fn keep_uploads(vault: &mut UnlockedVault, uploads: &Resume) -> Result<(), VaultError> {
+    let unfinished: Resume = uploads
+        .iter()
+        .filter(|(_, parts)| !parts.is_empty())
+        .map(|(id, parts)| (id.clone(), parts.clone()))
+        .collect();
+    if unfinished == stored_uploads(vault)? {
+        return Ok(());
+    }
+    if unfinished.is_empty() {
+        return vault.transaction(|tx| tx.delete_setting(UPLOADS));
+    }
+    let bytes = serde_json::to_vec(&unfinished).map_err(|e| VaultError::Encoding(e.to_string()))?;
+    vault.put_setting(UPLOADS, &bytes)
 }
 
 /// Pull status changes after `since` into the tracking stubs; returns the next cursor.
@@ -172,6 +213,8 @@ pub const RETURN_REASON: &str = "reason.";
 const CATALOG: &str = "catalog.toml";
 const CATALOG_VERSION: &str = "catalog.version";
 const VISITS_CURSOR: &str = "visits.cursor";
+/// Where each unfinished upload is on the server (upload paths only, no content).
+const UPLOADS: &str = "sync.uploads";
 
 /// The catalog text the feed kept in the vault, if it ever sent one. It outlives restarts, and
 /// the version kept beside it stops the feed from sending it again.

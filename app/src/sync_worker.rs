@@ -1,7 +1,14 @@
 //! The background sync: a thread with its own vault connection and its own runtime, so the
 //! screens never wait for the network. It runs a pass every `interval`, or at once when asked
 //! (after sealing, or "Sync now"), and reports what happened as `UiMessage`s.
+//!
+//! Its vault connection holds the keys, so it must not outlive the lock: dropping the worker
+//! (which locking does) tells the running pass to stop before its next chunk or step; the
+//! thread keeps where each upload is in the vault, then drops its connection, keys and all.
+//! The next worker, after unlock, resumes those uploads from the server's offset.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -12,9 +19,11 @@ use crate::controller::{Controller, UiMessage};
 use crate::error::{AppError, Result};
 use crate::i18n::Message;
 use crate::sync_pass::{
-    FeedsApplied, Resume, apply_commands, enrolled_from_vault, pull_feeds, pull_status, report,
+    FeedsApplied, Resume, apply_commands, enrolled_from_vault, keep_uploads, pull_feeds,
+    pull_status, push_outbox_until, report, stored_uploads,
 };
 use crate::ui::{App, AppWindow, Screen};
+use fieldkit_sync_client::SyncError;
 
 #[derive(Debug)]
 pub enum SyncEvent {
@@ -37,19 +46,31 @@ pub struct SyncSummary {
 
 pub struct SyncWorker {
     trigger: mpsc::Sender<()>,
+    /// Set when the worker is dropped: the tablet locked, or the app is closing.
+    locked: Arc<AtomicBool>,
 }
 
 impl SyncWorker {
     pub fn spawn(vault: UnlockedVault, to_ui: mpsc::Sender<UiMessage>, interval: Duration) -> Self {
         let (trigger, wake) = mpsc::channel::<()>();
-        std::thread::spawn(move || run(vault, to_ui, wake, interval));
+        let locked = Arc::new(AtomicBool::new(false));
+        let seen_by_thread = locked.clone();
+        std::thread::spawn(move || run(vault, to_ui, wake, interval, &seen_by_thread));
         // The first pass at once: the tablet may have come back online while locked.
         let _ = trigger.send(());
-        Self { trigger }
+        Self { trigger, locked }
     }
 
     pub fn trigger(&self) {
         let _ = self.trigger.send(());
+    }
+}
+
+impl Drop for SyncWorker {
+    /// Locking drops the worker: a pass in progress stops before its next chunk or step
+    /// rather than keeping the vault's keys until a long upload ends.
+    fn drop(&mut self) {
+        self.locked.store(true, Ordering::SeqCst);
     }
 }
 
@@ -60,6 +81,7 @@ fn run(
     to_ui: mpsc::Sender<UiMessage>,
     wake: mpsc::Receiver<()>,
     interval: Duration,
+    locked: &AtomicBool,
 ) {
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -71,7 +93,8 @@ fn run(
         ))));
         return;
     };
-    let mut resume = Resume::default();
+    // Uploads a pass before the last lock (or restart) left unfinished.
+    let mut resume = stored_uploads(&mut vault).unwrap_or_default();
     loop {
         match wake.recv_timeout(interval) {
             Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -79,10 +102,21 @@ fn run(
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
         while wake.try_recv().is_ok() {}
+        if locked.load(Ordering::SeqCst) {
+            return;
+        }
         if to_ui.send(UiMessage::Sync(SyncEvent::Started)).is_err() {
             return;
         }
-        let event = match runtime.block_on(pass(&mut vault, &mut resume)) {
+        let outcome = runtime.block_on(pass(&mut vault, &mut resume, locked));
+        let kept = keep_uploads(&mut vault, &resume);
+        if locked.load(Ordering::SeqCst) {
+            // Stopped for the lock: nothing to show on a locked screen. Returning drops the
+            // vault connection and its keys.
+            return;
+        }
+        let event = match outcome.and_then(|summary| kept.map(|()| summary).map_err(AppError::from))
+        {
             Ok(summary) => SyncEvent::Finished(summary),
             Err(error) => SyncEvent::Failed(error.message()),
         };
@@ -92,7 +126,20 @@ fn run(
     }
 }
 
-async fn pass(vault: &mut UnlockedVault, resume: &mut Resume) -> Result<SyncSummary> {
+/// One pass; between its steps, and before every chunk of an upload, it asks whether the
+/// tablet locked and then ends with `SyncError::Stopped`.
+async fn pass(
+    vault: &mut UnlockedVault,
+    resume: &mut Resume,
+    locked: &AtomicBool,
+) -> Result<SyncSummary> {
+    let stop = || locked.load(Ordering::SeqCst);
+    let step = || -> Result<()> {
+        if stop() {
+            return Err(SyncError::Stopped.into());
+        }
+        Ok(())
+    };
     let enrolled = enrolled_from_vault(vault)?;
     let client = &enrolled.client;
     // Commands first: a revoked tablet is refused everything else, and a wiped one must not
@@ -109,7 +156,9 @@ async fn pass(vault: &mut UnlockedVault, resume: &mut Resume) -> Result<SyncSumm
             ..SyncSummary::default()
         });
     }
-    let delivered = crate::sync_pass::push_outbox(vault, client, resume).await?;
+    step()?;
+    let delivered = push_outbox_until(vault, client, resume, &stop).await?;
+    step()?;
     let since = vault
         .get_setting(STATUS_CURSOR)?
         .and_then(|v| String::from_utf8_lossy(&v).parse().ok())
@@ -120,6 +169,7 @@ async fn pass(vault: &mut UnlockedVault, resume: &mut Resume) -> Result<SyncSumm
         .map(|s| (s.case_number, s.status))
         .collect();
     let next = pull_status(vault, client, since).await?;
+    step()?;
     vault.transaction(|tx| tx.put_setting(STATUS_CURSOR, next.to_string().as_bytes()))?;
     let after = vault.transaction(|tx| tx.tracking())?;
     let status_changes = after
@@ -127,6 +177,7 @@ async fn pass(vault: &mut UnlockedVault, resume: &mut Resume) -> Result<SyncSumm
         .filter(|s| !before.contains(&(s.case_number.clone(), s.status.clone())))
         .count();
     let feeds = pull_feeds(vault, client).await?;
+    step()?;
     let sent = report(vault, client).await?;
     Ok(SyncSummary {
         delivered,
@@ -156,8 +207,9 @@ impl Controller {
                 self.last_sync = Some(summary.at);
                 self.unseen_statuses += summary.status_changes;
                 app.set_status_changes(i32::try_from(self.unseen_statuses).unwrap_or(i32::MAX));
-                // A pass that was running when the tablet locked finishes on its own connection;
-                // nothing on screen changes while locked (a wipe is found at unlock: no draft).
+                // A pass that finished just as the tablet locked may still report (one that was
+                // running stops for the lock and reports nothing); nothing on screen changes
+                // while locked (a wipe is found at unlock: no draft).
                 if self.vault.is_none() {
                     return Ok(());
                 }

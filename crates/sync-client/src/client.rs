@@ -137,7 +137,11 @@ impl SyncClient {
         done_before: u64,
         total: u64,
         progress: &mut (dyn FnMut(UploadProgress) + Send),
+        stop: &(dyn Fn() -> bool + Sync),
     ) -> Result<(), SyncError> {
+        if stop() {
+            return Err(SyncError::Stopped);
+        }
         let mut offset = match location.as_deref() {
             Some(url) => self.offset(url).await?,
             None => None,
@@ -150,6 +154,10 @@ impl SyncClient {
         let url = format!("{}{path}", self.server);
         let mut offset = offset.unwrap_or(0) as usize;
         while offset < part.len() {
+            // Between chunks, never within one: what the server acknowledged stays acknowledged.
+            if stop() {
+                return Err(SyncError::Stopped);
+            }
             let chunk = &part[offset..(offset + self.chunk_size).min(part.len())];
             let checksum = format!(
                 "sha256 {}",
@@ -201,18 +209,37 @@ impl SyncClient {
         locations: &mut BTreeMap<usize, String>,
         progress: &mut (dyn FnMut(UploadProgress) + Send),
     ) -> Result<(SignedReceipt, CommitReceipt), SyncError> {
+        self.upload_envelope_until(envelope_id, envelope, locations, progress, &|| false)
+            .await
+    }
+
+    /// As [`SyncClient::upload_envelope`], asking `stop` before each chunk and before the
+    /// commit: once it says yes the upload ends with [`SyncError::Stopped`], `locations` keeps
+    /// where each part's upload is, and a later call resumes from the server's offset. The
+    /// tablet stops this way when it locks, so its background sync lets go of the vault.
+    pub async fn upload_envelope_until(
+        &self,
+        envelope_id: &str,
+        envelope: &SealedEnvelope,
+        locations: &mut BTreeMap<usize, String>,
+        progress: &mut (dyn FnMut(UploadProgress) + Send),
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Result<(SignedReceipt, CommitReceipt), SyncError> {
         let total: u64 = envelope.parts.iter().map(|p| p.len() as u64).sum();
         let mut done = 0u64;
         for (index, part) in envelope.parts.iter().enumerate() {
             let mut location = locations.get(&index).cloned();
             let result = self
-                .upload_part(part, &mut location, done, total, progress)
+                .upload_part(part, &mut location, done, total, progress, stop)
                 .await;
             if let Some(url) = location {
                 locations.insert(index, url);
             }
             result?;
             done += part.len() as u64;
+        }
+        if stop() {
+            return Err(SyncError::Stopped);
         }
         let body = serde_json::json!({
             "manifest": base64::engine::general_purpose::STANDARD.encode(&envelope.manifest_bytes),

@@ -17,12 +17,16 @@ pub enum SyncError {
     BadAnswer(String),
     #[error("TLS or key setup failed: {0}")]
     Setup(String),
+    /// The caller asked the upload to stop (the tablet locked): what the server acknowledged
+    /// is kept, and the next upload of the same envelope resumes from there.
+    #[error("the upload was stopped between chunks; it resumes from the server's offset")]
+    Stopped,
 }
 
 impl SyncError {
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Offline(_) => true,
+            Self::Offline(_) | Self::Stopped => true,
             Self::Refused { status, .. } => *status >= 500,
             Self::BadAnswer(_) | Self::Setup(_) => false,
         }
@@ -39,6 +43,7 @@ impl SyncError {
             Self::Refused { .. } => "Сервер не прийняв запит",
             Self::BadAnswer(_) => "Відповідь сервера не пройшла перевірку",
             Self::Setup(_) => "Помилка налаштування захищеного з'єднання",
+            Self::Stopped => "Надсилання призупинено: продовжиться після розблокування",
         }
     }
 }

@@ -294,3 +294,83 @@ async fn cut_connections_resume_and_every_envelope_arrives_once() {
         "sent {sent} for {payload} payload with {cuts} cuts"
     );
 }
+
+/// The tablet locks in the middle of a page: the upload stops before its next chunk, keeps what
+/// the server acknowledged, commits nothing, and the next call resumes from the server's offset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_upload_ends_before_its_next_chunk_and_resumes_from_the_server_offset() {
+    use std::sync::atomic::AtomicBool;
+
+    let harness = start_server(&["CCCC-3333"]).await;
+    let base = format!("https://localhost:{}", harness.port);
+    let enrollment = enroll(&base, &harness.server_ca, "CCCC-3333", "T07")
+        .await
+        .unwrap();
+    let device = DeviceSigningKey::from_pkcs8("T07", &enrollment.signing_key_pkcs8).unwrap();
+    let mut client = SyncClient::new(
+        &base,
+        &harness.server_ca,
+        &enrollment.client_certificate,
+        &enrollment.tls_key_pkcs8,
+        &enrollment.receipt_public_key,
+    )
+    .unwrap();
+    client.chunk_size = 32 * 1024;
+    let envelope = sealed_case("env-stop", &device, &harness, 3);
+    const LOCK_AFTER: u64 = 100_000;
+
+    let locked = AtomicBool::new(false);
+    let mut before_lock = Vec::new();
+    let mut locations = BTreeMap::new();
+    let stopped = client
+        .upload_envelope_until(
+            "env-stop",
+            &envelope,
+            &mut locations,
+            &mut |p| {
+                before_lock.push(p);
+                if p.bytes_done > LOCK_AFTER {
+                    locked.store(true, Ordering::SeqCst);
+                }
+            },
+            &|| locked.load(Ordering::SeqCst),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(stopped, SyncError::Stopped) && stopped.is_retryable(),
+        "{stopped}"
+    );
+    // Not one chunk after the lock, and the envelope is not committed.
+    let at_lock = *before_lock.last().unwrap();
+    assert_eq!(
+        before_lock
+            .iter()
+            .filter(|p| p.bytes_done > LOCK_AFTER)
+            .count(),
+        1
+    );
+    assert!(at_lock.bytes_done < at_lock.bytes_total);
+    assert!(harness.meta.envelope("env-stop").unwrap().is_none());
+    assert!(locations.contains_key(&1), "the page's upload is kept");
+
+    let mut after_unlock = Vec::new();
+    let (_, receipt) = client
+        .upload_envelope("env-stop", &envelope, &mut locations, &mut |p| {
+            after_unlock.push(p)
+        })
+        .await
+        .unwrap();
+    assert_eq!(receipt.envelope_id, "env-stop");
+    assert!(harness.meta.envelope("env-stop").unwrap().is_some());
+    // The first chunk after unlock continues where the server was, not from the start.
+    let first = after_unlock[0];
+    assert!(
+        first.bytes_done > at_lock.bytes_done
+            && first.bytes_done <= at_lock.bytes_done + client.chunk_size as u64,
+        "resumed at {} after stopping at {}",
+        first.bytes_done,
+        at_lock.bytes_done
+    );
+    assert_eq!(after_unlock.last().unwrap().bytes_done, at_lock.bytes_total);
+}

@@ -84,18 +84,45 @@ pub(crate) fn hashes_equal(a: &[u8], b: &[u8]) -> bool {
 
 /// AES-256-GCM with random nonces (stored in front of the ciphertext). A random 96-bit nonce is
 /// safe for the number of writes one tablet makes under one key (far below 2^32).
+///
+/// Only the raw key bytes live as long as the cipher, in `Zeroizing`, so they are wiped when the
+/// vault locks (the cipher is dropped with the other keys). ring's `LessSafeKey` holds the
+/// expanded key schedule and offers no way to wipe it, so none is kept: one is built for each
+/// seal or open and dropped when it returns (building it costs far less than the AES-GCM pass
+/// over a record). What is left of it is a stack frame that later calls overwrite, never a
+/// schedule that outlives the lock in a long-lived object.
 pub(crate) struct Cipher {
-    key: LessSafeKey,
+    key: Zeroizing<[u8; 32]>,
     rng: SystemRandom,
 }
 
 impl Cipher {
     pub(crate) fn new(key: &[u8; 32]) -> Result<Self> {
-        let unbound = UnboundKey::new(&AES_256_GCM, key).map_err(|_| VaultError::Random)?;
-        Ok(Self {
-            key: LessSafeKey::new(unbound),
+        let cipher = Self {
+            key: Zeroizing::new(*key),
             rng: SystemRandom::new(),
-        })
+        };
+        // Refuse a key ring would not take now, rather than at the first record.
+        cipher.schedule()?;
+        Ok(cipher)
+    }
+
+    /// The key schedule for one operation (see the type's comment for why it is not kept).
+    fn schedule(&self) -> Result<LessSafeKey> {
+        let unbound =
+            UnboundKey::new(&AES_256_GCM, self.key.as_ref()).map_err(|_| VaultError::Random)?;
+        Ok(LessSafeKey::new(unbound))
+    }
+
+    /// Wipe the key now (dropping the cipher does the same).
+    #[cfg(test)]
+    pub(crate) fn wipe(&mut self) {
+        self.key.zeroize();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn key_bytes(&self) -> &[u8; 32] {
+        &self.key
     }
 
     pub(crate) fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
@@ -106,7 +133,7 @@ impl Cipher {
         out.extend_from_slice(plaintext);
         let (_, body) = out.split_at_mut(NONCE_LEN);
         let tag = self
-            .key
+            .schedule()?
             .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), body)
             .map_err(|_| VaultError::Random)?;
         out.extend_from_slice(tag.as_ref());
@@ -122,7 +149,8 @@ impl Cipher {
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut buffer = Zeroizing::new(body.to_vec());
         let len = self
-            .key
+            .schedule()
+            .ok()?
             .open_in_place(nonce, Aad::from(aad), buffer.as_mut_slice())
             .ok()?
             .len();
@@ -134,6 +162,17 @@ impl Cipher {
 /// Associated data of a stored ciphertext: which table, which row, which schema.
 pub(crate) fn row_aad(table: &str, row: &str, schema_version: i64) -> Vec<u8> {
     format!("fieldkit-vault\0{table}\0{row}\0{schema_version}").into_bytes()
+}
+
+/// Associated data that binds a ciphertext to its table and to every field that says where it
+/// belongs (each field length-prefixed, so no two field lists give the same bytes).
+pub(crate) fn bound_aad(table: &str, fields: &[&[u8]], format: i64) -> Vec<u8> {
+    let mut out = format!("fieldkit-vault\0{table}\0{format}").into_bytes();
+    for field in fields {
+        out.extend_from_slice(&(field.len() as u64).to_be_bytes());
+        out.extend_from_slice(field);
+    }
+    out
 }
 
 pub(crate) fn random_bytes<const N: usize>(rng: &SystemRandom) -> Result<[u8; N]> {
@@ -158,9 +197,28 @@ mod tests {
     }
 
     #[test]
+    fn the_row_cipher_keeps_only_key_bytes_that_are_wiped() {
+        // Zeroizing wipes on drop; wiping by hand shows the bytes it holds are the key's.
+        let mut cipher = Cipher::new(&[7u8; 32]).unwrap();
+        assert_eq!(cipher.key_bytes(), &[7u8; 32]);
+        let sealed = cipher.seal(b"aad", b"secret").unwrap();
+        cipher.wipe();
+        assert_eq!(cipher.key_bytes(), &[0u8; 32]);
+        assert!(cipher.open(b"aad", &sealed).is_none());
+    }
+
+    #[test]
     fn derived_keys_differ_by_purpose() {
         let key = MasterKey::generate(&SystemRandom::new()).unwrap();
         assert_ne!(*key.derive("rows").unwrap(), *key.derive("audit").unwrap());
+    }
+
+    #[test]
+    fn bound_associated_data_tells_field_boundaries_apart() {
+        assert_ne!(
+            bound_aad("blobs", &[b"ab", b"c"], 2),
+            bound_aad("blobs", &[b"a", b"bc"], 2)
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! device (WAL, `synchronous=FULL`); a random vault master key (VMK) wrapped in one key slot per
 //! administrator (PBKDF2-HMAC-SHA256, ≥ 600,000 rounds); every row, page image and signature
 //! sealed with AES-256-GCM under keys derived from the VMK, with associated data binding table,
-//! row id and schema version; an audit chain of keyed hashes; back-off on wrong passphrases;
+//! row id and record format, and for drafts and blobs also where they belong (a draft's state; a
+//! blob's case, kind and position), so nothing can be moved in the file unnoticed; an audit chain of keyed hashes; back-off on wrong passphrases;
 //! and sealing: a signed case leaves the vault as an envelope only the server can open. It also
 //! keeps the consultations given without a case (regulation 2.36), encrypted like drafts.
 //!
@@ -20,6 +21,8 @@ mod display_name;
 mod error;
 mod keyslot;
 mod outgoing;
+mod rebind;
+mod redact;
 mod schema;
 mod seal;
 mod store;
@@ -34,6 +37,7 @@ pub use display_name::MAX_DISPLAY_NAME_CHARS;
 pub use error::VaultError;
 pub use keyslot::SlotId;
 pub use outgoing::{OutgoingItem, retry_delay};
+pub use redact::redact_personal_data;
 pub use schema::SCHEMA_VERSION;
 pub use seal::{OutboxEntry, SealCase, TrackingStub};
 pub use store::{BlobId, BlobInfo, DraftSummary, VaultTx};

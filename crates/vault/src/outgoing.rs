@@ -6,6 +6,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{random_bytes, row_aad};
 use crate::error::{Result, VaultError};
+use crate::redact::redact_personal_data;
 use crate::schema::RECORD_FORMAT;
 use crate::store::VaultTx;
 
@@ -130,7 +131,9 @@ impl VaultTx<'_> {
         self.audit("outgoing.sent", &format!("id={id}"))
     }
 
-    /// It did not go: keep it and try again later.
+    /// It did not go: keep it and try again later. `error` goes to a column kept in clear, so
+    /// personal data it quotes (a rejected recipient's address) is redacted first, and only then
+    /// shortened: cutting first could leave half an address that no rule recognises.
     pub fn mark_outgoing_failed(&self, id: &str, error: &str) -> Result<i64> {
         let attempts: u32 = self.tx.query_row(
             "SELECT attempts FROM outgoing WHERE outgoing_id = ?1",
@@ -140,7 +143,14 @@ impl VaultTx<'_> {
         let retry_at = self.now + retry_delay(attempts);
         self.tx.execute(
             "UPDATE outgoing SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE outgoing_id = ?1",
-            params![id, retry_at, error.chars().take(200).collect::<String>()],
+            params![
+                id,
+                retry_at,
+                redact_personal_data(error)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            ],
         )?;
         self.audit("outgoing.failed", &format!("id={id}"))?;
         Ok(retry_at)

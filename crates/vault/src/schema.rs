@@ -7,11 +7,21 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{Result, VaultError};
 
 /// The schema this build writes. A file with a higher version is refused, never downgraded.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Version of the layout of encrypted records, bound into every ciphertext's associated data.
 /// A change of record layout gets a new number and a re-encrypting step on unlock.
 pub(crate) const RECORD_FORMAT: i64 = 1;
+
+/// Record format of drafts and blobs from schema 8 on: their associated data also names where
+/// the row belongs (a draft's state; a blob's case, kind and position), so a ciphertext moved to
+/// another case or place, or a draft's state edited in the file, no longer authenticates.
+pub(crate) const BOUND_RECORD_FORMAT: i64 = 2;
+
+/// The `meta` entry that says drafts and blobs written before schema 8 still wait to be
+/// re-encrypted with the bound associated data: that needs the keys, so it happens at the next
+/// unlock (see `rebind`), not in the migration itself.
+pub(crate) const REBIND_PENDING: &str = "rebind_rows_pending";
 
 /// Migration `n` takes the schema from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -69,6 +79,9 @@ const MIGRATIONS: &[&str] = &[
     // 6 → 7: each slot's display name for the unlock screen, sealed under the display key kept
     // beside the vault (see `display_name`); empty until the administrator chooses one.
     "ALTER TABLE key_slots ADD COLUMN display_ct BLOB;",
+    // 7 → 8: drafts and blobs are bound to their place (BOUND_RECORD_FORMAT). Re-encrypting them
+    // needs the master key, so the migration only records that the next unlock must do it.
+    "INSERT OR REPLACE INTO meta (key, value) VALUES ('rebind_rows_pending', 'drafts,blobs');",
 ];
 
 /// Open the file with the settings every connection needs.

@@ -7,9 +7,9 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use zeroize::Zeroizing;
 
 use crate::audit;
-use crate::crypto::{Cipher, MasterKey, random_bytes, row_aad};
+use crate::crypto::{Cipher, MasterKey, bound_aad, random_bytes, row_aad};
 use crate::error::{Result, VaultError};
-use crate::schema::RECORD_FORMAT;
+use crate::schema::{BOUND_RECORD_FORMAT, RECORD_FORMAT};
 
 /// The keys of an unlocked vault. Dropping them is locking.
 pub(crate) struct Keys {
@@ -28,6 +28,31 @@ impl Keys {
             audit,
         })
     }
+}
+
+/// A draft's record is bound to its case and its state: the state is kept in clear for listing,
+/// and an edit of it in the file makes the record fail authentication.
+pub(crate) fn draft_aad(case_id: &str, state: &str) -> Vec<u8> {
+    bound_aad(
+        "drafts",
+        &[case_id.as_bytes(), state.as_bytes()],
+        BOUND_RECORD_FORMAT,
+    )
+}
+
+/// A blob is bound to its id, its case, its kind and its position in the case, so a page moved
+/// to another case, turned into a signature or put in another place no longer authenticates.
+pub(crate) fn blob_aad(blob_id: &str, case_id: &str, kind: &str, position: i64) -> Vec<u8> {
+    bound_aad(
+        "blobs",
+        &[
+            blob_id.as_bytes(),
+            case_id.as_bytes(),
+            kind.as_bytes(),
+            &position.to_be_bytes(),
+        ],
+        BOUND_RECORD_FORMAT,
+    )
 }
 
 /// An opaque, random identifier of a stored page image or signature.
@@ -84,10 +109,7 @@ impl VaultTx<'_> {
 
     /// Save (create or replace) the draft record of a case.
     pub fn put_draft(&self, case_id: &str, state: &str, record: &[u8]) -> Result<()> {
-        let sealed = self
-            .keys
-            .rows
-            .seal(&row_aad("drafts", case_id, RECORD_FORMAT), record)?;
+        let sealed = self.keys.rows.seal(&draft_aad(case_id, state), record)?;
         self.tx.execute(
             "INSERT INTO drafts (case_id, state, updated_at, record_ct) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(case_id) DO UPDATE SET state = ?2, updated_at = ?3, record_ct = ?4",
@@ -97,36 +119,55 @@ impl VaultTx<'_> {
     }
 
     pub fn get_draft(&self, case_id: &str) -> Result<Zeroizing<Vec<u8>>> {
-        let sealed: Option<Vec<u8>> = self
+        let row: Option<(String, Vec<u8>)> = self
             .tx
             .query_row(
-                "SELECT record_ct FROM drafts WHERE case_id = ?1",
+                "SELECT state, record_ct FROM drafts WHERE case_id = ?1",
                 [case_id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let sealed = sealed.ok_or_else(|| VaultError::NotFound {
+        let (state, sealed) = row.ok_or_else(|| VaultError::NotFound {
             what: "draft",
             id: case_id.into(),
         })?;
         self.keys
             .rows
-            .open(&row_aad("drafts", case_id, RECORD_FORMAT), &sealed)
+            .open(&draft_aad(case_id, &state), &sealed)
             .ok_or_else(|| Self::integrity("drafts", case_id))
     }
 
+    /// The drafts with their states. Each state is checked against its record (they are sealed
+    /// together), so a state edited in the file is an integrity error naming the draft, never
+    /// a case shown as further along than it is.
     pub fn list_drafts(&self) -> Result<Vec<DraftSummary>> {
         let mut statement = self.tx.prepare(
-            "SELECT case_id, state, updated_at FROM drafts ORDER BY updated_at, case_id",
+            "SELECT case_id, state, updated_at, record_ct FROM drafts ORDER BY updated_at, case_id",
         )?;
         let rows = statement.query_map([], |r| {
-            Ok(DraftSummary {
-                case_id: r.get(0)?,
-                state: r.get(1)?,
-                updated_at: r.get(2)?,
-            })
+            Ok((
+                DraftSummary {
+                    case_id: r.get(0)?,
+                    state: r.get(1)?,
+                    updated_at: r.get(2)?,
+                },
+                r.get::<_, Vec<u8>>(3)?,
+            ))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut drafts = Vec::new();
+        for row in rows {
+            let (draft, sealed) = row?;
+            if self
+                .keys
+                .rows
+                .open(&draft_aad(&draft.case_id, &draft.state), &sealed)
+                .is_none()
+            {
+                return Err(Self::integrity("drafts", &draft.case_id));
+            }
+            drafts.push(draft);
+        }
+        Ok(drafts)
     }
 
     /// Delete a draft and its blobs (secure_delete overwrites the freed pages).
@@ -155,7 +196,7 @@ impl VaultTx<'_> {
         let sealed = self
             .keys
             .rows
-            .seal(&row_aad("blobs", &id.0, RECORD_FORMAT), content)?;
+            .seal(&blob_aad(&id.0, case_id, kind, position), content)?;
         let inserted = self.tx.execute(
             "INSERT INTO blobs (blob_id, case_id, kind, size, created_at, content_ct, position)
              SELECT ?1, case_id, ?3, ?4, ?5, ?6, ?7 FROM drafts WHERE case_id = ?2",
@@ -183,22 +224,24 @@ impl VaultTx<'_> {
         Ok(id)
     }
 
+    /// A blob's content, if it is still where it was stored: in the same case, of the same
+    /// kind, at the same position. Anything else is an integrity error naming the blob.
     pub fn get_blob(&self, blob: &BlobId) -> Result<Zeroizing<Vec<u8>>> {
-        let sealed: Option<Vec<u8>> = self
+        let row: Option<(String, String, i64, Vec<u8>)> = self
             .tx
             .query_row(
-                "SELECT content_ct FROM blobs WHERE blob_id = ?1",
+                "SELECT case_id, kind, position, content_ct FROM blobs WHERE blob_id = ?1",
                 [&blob.0],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        let sealed = sealed.ok_or_else(|| VaultError::NotFound {
+        let (case_id, kind, position, sealed) = row.ok_or_else(|| VaultError::NotFound {
             what: "blob",
             id: blob.0.clone(),
         })?;
         self.keys
             .rows
-            .open(&row_aad("blobs", &blob.0, RECORD_FORMAT), &sealed)
+            .open(&blob_aad(&blob.0, &case_id, &kind, position), &sealed)
             .ok_or_else(|| Self::integrity("blobs", &blob.0))
     }
 

@@ -155,6 +155,7 @@ impl Vault {
             clock,
         };
         vault.insert_slot(&slot, 1, admin_name, passphrase, "vault.created")?;
+        vault.transaction(|tx| tx.clear_rebind_mark())?;
         Ok(vault)
     }
 
@@ -267,7 +268,12 @@ impl Vault {
             clock: self.clock.clone(),
         };
         let details = format!("slot={slot}");
-        vault.transaction(|tx| tx.audit("vault.unlocked", &details))?;
+        vault.transaction(|tx| {
+            // Schema 8's re-encryption of older drafts and blobs needs the keys: it runs here,
+            // once, in the same transaction as the unlock's audit event.
+            tx.rebind_legacy_rows()?;
+            tx.audit("vault.unlocked", &details)
+        })?;
         Ok(vault)
     }
 }

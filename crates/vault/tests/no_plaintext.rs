@@ -11,6 +11,8 @@ const TAX_NUMBER: &str = "3012345678";
 const QUESTION: &str = "Чи можна оформити субсидію, якщо син живе окремо?";
 /// What the unlock screen shows for the administrator: on screen, but never in a file in clear.
 const DISPLAY_NAME: &str = "Олена К., мобільна група";
+const EMAIL: &str = "taras.shevchenko@example.com";
+const PHONE: &str = "+380671234567";
 
 fn page_image() -> Vec<u8> {
     // A distinctive 64 KiB pattern that no encryption would produce by chance.
@@ -55,10 +57,13 @@ fn planted_needles() -> Vec<(String, Vec<u8>)> {
                 .flat_map(|u| u.to_le_bytes())
                 .collect(),
         ),
+        ("e-mail address".to_string(), EMAIL.as_bytes().to_vec()),
         (
-            "e-mail address".to_string(),
-            b"taras.shevchenko@example.com".to_vec(),
+            "e-mail's local part".to_string(),
+            b"taras.shevchenko".to_vec(),
         ),
+        ("phone".to_string(), PHONE.as_bytes().to_vec()),
+        ("phone's last digits".to_string(), b"1234567".to_vec()),
     ];
     let image = page_image();
     for offset in [0usize, 1_000, 20_000, 40_000, 65_000] {
@@ -108,6 +113,40 @@ fn planted_personal_data_never_appears_in_any_file() {
         .unwrap();
     let slot = vault.slot().clone();
     vault.set_display_name(&slot, DISPLAY_NAME).unwrap();
+    // A receipt that could not go: the mail server's and the SMS gateway's answers quote the
+    // recipient, and the queue keeps the last error in a column that is not encrypted.
+    vault
+        .transaction(|tx| {
+            let email = tx.enqueue_outgoing("email", EMAIL, "LV01/T07/2026/000123-5", b"%PDF")?;
+            tx.mark_outgoing_failed(
+                &email,
+                &format!(
+                    "permanent error (550): 5.1.1 <{EMAIL}>: Recipient address rejected: {NAME}"
+                ),
+            )?;
+            let sms = tx.enqueue_outgoing("sms", PHONE, "LV01/T07/2026/000123-5", b"text")?;
+            tx.mark_outgoing_failed(&sms, &format!("gateway refused {PHONE} ({NAME})"))?;
+            Ok(())
+        })
+        .unwrap();
+
+    // The errors are kept for the administrator, with what they quoted redacted.
+    let raw = rusqlite::Connection::open(common::vault_path(dir.path())).unwrap();
+    let errors: Vec<String> = raw
+        .prepare("SELECT last_error FROM outgoing ORDER BY kind")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        errors,
+        [
+            "permanent error (550): 5.1.1 <<e-mail>>: Recipient address rejected: <name>",
+            "gateway refused <number> (<name>)",
+        ]
+    );
+    drop(raw);
 
     // Open: the WAL holds the latest pages.
     let wal = common::vault_path(dir.path()).with_extension("sqlite-wal");
