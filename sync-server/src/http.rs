@@ -12,7 +12,7 @@ use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use base64::Engine;
 use fieldkit_protocol::{SealingPublicKey, SignedReceipt};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -20,6 +20,9 @@ use tower::ServiceExt;
 
 use crate::ServerError;
 use crate::commit::{CommitRequest, ServerSigningKey, commit};
+use crate::connections::{
+    Activity, ConnectionLimits, ConnectionSlots, Watched, pause_after_accept_error,
+};
 use crate::store::{BlobStore, Device, DeviceState, MetadataStore};
 use crate::tls::{CertificateAuthority, certificate_fingerprint};
 use crate::tus::{CHECKSUM_ALGORITHMS, TusLimits, Uploads};
@@ -670,42 +673,93 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Accept TLS connections on `listener` and serve `app`, telling each request which client
-/// certificate its connection presented. Runs until the listener fails.
+/// Accept TLS connections on `listener` and serve `app` with the default connection limits.
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     app: Router,
 ) -> std::io::Result<()> {
+    serve_with_limits(listener, tls, app, ConnectionLimits::default()).await
+}
+
+/// Accept TLS connections on `listener` and serve `app`, telling each request which client
+/// certificate its connection presented. Never returns: an accept error (even «too many open
+/// files») is waited out, and connections over `limits` are closed on arrival.
+pub async fn serve_with_limits(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    app: Router,
+    limits: ConnectionLimits,
+) -> std::io::Result<()> {
     let acceptor = TlsAcceptor::from(tls);
+    let slots = ConnectionSlots::new(&limits);
     loop {
-        let (tcp, _) = listener.accept().await?;
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                if let Some(pause) = pause_after_accept_error(&error) {
+                    tracing::warn!(%error, "accept failed: out of file descriptors; backing off");
+                    tokio::time::sleep(pause).await;
+                }
+                continue;
+            }
+        };
+        // Over a cap: dropping the socket closes it before it costs anything more.
+        let Some(slot) = slots.take(peer.ip()) else {
+            continue;
+        };
         let (acceptor, app) = (acceptor.clone(), app.clone());
         tokio::spawn(async move {
-            // A failed handshake (no TLS, wrong CA) just closes that connection.
-            let Ok(stream) = acceptor.accept(tcp).await else {
-                return;
-            };
-            let fingerprint = stream
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|c| c.first())
-                .map(|c| certificate_fingerprint(c));
-            let identity = ClientCertificate(fingerprint);
-            let service =
-                hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-                    let mut request = request.map(Body::new);
-                    request.extensions_mut().insert(identity.clone());
-                    app.clone().oneshot(request)
-                });
-            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            // Headers are small in this API: cap them (HTTP/1 read buffer, HTTP/2 header list).
-            builder.http1().max_buf_size(MAX_HEADERS);
-            builder.http2().max_header_list_size(MAX_HEADERS as u32);
-            let _ = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            serve_connection(tcp, acceptor, app, limits).await;
+            drop(slot);
         });
+    }
+}
+
+/// One connection: the TLS handshake within its deadline, then HTTP until the client leaves or
+/// stays silent for the idle timeout.
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    acceptor: TlsAcceptor,
+    app: Router,
+    limits: ConnectionLimits,
+) {
+    let activity = Activity::new();
+    let watched = Watched::new(tcp, activity.clone());
+    // A failed or too slow handshake (no TLS, wrong CA, silence) just closes that connection.
+    let Ok(Ok(stream)) =
+        tokio::time::timeout(limits.tls_handshake_timeout(), acceptor.accept(watched)).await
+    else {
+        return;
+    };
+    let fingerprint = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| certificate_fingerprint(c));
+    let identity = ClientCertificate(fingerprint);
+    let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+        let mut request = request.map(Body::new);
+        request.extensions_mut().insert(identity.clone());
+        app.clone().oneshot(request)
+    });
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // Headers are small in this API: cap them (HTTP/1 read buffer, HTTP/2 header list), and
+    // close a connection whose request head trickles in (slow-loris).
+    builder
+        .http1()
+        .max_buf_size(MAX_HEADERS)
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout());
+    builder.http2().max_header_list_size(MAX_HEADERS as u32);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        () = activity.silent(limits.idle_timeout()) => {
+            // Silent both ways for the whole idle timeout: nothing is in flight that a byte
+            // would not have shown, so close it.
+        }
     }
 }

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use fieldkit_sync_server::ServerError;
-use fieldkit_sync_server::http::{AppState, router, serve};
+use fieldkit_sync_server::connections::ConnectionLimits;
+use fieldkit_sync_server::http::{AppState, router, serve_with_limits};
 use fieldkit_sync_server::setup::{Layout, ServerFiles, init};
 use fieldkit_sync_server::store::{FileBlobStore, MetadataStore, SqliteMetadata};
 use fieldkit_sync_server::tls::{certificate_fingerprint, server_config};
@@ -30,6 +31,12 @@ USAGE:
         public_url = \"https://sync.example.ua:8443\"  # what tablets use (enrollment QR)
         [central]                         # the central case system: sync-server/docs/central.md
         connector = \"http\"                # http, dir or none
+        [connections]                     # caps and deadlines against connection floods
+        max_connections = 4096            # open at once, all addresses (below LimitNOFILE)
+        max_connections_per_address = 64  # open at once from one IP address
+        tls_handshake_timeout_seconds = 10
+        header_timeout_seconds = 20       # to send a whole request head
+        idle_timeout_seconds = 120        # silent both ways, then closed
       The back-office is served on the same port at /office (sign in as an office-user), and
       the central system posts its events to /central/v1/events (HMAC-signed).
   fieldkit-sync-server enroll-code --data DIR [--valid-minutes N]
@@ -95,6 +102,9 @@ struct Config {
     /// The central case system connector (sync-server/docs/central.md).
     #[serde(default)]
     central: fieldkit_sync_server::central::CentralConfig,
+    /// Caps and deadlines that keep a flood of connections from stopping the server.
+    #[serde(default)]
+    connections: ConnectionLimits,
 }
 
 fn default_log_level() -> String {
@@ -155,6 +165,10 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", config_path.display()))?;
     let config: Config =
         toml::from_str(&text).map_err(|e| format!("{}: {e}", config_path.display()))?;
+    config
+        .connections
+        .check()
+        .map_err(|e| format!("{}: {e}", config_path.display()))?;
     let level: tracing::Level = config.log_level.parse().map_err(|_| {
         format!(
             "log_level: {} is not error, warn, info or debug",
@@ -219,7 +233,7 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
     let app = router(Arc::new(state))
         .merge(fieldkit_sync_server::office::router(Arc::new(office)))
         .merge(fieldkit_sync_server::central::events::router(central));
-    serve(listener, Arc::new(tls), app)
+    serve_with_limits(listener, Arc::new(tls), app, config.connections)
         .await
         .map_err(|e| e.to_string())
 }
