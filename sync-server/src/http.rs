@@ -21,7 +21,7 @@ use tower::ServiceExt;
 use crate::ServerError;
 use crate::commit::{CommitRequest, ServerSigningKey, commit};
 use crate::connections::{
-    Activity, ConnectionLimits, ConnectionSlots, Watched, pause_after_accept_error,
+    Activity, ConnectionLimits, ConnectionSlots, PeerAddress, Watched, pause_after_accept_error,
 };
 use crate::store::{BlobStore, Device, DeviceState, MetadataStore};
 use crate::tls::{CertificateAuthority, certificate_fingerprint};
@@ -710,7 +710,7 @@ pub async fn serve_with_limits(
         };
         let (acceptor, app) = (acceptor.clone(), app.clone());
         tokio::spawn(async move {
-            serve_connection(tcp, acceptor, app, limits).await;
+            serve_connection(tcp, PeerAddress(peer.ip()), acceptor, app, limits).await;
             drop(slot);
         });
     }
@@ -720,6 +720,7 @@ pub async fn serve_with_limits(
 /// stays silent for the idle timeout.
 async fn serve_connection(
     tcp: tokio::net::TcpStream,
+    peer: PeerAddress,
     acceptor: TlsAcceptor,
     app: Router,
     limits: ConnectionLimits,
@@ -742,6 +743,7 @@ async fn serve_connection(
     let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
         let mut request = request.map(Body::new);
         request.extensions_mut().insert(identity.clone());
+        request.extensions_mut().insert(peer);
         app.clone().oneshot(request)
     });
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());

@@ -2,9 +2,12 @@
 //! envelopes, blobs), so that a larger deployment can run on PostgreSQL and an S3-compatible
 //! object store. SQLite and files come first.
 
+mod attempts;
 mod files;
 mod sqlite;
+mod sqlite_attempts;
 
+pub use attempts::{Attempt, AttemptKey, AttemptStore, BackOff};
 pub use files::FileBlobStore;
 pub use sqlite::{SqliteMetadata, open_connection};
 
@@ -93,7 +96,8 @@ pub struct ConsultationTotal {
 }
 
 /// Devices, uploads, envelopes and status events.
-pub trait MetadataStore: Send + Sync {
+/// Every metadata store also counts attempts (sign-ins, enrollments): see [`AttemptStore`].
+pub trait MetadataStore: AttemptStore + Send + Sync {
     fn add_device(&self, device: &Device, now: i64) -> Result<(), ServerError>;
     /// Issue a one-time enrollment code (stored as its SHA-256) valid until `expires_at`.
     fn add_enroll_code(&self, code_sha256: &str, expires_at: i64) -> Result<(), ServerError>;

@@ -122,12 +122,13 @@ impl SqliteMetadata {
     pub fn open(path: &Path) -> Result<Self, ServerError> {
         let conn = open_connection(path)?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(super::sqlite_attempts::SCHEMA)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
     }
 
-    fn with<T>(
+    pub(super) fn with<T>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, ServerError>,
     ) -> Result<T, ServerError> {
