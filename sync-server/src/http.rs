@@ -23,7 +23,7 @@ use crate::commit::{CommitRequest, ServerSigningKey, commit};
 use crate::connections::{
     Activity, ConnectionLimits, ConnectionSlots, PeerAddress, Watched, pause_after_accept_error,
 };
-use crate::store::{BlobStore, Device, DeviceState, MetadataStore};
+use crate::store::{Attempt, AttemptKey, BackOff, BlobStore, Device, DeviceState, MetadataStore};
 use crate::tls::{CertificateAuthority, certificate_fingerprint};
 use crate::tus::{CHECKSUM_ALGORITHMS, TusLimits, Uploads};
 
@@ -62,6 +62,11 @@ impl IntoResponse for ServerError {
             }),
         )
             .into_response();
+        if let ServerError::TooManyAttempts { retry_after } = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
         if matches!(self, ServerError::TusVersion) {
             response
                 .headers_mut()
@@ -182,8 +187,17 @@ pub struct EnrollResponse {
     pub device_ca: String,
 }
 
+/// Enrollment attempts per address: five free, then a minute doubling up to an hour. A
+/// successful enrollment forgets the address's failures (a centre enrolls its tablets in a row).
+pub const ENROLL_BACK_OFF: BackOff = BackOff {
+    free: 5,
+    first_wait: 60,
+    max_wait: 3600,
+};
+
 async fn enroll(
     State(state): Shared,
+    peer: Option<Extension<PeerAddress>>,
     body: JsonBody<EnrollRequest>,
 ) -> Result<Json<EnrollResponse>, ServerError> {
     let Json(request) = body?;
@@ -205,8 +219,25 @@ async fn enroll(
     let spki = base64::engine::general_purpose::STANDARD
         .decode(&request.tls_public_key)
         .map_err(|_| ServerError::Mismatch("tls_public_key: base64"))?;
-    let certificate = state.device_ca.issue_device(&request.device_id, &spki)?;
+    // Counted before the code is looked at, so parallel guesses each count.
+    let address = peer.map_or_else(|| "unknown".to_owned(), |Extension(p)| p.0.to_string());
+    let attempt_key = AttemptKey::enrollment(&address);
+    let now = (state.clock)();
+    if let Attempt::Locked { seconds } =
+        state
+            .meta
+            .begin_attempt(&attempt_key, &ENROLL_BACK_OFF, now)?
+    {
+        return Err(ServerError::TooManyAttempts {
+            retry_after: seconds,
+        });
+    }
+    // Nothing is signed for a code that could not enroll.
     let code_sha256 = certificate_fingerprint(request.code.trim().as_bytes());
+    if !state.meta.enroll_code_usable(&code_sha256, now)? {
+        return Err(ServerError::InvalidEnrollCode);
+    }
+    let certificate = state.device_ca.issue_device(&request.device_id, &spki)?;
     let device = Device {
         device_id: request.device_id.clone(),
         public_key: signing,
@@ -218,8 +249,9 @@ async fn enroll(
         &device,
         &certificate_fingerprint(&certificate),
         &device_ca,
-        (state.clock)(),
+        now,
     )?;
+    state.meta.attempt_succeeded(&attempt_key)?;
     Ok(Json(EnrollResponse {
         device_id: request.device_id,
         client_certificate: base64::engine::general_purpose::STANDARD.encode(&certificate),

@@ -34,8 +34,9 @@ pub fn document() -> Value {
             "/v1/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3.1" } } } },
             "/v1/enroll": { "post": {
                 "summary": "Enroll a tablet with a one-time code",
+                "description": "The code is checked before anything is signed. Attempts are counted per address: after five failures the address waits (429 too_many_attempts, Retry-After in seconds), a minute doubling up to an hour; an enrollment that succeeds forgets them.",
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrollRequest" } } } },
-                "responses": with(json!({ "200": { "description": "enrolled", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrollResponse" } } } } }), error_responses(&[400, 403, 409, 413])) } },
+                "responses": with(json!({ "200": { "description": "enrolled", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrollResponse" } } } } }), error_responses(&[400, 403, 409, 413, 429])) } },
             "/v1/uploads": {
                 "options": { "summary": "tus capabilities", "responses": { "204": { "description": "Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm" } } },
                 "post": { "summary": "tus creation", "parameters": with_length(),

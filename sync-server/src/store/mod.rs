@@ -101,6 +101,8 @@ pub trait MetadataStore: AttemptStore + Send + Sync {
     fn add_device(&self, device: &Device, now: i64) -> Result<(), ServerError>;
     /// Issue a one-time enrollment code (stored as its SHA-256) valid until `expires_at`.
     fn add_enroll_code(&self, code_sha256: &str, expires_at: i64) -> Result<(), ServerError>;
+    /// Whether a code with this SHA-256 exists, is unused and has not expired at `now`.
+    fn enroll_code_usable(&self, code_sha256: &str, now: i64) -> Result<bool, ServerError>;
     /// Use an enrollment code and record the device with its client certificate, at once.
     fn enroll_device(
         &self,

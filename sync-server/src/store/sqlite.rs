@@ -188,6 +188,19 @@ impl MetadataStore for SqliteMetadata {
         })
     }
 
+    fn enroll_code_usable(&self, code_sha256: &str, now: i64) -> Result<bool, ServerError> {
+        self.with(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT 1 FROM enroll_codes WHERE code_sha256 = ?1 AND used_at IS NULL AND expires_at > ?2",
+                    params![code_sha256, now],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some())
+        })
+    }
+
     fn enroll_device(
         &self,
         code_sha256: &str,
