@@ -11,7 +11,7 @@ use fieldkit_sync_server::http::{AppState, router, serve_with_limits};
 use fieldkit_sync_server::setup::{Layout, ServerFiles, init};
 use fieldkit_sync_server::store::{FileBlobStore, MetadataStore, SqliteMetadata};
 use fieldkit_sync_server::tls::{certificate_fingerprint, server_config};
-use fieldkit_sync_server::tus::TusLimits;
+use fieldkit_sync_server::tus::{DeviceQuota, TusLimits, spawn_sweeper};
 use serde::Deserialize;
 
 const HELP: &str = "fieldkit-sync-server — receives sealed cases from fieldkit tablets
@@ -26,7 +26,9 @@ USAGE:
         listen = \"0.0.0.0:8443\"          # address and port
         data = \"/var/lib/fieldkit-sync\"  # the directory made by init
         max_upload_bytes = 67108864       # Tus-Max-Size: largest single part
-        upload_expiry_hours = 168         # unfinished uploads expire after this
+        upload_expiry_hours = 168         # unfinished uploads expire after this (then swept)
+        max_uploads_in_flight_per_device = 64       # unfinished uploads per tablet
+        max_pending_bytes_per_device = 268435456    # uploaded, not yet committed, per tablet
         log_level = \"info\"               # error, warn, info, debug: JSON lines on stderr
         public_url = \"https://sync.example.ua:8443\"  # what tablets use (enrollment QR)
         [central]                         # the central case system: sync-server/docs/central.md
@@ -94,6 +96,12 @@ struct Config {
     max_upload_bytes: u64,
     #[serde(default = "default_expiry")]
     upload_expiry_hours: i64,
+    /// Unfinished uploads one tablet may have at once.
+    #[serde(default = "default_uploads_in_flight")]
+    max_uploads_in_flight_per_device: u64,
+    /// Bytes one tablet may have uploaded and not yet committed.
+    #[serde(default = "default_pending_bytes")]
+    max_pending_bytes_per_device: u64,
     #[serde(default = "default_log_level")]
     log_level: String,
     /// The address tablets use (put in enrollment QR codes), e.g. https://sync.example.ua:8443.
@@ -113,6 +121,14 @@ fn default_log_level() -> String {
 
 fn default_max_upload() -> u64 {
     64 * 1024 * 1024
+}
+
+fn default_uploads_in_flight() -> u64 {
+    fieldkit_sync_server::tus::DeviceQuota::default().uploads_in_flight
+}
+
+fn default_pending_bytes() -> u64 {
+    fieldkit_sync_server::tus::DeviceQuota::default().pending_bytes
 }
 
 fn default_expiry() -> i64 {
@@ -209,6 +225,10 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         limits: TusLimits {
             max_size: config.max_upload_bytes,
             expiry_seconds: config.upload_expiry_hours * 3600,
+            quota: DeviceQuota {
+                uploads_in_flight: config.max_uploads_in_flight_per_device,
+                pending_bytes: config.max_pending_bytes_per_device,
+            },
         },
         receipt_key: files.receipt_key,
         sealing_key: files.sealing.public_key(),
@@ -216,6 +236,7 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         clock: now,
         metrics: Default::default(),
     };
+    spawn_sweeper(state.meta.clone(), state.blobs.clone(), now);
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| format!("{}: {e}", config.listen))?;

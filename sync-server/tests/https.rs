@@ -71,6 +71,7 @@ async fn start() -> Running {
         limits: TusLimits {
             max_size: 1024 * 1024,
             expiry_seconds: 3600,
+            ..TusLimits::default()
         },
         receipt_key,
         sealing_key: sealing.public_key(),

@@ -174,6 +174,18 @@ pub trait MetadataStore: AttemptStore + Send + Sync {
     fn revoke_device(&self, device_id: &str) -> Result<(), ServerError>;
 
     fn create_upload(&self, upload: &Upload, now: i64) -> Result<(), ServerError>;
+    /// Create `upload` unless its device would then exceed `quota` (refused with
+    /// `TooManyUploads` or `PendingBytesQuota`); the check and the insert are one transaction.
+    fn create_upload_within(
+        &self,
+        upload: &Upload,
+        quota: &crate::tus::DeviceQuota,
+        now: i64,
+    ) -> Result<(), ServerError>;
+    /// Unfinished uploads that expired by `now`, terminated or not.
+    fn expired_partial_uploads(&self, now: i64) -> Result<Vec<String>, ServerError>;
+    /// Forget an upload (the sweeper, after its partial file is gone).
+    fn delete_upload(&self, upload_id: &str) -> Result<(), ServerError>;
     fn upload(&self, upload_id: &str) -> Result<Upload, ServerError>;
     /// Move an upload's offset from `from` to `to`; false if it was not at `from`.
     fn advance_upload(&self, upload_id: &str, from: u64, to: u64) -> Result<bool, ServerError>;
@@ -208,6 +220,8 @@ pub trait MetadataStore: AttemptStore + Send + Sync {
 /// Content-addressed blobs (the envelopes' encrypted parts), written durably.
 pub trait BlobStore: Send + Sync {
     fn contains(&self, sha256: &str) -> Result<bool, ServerError>;
+    /// The upload ids that have partial data.
+    fn partial_uploads(&self) -> Result<Vec<String>, ServerError>;
     fn size(&self, sha256: &str) -> Result<Option<u64>, ServerError>;
     fn get(&self, sha256: &str) -> Result<Vec<u8>, ServerError>;
     /// Append to an upload's partial data, durably, at `offset`; returns the new length.
