@@ -23,6 +23,7 @@ use crate::commit::{CommitRequest, ServerSigningKey, commit};
 use crate::connections::{
     Activity, ConnectionLimits, ConnectionSlots, PeerAddress, Watched, pause_after_accept_error,
 };
+use crate::metrics::MetricsAccess;
 use crate::store::{Attempt, AttemptKey, BackOff, BlobStore, Device, DeviceState, MetadataStore};
 use crate::tls::{CertificateAuthority, certificate_fingerprint};
 use crate::tus::{CHECKSUM_ALGORITHMS, TusLimits, Uploads};
@@ -616,12 +617,27 @@ async fn count_requests(
     response
 }
 
-async fn metrics(State(state): Shared) -> Response {
-    built(
-        Response::builder()
-            .header(header::CONTENT_TYPE, "text/plain; version=0.0.4")
-            .body(Body::from(state.metrics.render())),
-    )
+/// The counters, for a scraper that presents the configured bearer token; off (404) when no
+/// token is configured, so they are never public on the tablets' port.
+async fn metrics(State(state): Shared, headers: HeaderMap) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match state.metrics.access(authorization) {
+        MetricsAccess::Off => ServerError::NotFound.into_response(),
+        MetricsAccess::Refused => built(
+            Response::builder()
+                .status(StatusCode::UNAUTHORIZED)
+                .header(header::WWW_AUTHENTICATE, "Bearer")
+                .body(Body::empty()),
+        ),
+        MetricsAccess::Allowed => built(
+            Response::builder()
+                .header(header::CONTENT_TYPE, "text/plain; version=0.0.4")
+                .header(header::CACHE_CONTROL, "no-store")
+                .body(Body::from(state.metrics.render())),
+        ),
+    }
 }
 
 #[derive(Deserialize)]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use fieldkit_sync_server::ServerError;
 use fieldkit_sync_server::connections::ConnectionLimits;
 use fieldkit_sync_server::http::{AppState, router, serve_with_limits};
+use fieldkit_sync_server::metrics::Metrics;
 use fieldkit_sync_server::setup::{Layout, ServerFiles, init};
 use fieldkit_sync_server::store::{FileBlobStore, MetadataStore, SqliteMetadata};
 use fieldkit_sync_server::tls::{certificate_fingerprint, server_config};
@@ -31,6 +32,8 @@ USAGE:
         max_pending_bytes_per_device = 268435456    # uploaded, not yet committed, per tablet
         log_level = \"info\"               # error, warn, info, debug: JSON lines on stderr
         public_url = \"https://sync.example.ua:8443\"  # what tablets use (enrollment QR)
+        metrics_token_file = \"/etc/fieldkit/metrics.token\"  # /metrics needs this bearer token
+                                          # (32+ characters); without the file /metrics is off
         [central]                         # the central case system: sync-server/docs/central.md
         connector = \"http\"                # http, dir or none
         [connections]                     # caps and deadlines against connection floods
@@ -110,6 +113,10 @@ struct Config {
     /// The central case system connector (sync-server/docs/central.md).
     #[serde(default)]
     central: fieldkit_sync_server::central::CentralConfig,
+    /// A file holding the bearer token Prometheus sends for `/metrics`; without it `/metrics`
+    /// is off.
+    #[serde(default)]
+    metrics_token_file: Option<PathBuf>,
     /// Caps and deadlines that keep a flood of connections from stopping the server.
     #[serde(default)]
     connections: ConnectionLimits,
@@ -219,6 +226,15 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         public_url,
     )
     .map_err(|e| e.to_string())?;
+    let metrics = match &config.metrics_token_file {
+        Some(path) => {
+            let token = zeroize::Zeroizing::new(
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+            );
+            Metrics::with_token(&token).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => Metrics::default(),
+    };
     let state = AppState {
         meta,
         blobs,
@@ -234,7 +250,7 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         sealing_key: files.sealing.public_key(),
         device_ca: files.device_ca,
         clock: now,
-        metrics: Default::default(),
+        metrics,
     };
     spawn_sweeper(state.meta.clone(), state.blobs.clone(), now);
     let listener = tokio::net::TcpListener::bind(&config.listen)

@@ -30,7 +30,10 @@ pub fn document() -> Value {
                   "description": "Mutual TLS 1.3: every /v1 operation except enrollment and this document needs the client certificate issued at enrollment." },
         "paths": {
             "/healthz": { "get": { "summary": "Liveness", "responses": { "200": { "description": "ok" } } } },
-            "/metrics": { "get": { "summary": "Prometheus counters", "responses": { "200": { "description": "text exposition format" } } } },
+            "/metrics": { "get": { "summary": "Prometheus counters, for a scraper with the configured bearer token",
+                                   "parameters": [ { "name": "Authorization", "in": "header", "schema": { "type": "string", "pattern": "^Bearer .+$" } } ],
+                                   "responses": { "200": { "description": "text exposition format" }, "401": { "description": "the bearer token is missing or wrong" },
+                                                  "404": { "description": "off: the server has no metrics_token_file", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } } } },
             "/v1/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3.1" } } } },
             "/v1/enroll": { "post": {
                 "summary": "Enroll a tablet with a one-time code",

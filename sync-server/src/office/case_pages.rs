@@ -745,6 +745,10 @@ fn binary(bytes: Vec<u8>, mime: &'static str) -> Response {
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static("default-src 'none'"),
             ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
         ],
         bytes,
     )
@@ -790,7 +794,13 @@ pub async fn inventory_pdf(
         .inventory_pdf
         .as_ref()
         .ok_or(OfficeError::NotFound(user.lang))?;
-    Ok(binary(pdf.to_vec(), "application/pdf"))
+    // Written by a tablet: downloaded, never shown inside the back-office's origin.
+    let mut response = binary(pdf.to_vec(), "application/pdf");
+    response.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"inventory.pdf\""),
+    );
+    Ok(response)
 }
 
 #[derive(Deserialize)]
