@@ -130,7 +130,12 @@ impl ConnectionSlots {
     /// A slot for a new connection from `address`, or `None` when a cap is reached.
     pub fn take(&self, address: IpAddr) -> Option<ConnectionSlot> {
         let global = self.global.clone().try_acquire_owned().ok()?;
-        let mut open = self.per_address.lock().ok()?;
+        // A poisoned lock only means another connection panicked while counting; the counts
+        // are still right, and refusing every connection from then on would be worse.
+        let mut open = self
+            .per_address
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let count = open.entry(address).or_insert(0);
         if *count >= self.max_per_address {
             return None;
@@ -146,8 +151,6 @@ impl ConnectionSlots {
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        // A poisoned lock only means another connection panicked while counting; the count
-        // itself is still right, so keep using it.
         let mut open = self
             .per_address
             .lock()

@@ -808,8 +808,9 @@ async fn serve_connection(
     tokio::select! {
         _ = connection.as_mut() => {}
         () = activity.silent(limits.idle_timeout()) => {
-            // Silent both ways for the whole idle timeout: nothing is in flight that a byte
-            // would not have shown, so close it.
+            // No byte either way for the whole idle timeout: a client that went away, or one
+            // holding a slot; dropping the connection closes it. (No handler here works that
+            // long without writing.)
         }
     }
 }

@@ -156,4 +156,17 @@ async fn parallel_guesses_each_count_and_lock_only_the_guessers_address() {
         sign_in(&desk, &server.url, "olena", PASSWORD).await,
         Answer::SignedIn
     );
+    // A new password from the operator's console lifts the wait at every address.
+    set_user(&db, "olena", Role::Operator, PASSWORD, "test", now()).unwrap();
+    assert_eq!(
+        server
+            .meta
+            .attempts_counted(&AttemptKey::sign_in("olena", "127.0.0.1"))
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        sign_in(&guesser, &server.url, "olena", PASSWORD).await,
+        Answer::SignedIn
+    );
 }

@@ -140,8 +140,9 @@ pub fn set_user(
              ON CONFLICT(username) DO UPDATE SET role = ?2, password_hash = ?3, failed_logins = 0, locked_until = 0",
             params![username, role.as_str(), hash, now],
         )?;
-        // A new password ends every session of the old one.
+        // A new password ends every session of the old one, and lifts every wait.
         tx.execute("DELETE FROM office_sessions WHERE username = ?1", [username])?;
+        crate::store::forget_sign_in_attempts(tx, username)?;
         audit(tx, actor, "user.set", username, role.as_str(), now)
     })
 }

@@ -30,34 +30,54 @@ impl BackOff {
     }
 }
 
-/// What is counted: a key made of the attempt's kind and its parts, stored only as a SHA-256
-/// (a user name typed wrong is sometimes a password; no address or name is kept in clear).
+/// What is counted: a key made of the attempt's kind and its parts, and the subject it belongs
+/// to (a user name, for every address), stored only as SHA-256s (a user name typed wrong is
+/// sometimes a password; no address or name is kept in clear).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttemptKey(String);
+pub struct AttemptKey {
+    key: String,
+    subject: String,
+}
+
+fn hashed(parts: &[&str]) -> String {
+    // Length-prefixed, so no two different part lists make the same hash.
+    let mut bytes = Vec::new();
+    for part in parts {
+        bytes.extend_from_slice(&(part.len() as u64).to_be_bytes());
+        bytes.extend_from_slice(part.as_bytes());
+    }
+    hex::encode(digest(&SHA256, &bytes))
+}
 
 impl AttemptKey {
-    fn of(parts: &[&str]) -> Self {
-        // Length-prefixed, so no two different part lists make the same key.
-        let mut bytes = Vec::new();
-        for part in parts {
-            bytes.extend_from_slice(&(part.len() as u64).to_be_bytes());
-            bytes.extend_from_slice(part.as_bytes());
-        }
-        AttemptKey(hex::encode(digest(&SHA256, &bytes)))
-    }
-
     /// A back-office sign-in as `username` from `address`: one attacker locks only itself.
     pub fn sign_in(username: &str, address: &str) -> Self {
-        Self::of(&["sign-in", username, address])
+        AttemptKey {
+            key: hashed(&["sign-in", username, address]),
+            subject: Self::sign_in_subject(username),
+        }
+    }
+
+    /// Every address's sign-in attempts as `username` (a new password forgets them all).
+    pub fn sign_in_subject(username: &str) -> String {
+        hashed(&["sign-in", username])
     }
 
     /// A tablet enrolling from `address`.
     pub fn enrollment(address: &str) -> Self {
-        Self::of(&["enroll", address])
+        let key = hashed(&["enroll", address]);
+        AttemptKey {
+            subject: key.clone(),
+            key,
+        }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.key
+    }
+
+    pub fn subject(&self) -> &str {
+        &self.subject
     }
 }
 

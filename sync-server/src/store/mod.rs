@@ -10,6 +10,7 @@ mod sqlite_attempts;
 pub use attempts::{Attempt, AttemptKey, AttemptStore, BackOff};
 pub use files::FileBlobStore;
 pub use sqlite::{SqliteMetadata, open_connection};
+pub(crate) use sqlite_attempts::forget_sign_in_attempts;
 
 use crate::ServerError;
 

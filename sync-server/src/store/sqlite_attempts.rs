@@ -8,13 +8,29 @@ use crate::ServerError;
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS attempts (
-    key_sha256 TEXT PRIMARY KEY, failures INTEGER NOT NULL, locked_until INTEGER NOT NULL,
-    last_at INTEGER NOT NULL);
+    key_sha256 TEXT PRIMARY KEY, subject_sha256 TEXT NOT NULL, failures INTEGER NOT NULL,
+    locked_until INTEGER NOT NULL, last_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS attempts_by_last ON attempts(last_at);
+CREATE INDEX IF NOT EXISTS attempts_by_subject ON attempts(subject_sha256);
 ";
 
 /// Keys untouched this long (and not locked) are forgotten.
 const FORGET_AFTER_SECONDS: i64 = 24 * 3600;
+
+/// Forget every address's sign-in attempts as `username`, inside the transaction that gives
+/// the user a new password (the back-office's own tables share this SQLite file).
+pub fn forget_sign_in_attempts(
+    tx: &rusqlite::Transaction<'_>,
+    username: &str,
+) -> Result<(), ServerError> {
+    // The metadata store makes the table; a database the back-office opens first gets it here.
+    tx.execute_batch(SCHEMA)?;
+    tx.execute(
+        "DELETE FROM attempts WHERE subject_sha256 = ?1",
+        [AttemptKey::sign_in_subject(username)],
+    )?;
+    Ok(())
+}
 
 impl AttemptStore for SqliteMetadata {
     fn begin_attempt(
@@ -31,11 +47,11 @@ impl AttemptStore for SqliteMetadata {
                 params![now - FORGET_AFTER_SECONDS, now],
             )?;
             let (failures, locked_until): (i64, i64) = tx.query_row(
-                "INSERT INTO attempts (key_sha256, failures, locked_until, last_at)
-                 VALUES (?1, 1, 0, ?2)
+                "INSERT INTO attempts (key_sha256, subject_sha256, failures, locked_until, last_at)
+                 VALUES (?1, ?3, 1, 0, ?2)
                  ON CONFLICT(key_sha256) DO UPDATE SET failures = failures + 1, last_at = ?2
                  RETURNING failures, locked_until",
-                params![key.as_str(), now],
+                params![key.as_str(), now, key.subject()],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             let wait = policy.wait_after(failures);
