@@ -85,6 +85,21 @@ fn a_device_is_held_to_its_uploads_in_flight_and_pending_bytes() {
 }
 
 #[test]
+fn the_same_part_uploaded_again_counts_once() {
+    let s = stores(&["T56"]);
+    let u = uploads(&s);
+    // A tablet that lost its upload addresses (restarted mid-sync) uploads a part again: the
+    // server keeps one blob, and the quota counts it once.
+    for _ in 0..3 {
+        let again = u.create("T56", 40, 0).unwrap();
+        u.append(&again.upload_id, "T56", 0, &[9; 40], None, 1)
+            .unwrap();
+    }
+    assert_eq!(code(u.create("T56", 60, 1)), "created");
+    assert_eq!(code(u.create("T56", 1, 1)), "pending_bytes_quota");
+}
+
+#[test]
 fn parallel_creations_cannot_slip_past_the_quota() {
     let s = stores(&["T52"]);
     let quota = DeviceQuota {

@@ -603,13 +603,23 @@ impl MetadataStore for SqliteMetadata {
         self.with(|conn| {
             // IMMEDIATE: parallel creations (here or in another instance) see each other.
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // Unfinished uploads by declared length, and finished blobs no committed envelope of
+            // the device names yet, each blob once (a tablet that lost its upload addresses
+            // uploads the same part again; the server keeps one file).
             let (in_flight, pending): (i64, i64) = tx.query_row(
-                "SELECT COUNT(*) FILTER (WHERE u.blob IS NULL), COALESCE(SUM(u.length), 0)
-                 FROM uploads u
-                 WHERE u.device_id = ?1 AND u.terminated = 0 AND u.expires_at > ?2
-                   AND (u.blob IS NULL OR NOT EXISTS (
-                       SELECT 1 FROM envelope_parts p JOIN envelopes e ON e.envelope_id = p.envelope_id
-                       WHERE p.sha256 = u.blob AND e.device_id = u.device_id))",
+                "SELECT
+                   (SELECT COUNT(*) FROM uploads
+                    WHERE device_id = ?1 AND terminated = 0 AND blob IS NULL AND expires_at > ?2),
+                   (SELECT COALESCE(SUM(length), 0) FROM uploads
+                    WHERE device_id = ?1 AND terminated = 0 AND blob IS NULL AND expires_at > ?2)
+                   + (SELECT COALESCE(SUM(length), 0) FROM (
+                       SELECT MAX(u.length) AS length FROM uploads u
+                       WHERE u.device_id = ?1 AND u.terminated = 0 AND u.blob IS NOT NULL
+                         AND u.expires_at > ?2
+                         AND NOT EXISTS (
+                           SELECT 1 FROM envelope_parts p JOIN envelopes e ON e.envelope_id = p.envelope_id
+                           WHERE p.sha256 = u.blob AND e.device_id = u.device_id)
+                       GROUP BY u.blob))",
                 params![upload.device_id, now],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
