@@ -20,6 +20,24 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerAddress(pub IpAddr);
 
+impl PeerAddress {
+    /// The address as limits count it: an IPv4 address (also written as IPv6), or an IPv6
+    /// address's /64, since one subscriber usually holds a whole /64 and could otherwise
+    /// take a fresh address for every attempt.
+    pub fn limited_as(self) -> IpAddr {
+        match self.0 {
+            IpAddr::V4(v4) => IpAddr::V4(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => {
+                    let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                    IpAddr::V6(std::net::Ipv6Addr::from(prefix))
+                }
+            },
+        }
+    }
+}
+
 /// Limits on connections, the `[connections]` table of the config file.
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -27,8 +45,8 @@ pub struct ConnectionLimits {
     /// Open connections at once, all addresses together; more are closed on arrival. Keep it
     /// well below the unit's `LimitNOFILE` (the database, blobs and logs need files too).
     pub max_connections: usize,
-    /// Open connections at once from one IP address: one flooding address cannot take them
-    /// all. Tablets behind one carrier NAT share an address, so not too low.
+    /// Open connections at once from one IP address (an IPv6 /64): one flooding address cannot
+    /// take them all. Tablets behind one carrier NAT share an address, so not too low.
     pub max_connections_per_address: usize,
     /// Seconds a client has to finish the TLS handshake after connecting.
     pub tls_handshake_timeout_seconds: u64,
@@ -294,6 +312,18 @@ mod tests {
         assert!(slots.take("192.0.2.9".parse().unwrap()).is_none());
         drop(held);
         assert!(slots.take("192.0.2.9".parse().unwrap()).is_some());
+    }
+
+    #[test]
+    fn an_ipv6_subscriber_counts_as_its_64_and_mapped_ipv4_as_ipv4() {
+        let one = PeerAddress("2001:db8:1:2::5".parse().unwrap()).limited_as();
+        let other = PeerAddress("2001:db8:1:2:ffff::9".parse().unwrap()).limited_as();
+        let neighbour = PeerAddress("2001:db8:1:3::5".parse().unwrap()).limited_as();
+        assert_eq!(one, other);
+        assert_ne!(one, neighbour);
+        assert_eq!(one.to_string(), "2001:db8:1:2::");
+        let mapped = PeerAddress("::ffff:192.0.2.7".parse().unwrap()).limited_as();
+        assert_eq!(mapped, "192.0.2.7".parse::<IpAddr>().unwrap());
     }
 
     #[test]

@@ -221,7 +221,10 @@ async fn enroll(
         .decode(&request.tls_public_key)
         .map_err(|_| ServerError::Mismatch("tls_public_key: base64"))?;
     // Counted before the code is looked at, so parallel guesses each count.
-    let address = peer.map_or_else(|| "unknown".to_owned(), |Extension(p)| p.0.to_string());
+    let address = peer.map_or_else(
+        || "unknown".to_owned(),
+        |Extension(p)| p.limited_as().to_string(),
+    );
     let attempt_key = AttemptKey::enrollment(&address);
     let now = (state.clock)();
     if let Attempt::Locked { seconds } =
@@ -753,7 +756,7 @@ pub async fn serve_with_limits(
             }
         };
         // Over a cap: dropping the socket closes it before it costs anything more.
-        let Some(slot) = slots.take(peer.ip()) else {
+        let Some(slot) = slots.take(PeerAddress(peer.ip()).limited_as()) else {
             continue;
         };
         let (acceptor, app) = (acceptor.clone(), app.clone());

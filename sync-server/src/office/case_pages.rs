@@ -190,7 +190,10 @@ pub async fn login(
         );
     }
     // Served without our listener (a test's router) there is no address: one shared key.
-    let address = peer.map_or_else(|| "unknown".to_owned(), |Extension(p)| p.0.to_string());
+    let address = peer.map_or_else(
+        || "unknown".to_owned(),
+        |Extension(p)| p.limited_as().to_string(),
+    );
     let outcome = auth::login(
         &state.db,
         state.meta.as_ref(),
