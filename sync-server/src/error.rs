@@ -41,6 +41,14 @@ pub enum ServerError {
     Malformed(String),
     #[error("the request does not match the manifest: {0}")]
     Mismatch(&'static str),
+    #[error("too many attempts from this address: try again in {retry_after} s")]
+    TooManyAttempts { retry_after: i64 },
+    #[error("this device already has {limit} uploads in flight: finish or end one first")]
+    TooManyUploads { limit: u64 },
+    #[error(
+        "this device already has {limit} bytes uploaded and not yet committed: commit or end uploads first"
+    )]
+    PendingBytesQuota { limit: u64 },
     #[error("storage error: {0}")]
     Storage(String),
 }
@@ -67,6 +75,9 @@ impl ServerError {
             Self::Conflict(_) => "conflict",
             Self::Mismatch(_) => "mismatch",
             Self::Malformed(_) => "malformed_request",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::TooManyUploads { .. } => "too_many_uploads",
+            Self::PendingBytesQuota { .. } => "pending_bytes_quota",
             Self::Storage(_) => "storage",
         }
     }
@@ -88,6 +99,9 @@ impl ServerError {
             Self::TusVersion => 412,
             Self::WrongContentType => 415,
             Self::MissingPart { .. } => 422,
+            Self::TooManyAttempts { .. } | Self::TooManyUploads { .. } => 429,
+            // Insufficient Storage: this device's share is full until it commits.
+            Self::PendingBytesQuota { .. } => 507,
             Self::Storage(_) => 500,
         }
     }

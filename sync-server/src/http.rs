@@ -12,7 +12,7 @@ use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use base64::Engine;
 use fieldkit_protocol::{SealingPublicKey, SignedReceipt};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -20,7 +20,11 @@ use tower::ServiceExt;
 
 use crate::ServerError;
 use crate::commit::{CommitRequest, ServerSigningKey, commit};
-use crate::store::{BlobStore, Device, DeviceState, MetadataStore};
+use crate::connections::{
+    Activity, ConnectionLimits, ConnectionSlots, PeerAddress, Watched, pause_after_accept_error,
+};
+use crate::metrics::MetricsAccess;
+use crate::store::{Attempt, AttemptKey, BackOff, BlobStore, Device, DeviceState, MetadataStore};
 use crate::tls::{CertificateAuthority, certificate_fingerprint};
 use crate::tus::{CHECKSUM_ALGORITHMS, TusLimits, Uploads};
 
@@ -59,6 +63,11 @@ impl IntoResponse for ServerError {
             }),
         )
             .into_response();
+        if let ServerError::TooManyAttempts { retry_after } = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
         if matches!(self, ServerError::TusVersion) {
             response
                 .headers_mut()
@@ -179,8 +188,17 @@ pub struct EnrollResponse {
     pub device_ca: String,
 }
 
+/// Enrollment attempts per address: five free, then a minute doubling up to an hour. A
+/// successful enrollment forgets the address's failures (a centre enrolls its tablets in a row).
+pub const ENROLL_BACK_OFF: BackOff = BackOff {
+    free: 5,
+    first_wait: 60,
+    max_wait: 3600,
+};
+
 async fn enroll(
     State(state): Shared,
+    peer: Option<Extension<PeerAddress>>,
     body: JsonBody<EnrollRequest>,
 ) -> Result<Json<EnrollResponse>, ServerError> {
     let Json(request) = body?;
@@ -202,8 +220,28 @@ async fn enroll(
     let spki = base64::engine::general_purpose::STANDARD
         .decode(&request.tls_public_key)
         .map_err(|_| ServerError::Mismatch("tls_public_key: base64"))?;
-    let certificate = state.device_ca.issue_device(&request.device_id, &spki)?;
+    // Counted before the code is looked at, so parallel guesses each count.
+    let address = peer.map_or_else(
+        || "unknown".to_owned(),
+        |Extension(p)| p.limited_as().to_string(),
+    );
+    let attempt_key = AttemptKey::enrollment(&address);
+    let now = (state.clock)();
+    if let Attempt::Locked { seconds } =
+        state
+            .meta
+            .begin_attempt(&attempt_key, &ENROLL_BACK_OFF, now)?
+    {
+        return Err(ServerError::TooManyAttempts {
+            retry_after: seconds,
+        });
+    }
+    // Nothing is signed for a code that could not enroll.
     let code_sha256 = certificate_fingerprint(request.code.trim().as_bytes());
+    if !state.meta.enroll_code_usable(&code_sha256, now)? {
+        return Err(ServerError::InvalidEnrollCode);
+    }
+    let certificate = state.device_ca.issue_device(&request.device_id, &spki)?;
     let device = Device {
         device_id: request.device_id.clone(),
         public_key: signing,
@@ -215,8 +253,9 @@ async fn enroll(
         &device,
         &certificate_fingerprint(&certificate),
         &device_ca,
-        (state.clock)(),
+        now,
     )?;
+    state.meta.attempt_succeeded(&attempt_key)?;
     Ok(Json(EnrollResponse {
         device_id: request.device_id,
         client_certificate: base64::engine::general_purpose::STANDARD.encode(&certificate),
@@ -581,12 +620,27 @@ async fn count_requests(
     response
 }
 
-async fn metrics(State(state): Shared) -> Response {
-    built(
-        Response::builder()
-            .header(header::CONTENT_TYPE, "text/plain; version=0.0.4")
-            .body(Body::from(state.metrics.render())),
-    )
+/// The counters, for a scraper that presents the configured bearer token; off (404) when no
+/// token is configured, so they are never public on the tablets' port.
+async fn metrics(State(state): Shared, headers: HeaderMap) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match state.metrics.access(authorization) {
+        MetricsAccess::Off => ServerError::NotFound.into_response(),
+        MetricsAccess::Refused => built(
+            Response::builder()
+                .status(StatusCode::UNAUTHORIZED)
+                .header(header::WWW_AUTHENTICATE, "Bearer")
+                .body(Body::empty()),
+        ),
+        MetricsAccess::Allowed => built(
+            Response::builder()
+                .header(header::CONTENT_TYPE, "text/plain; version=0.0.4")
+                .header(header::CACHE_CONTROL, "no-store")
+                .body(Body::from(state.metrics.render())),
+        ),
+    }
 }
 
 #[derive(Deserialize)]
@@ -670,42 +724,96 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Accept TLS connections on `listener` and serve `app`, telling each request which client
-/// certificate its connection presented. Runs until the listener fails.
+/// Accept TLS connections on `listener` and serve `app` with the default connection limits.
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     app: Router,
 ) -> std::io::Result<()> {
+    serve_with_limits(listener, tls, app, ConnectionLimits::default()).await
+}
+
+/// Accept TLS connections on `listener` and serve `app`, telling each request which client
+/// certificate its connection presented. Never returns: an accept error (even «too many open
+/// files») is waited out, and connections over `limits` are closed on arrival.
+pub async fn serve_with_limits(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    app: Router,
+    limits: ConnectionLimits,
+) -> std::io::Result<()> {
     let acceptor = TlsAcceptor::from(tls);
+    let slots = ConnectionSlots::new(&limits);
     loop {
-        let (tcp, _) = listener.accept().await?;
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                if let Some(pause) = pause_after_accept_error(&error) {
+                    tracing::warn!(%error, "accept failed: out of file descriptors; backing off");
+                    tokio::time::sleep(pause).await;
+                }
+                continue;
+            }
+        };
+        // Over a cap: dropping the socket closes it before it costs anything more.
+        let Some(slot) = slots.take(PeerAddress(peer.ip()).limited_as()) else {
+            continue;
+        };
         let (acceptor, app) = (acceptor.clone(), app.clone());
         tokio::spawn(async move {
-            // A failed handshake (no TLS, wrong CA) just closes that connection.
-            let Ok(stream) = acceptor.accept(tcp).await else {
-                return;
-            };
-            let fingerprint = stream
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|c| c.first())
-                .map(|c| certificate_fingerprint(c));
-            let identity = ClientCertificate(fingerprint);
-            let service =
-                hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-                    let mut request = request.map(Body::new);
-                    request.extensions_mut().insert(identity.clone());
-                    app.clone().oneshot(request)
-                });
-            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            // Headers are small in this API: cap them (HTTP/1 read buffer, HTTP/2 header list).
-            builder.http1().max_buf_size(MAX_HEADERS);
-            builder.http2().max_header_list_size(MAX_HEADERS as u32);
-            let _ = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            serve_connection(tcp, PeerAddress(peer.ip()), acceptor, app, limits).await;
+            drop(slot);
         });
+    }
+}
+
+/// One connection: the TLS handshake within its deadline, then HTTP until the client leaves or
+/// stays silent for the idle timeout.
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    peer: PeerAddress,
+    acceptor: TlsAcceptor,
+    app: Router,
+    limits: ConnectionLimits,
+) {
+    let activity = Activity::new();
+    let watched = Watched::new(tcp, activity.clone());
+    // A failed or too slow handshake (no TLS, wrong CA, silence) just closes that connection.
+    let Ok(Ok(stream)) =
+        tokio::time::timeout(limits.tls_handshake_timeout(), acceptor.accept(watched)).await
+    else {
+        return;
+    };
+    let fingerprint = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| certificate_fingerprint(c));
+    let identity = ClientCertificate(fingerprint);
+    let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+        let mut request = request.map(Body::new);
+        request.extensions_mut().insert(identity.clone());
+        request.extensions_mut().insert(peer);
+        app.clone().oneshot(request)
+    });
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // Headers are small in this API: cap them (HTTP/1 read buffer, HTTP/2 header list), and
+    // close a connection whose request head trickles in (slow-loris).
+    builder
+        .http1()
+        .max_buf_size(MAX_HEADERS)
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout());
+    builder.http2().max_header_list_size(MAX_HEADERS as u32);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        () = activity.silent(limits.idle_timeout()) => {
+            // No byte either way for the whole idle timeout: a client that went away, or one
+            // holding a slot; dropping the connection closes it. (No handler here works that
+            // long without writing.)
+        }
     }
 }

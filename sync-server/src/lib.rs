@@ -11,6 +11,7 @@
 pub mod backup;
 pub mod central;
 pub mod commit;
+pub mod connections;
 mod error;
 pub mod http;
 pub mod local;

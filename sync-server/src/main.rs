@@ -6,11 +6,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use fieldkit_sync_server::ServerError;
-use fieldkit_sync_server::http::{AppState, router, serve};
+use fieldkit_sync_server::connections::ConnectionLimits;
+use fieldkit_sync_server::http::{AppState, router, serve_with_limits};
+use fieldkit_sync_server::metrics::Metrics;
 use fieldkit_sync_server::setup::{Layout, ServerFiles, init};
 use fieldkit_sync_server::store::{FileBlobStore, MetadataStore, SqliteMetadata};
 use fieldkit_sync_server::tls::{certificate_fingerprint, server_config};
-use fieldkit_sync_server::tus::TusLimits;
+use fieldkit_sync_server::tus::{DeviceQuota, TusLimits, spawn_sweeper};
 use serde::Deserialize;
 
 const HELP: &str = "fieldkit-sync-server — receives sealed cases from fieldkit tablets
@@ -25,11 +27,21 @@ USAGE:
         listen = \"0.0.0.0:8443\"          # address and port
         data = \"/var/lib/fieldkit-sync\"  # the directory made by init
         max_upload_bytes = 67108864       # Tus-Max-Size: largest single part
-        upload_expiry_hours = 168         # unfinished uploads expire after this
+        upload_expiry_hours = 168         # unfinished uploads expire after this (then swept)
+        max_uploads_in_flight_per_device = 64       # unfinished uploads per tablet
+        max_pending_bytes_per_device = 268435456    # uploaded, not yet committed, per tablet
         log_level = \"info\"               # error, warn, info, debug: JSON lines on stderr
         public_url = \"https://sync.example.ua:8443\"  # what tablets use (enrollment QR)
+        metrics_token_file = \"/etc/fieldkit/metrics.token\"  # /metrics needs this bearer token
+                                          # (32+ characters); without the file /metrics is off
         [central]                         # the central case system: sync-server/docs/central.md
         connector = \"http\"                # http, dir or none
+        [connections]                     # caps and deadlines against connection floods
+        max_connections = 4096            # open at once, all addresses (below LimitNOFILE)
+        max_connections_per_address = 64  # open at once from one IP address
+        tls_handshake_timeout_seconds = 10
+        header_timeout_seconds = 20       # to send a whole request head
+        idle_timeout_seconds = 120        # silent both ways, then closed
       The back-office is served on the same port at /office (sign in as an office-user), and
       the central system posts its events to /central/v1/events (HMAC-signed).
   fieldkit-sync-server enroll-code --data DIR [--valid-minutes N]
@@ -87,6 +99,12 @@ struct Config {
     max_upload_bytes: u64,
     #[serde(default = "default_expiry")]
     upload_expiry_hours: i64,
+    /// Unfinished uploads one tablet may have at once.
+    #[serde(default = "default_uploads_in_flight")]
+    max_uploads_in_flight_per_device: u64,
+    /// Bytes one tablet may have uploaded and not yet committed.
+    #[serde(default = "default_pending_bytes")]
+    max_pending_bytes_per_device: u64,
     #[serde(default = "default_log_level")]
     log_level: String,
     /// The address tablets use (put in enrollment QR codes), e.g. https://sync.example.ua:8443.
@@ -95,6 +113,13 @@ struct Config {
     /// The central case system connector (sync-server/docs/central.md).
     #[serde(default)]
     central: fieldkit_sync_server::central::CentralConfig,
+    /// A file holding the bearer token Prometheus sends for `/metrics`; without it `/metrics`
+    /// is off.
+    #[serde(default)]
+    metrics_token_file: Option<PathBuf>,
+    /// Caps and deadlines that keep a flood of connections from stopping the server.
+    #[serde(default)]
+    connections: ConnectionLimits,
 }
 
 fn default_log_level() -> String {
@@ -103,6 +128,14 @@ fn default_log_level() -> String {
 
 fn default_max_upload() -> u64 {
     64 * 1024 * 1024
+}
+
+fn default_uploads_in_flight() -> u64 {
+    fieldkit_sync_server::tus::DeviceQuota::default().uploads_in_flight
+}
+
+fn default_pending_bytes() -> u64 {
+    fieldkit_sync_server::tus::DeviceQuota::default().pending_bytes
 }
 
 fn default_expiry() -> i64 {
@@ -155,6 +188,10 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", config_path.display()))?;
     let config: Config =
         toml::from_str(&text).map_err(|e| format!("{}: {e}", config_path.display()))?;
+    config
+        .connections
+        .check()
+        .map_err(|e| format!("{}: {e}", config_path.display()))?;
     let level: tracing::Level = config.log_level.parse().map_err(|_| {
         format!(
             "log_level: {} is not error, warn, info or debug",
@@ -189,19 +226,33 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         public_url,
     )
     .map_err(|e| e.to_string())?;
+    let metrics = match &config.metrics_token_file {
+        Some(path) => {
+            let token = zeroize::Zeroizing::new(
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+            );
+            Metrics::with_token(&token).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => Metrics::default(),
+    };
     let state = AppState {
         meta,
         blobs,
         limits: TusLimits {
             max_size: config.max_upload_bytes,
             expiry_seconds: config.upload_expiry_hours * 3600,
+            quota: DeviceQuota {
+                uploads_in_flight: config.max_uploads_in_flight_per_device,
+                pending_bytes: config.max_pending_bytes_per_device,
+            },
         },
         receipt_key: files.receipt_key,
         sealing_key: files.sealing.public_key(),
         device_ca: files.device_ca,
         clock: now,
-        metrics: Default::default(),
+        metrics,
     };
+    spawn_sweeper(state.meta.clone(), state.blobs.clone(), now);
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| format!("{}: {e}", config.listen))?;
@@ -219,7 +270,7 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
     let app = router(Arc::new(state))
         .merge(fieldkit_sync_server::office::router(Arc::new(office)))
         .merge(fieldkit_sync_server::central::events::router(central));
-    serve(listener, Arc::new(tls), app)
+    serve_with_limits(listener, Arc::new(tls), app, config.connections)
         .await
         .map_err(|e| e.to_string())
 }

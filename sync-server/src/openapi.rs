@@ -30,16 +30,21 @@ pub fn document() -> Value {
                   "description": "Mutual TLS 1.3: every /v1 operation except enrollment and this document needs the client certificate issued at enrollment." },
         "paths": {
             "/healthz": { "get": { "summary": "Liveness", "responses": { "200": { "description": "ok" } } } },
-            "/metrics": { "get": { "summary": "Prometheus counters", "responses": { "200": { "description": "text exposition format" } } } },
+            "/metrics": { "get": { "summary": "Prometheus counters, for a scraper with the configured bearer token",
+                                   "parameters": [ { "name": "Authorization", "in": "header", "schema": { "type": "string", "pattern": "^Bearer .+$" } } ],
+                                   "responses": { "200": { "description": "text exposition format" }, "401": { "description": "the bearer token is missing or wrong" },
+                                                  "404": { "description": "off: the server has no metrics_token_file", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } } } },
             "/v1/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3.1" } } } },
             "/v1/enroll": { "post": {
                 "summary": "Enroll a tablet with a one-time code",
+                "description": "The code is checked before anything is signed. Attempts are counted per address: after five failures the address waits (429 too_many_attempts, Retry-After in seconds), a minute doubling up to an hour; an enrollment that succeeds forgets them.",
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrollRequest" } } } },
-                "responses": with(json!({ "200": { "description": "enrolled", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrollResponse" } } } } }), error_responses(&[400, 403, 409, 413])) } },
+                "responses": with(json!({ "200": { "description": "enrolled", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrollResponse" } } } } }), error_responses(&[400, 403, 409, 413, 429])) } },
             "/v1/uploads": {
                 "options": { "summary": "tus capabilities", "responses": { "204": { "description": "Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm" } } },
                 "post": { "summary": "tus creation", "parameters": with_length(),
-                          "responses": with(json!({ "201": { "description": "created; Location names the upload" } }), error_responses(&[400, 401, 403, 412, 413])) } },
+                          "description": "Each tablet may have a limited number of unfinished uploads (429 too_many_uploads) and bytes uploaded but not yet in a committed envelope (507 pending_bytes_quota, counted by declared Upload-Length) at once; finishing, committing, terminating or expiry gives them back. Unfinished uploads past Upload-Expires are deleted by a sweeper.",
+                          "responses": with(json!({ "201": { "description": "created; Location names the upload" } }), error_responses(&[400, 401, 403, 412, 413, 429, 507])) } },
             "/v1/uploads/{id}": {
                 "head": { "summary": "tus offset", "parameters": id_and_tus(),
                           "responses": { "200": { "description": "Upload-Offset, Upload-Length" }, "401": { "description": "no client certificate" }, "404": { "description": "unknown" }, "410": { "description": "terminated or expired" }, "412": { "description": "wrong Tus-Resumable" } } },
@@ -83,7 +88,9 @@ pub fn document() -> Value {
                 "responses": with(json!({ "200": { "description": "events and the next cursor" } }), error_responses(&[401, 403])) } }
         },
         "components": { "schemas": {
-            "Error": { "type": "object", "required": ["code", "message"], "properties": { "code": { "type": "string" }, "message": { "type": "string" } } },
+            "Error": { "type": "object", "required": ["code", "message"], "properties": {
+                "code": { "type": "string", "description": "stable: not_found, gone, wrong_offset, checksum_mismatch, unsupported_checksum, too_large, unauthenticated, invalid_enroll_code, tus_version, wrong_content_type, audit_rollback, device_revoked, unknown_device, bad_envelope, missing_part, conflict, mismatch, malformed_request, too_many_attempts (429, with Retry-After), too_many_uploads (429), pending_bytes_quota (507), storage" },
+                "message": { "type": "string" } } },
             "EnrollRequest": { "type": "object", "required": ["code", "device_id", "signing_public_key", "tls_public_key"],
                 "properties": { "code": { "type": "string" }, "device_id": { "type": "string", "maxLength": 32 },
                                 "signing_public_key": { "type": "string", "description": "Ed25519, hex" },

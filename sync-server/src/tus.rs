@@ -18,6 +18,8 @@ pub struct TusLimits {
     pub max_size: u64,
     /// Unfinished uploads expire this long after creation.
     pub expiry_seconds: i64,
+    /// What one device may hold at once, so one tablet cannot fill the disk.
+    pub quota: DeviceQuota,
 }
 
 impl Default for TusLimits {
@@ -25,8 +27,97 @@ impl Default for TusLimits {
         Self {
             max_size: 64 * 1024 * 1024,
             expiry_seconds: 7 * 24 * 3600,
+            quota: DeviceQuota::default(),
         }
     }
+}
+
+/// Per-device limits on uploads: checked when an upload is created, against the declared
+/// lengths, so the bytes are reserved before any is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceQuota {
+    /// Unfinished, unexpired uploads at once.
+    pub uploads_in_flight: u64,
+    /// Bytes of unexpired uploads (unfinished, or finished but in no committed envelope of
+    /// this device) at once.
+    pub pending_bytes: u64,
+}
+
+impl Default for DeviceQuota {
+    fn default() -> Self {
+        Self {
+            // A case is a record, its pages and signatures, uploaded one after another; a
+            // tablet that syncs a whole day's visits still has far fewer open at once.
+            uploads_in_flight: 64,
+            // Four full-size parts (64 MiB each) waiting for their commit.
+            pending_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// What one sweep removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    /// Expired or terminated unfinished uploads: their partial files and rows.
+    pub expired_uploads: usize,
+    /// Partial files no upload row names (left by a crash between the two deletions).
+    pub orphaned_partials: usize,
+}
+
+/// How often the sweeper looks for expired uploads.
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Sweep expired uploads now and every [`SWEEP_EVERY`], for as long as the runtime runs.
+pub fn spawn_sweeper(
+    meta: std::sync::Arc<dyn MetadataStore>,
+    blobs: std::sync::Arc<dyn BlobStore>,
+    clock: fn() -> i64,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            ticks.tick().await;
+            let (meta, blobs) = (meta.clone(), blobs.clone());
+            // Files and SQLite block: off the async workers.
+            let swept = tokio::task::spawn_blocking(move || {
+                sweep_expired(meta.as_ref(), blobs.as_ref(), clock())
+            })
+            .await;
+            match swept {
+                Ok(Ok(swept)) if swept != Swept::default() => tracing::info!(
+                    expired_uploads = swept.expired_uploads,
+                    orphaned_partials = swept.orphaned_partials,
+                    "swept expired uploads"
+                ),
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "sweeping expired uploads failed"),
+                Err(error) => tracing::warn!(%error, "the upload sweeper stopped"),
+            }
+        }
+    })
+}
+
+/// Delete expired unfinished uploads (partial file, then row) and partial files of uploads
+/// that no longer exist.
+pub fn sweep_expired(
+    meta: &dyn MetadataStore,
+    blobs: &dyn BlobStore,
+    now: i64,
+) -> Result<Swept, ServerError> {
+    let mut swept = Swept::default();
+    for upload_id in meta.expired_partial_uploads(now)? {
+        // The file first: a crash after it leaves a row the next sweep removes.
+        blobs.remove_partial(&upload_id)?;
+        meta.delete_upload(&upload_id)?;
+        swept.expired_uploads += 1;
+    }
+    for upload_id in blobs.partial_uploads()? {
+        if matches!(meta.upload(&upload_id), Err(ServerError::NotFound)) {
+            blobs.remove_partial(&upload_id)?;
+            swept.orphaned_partials += 1;
+        }
+    }
+    Ok(swept)
 }
 
 /// The checksum algorithms advertised in `Tus-Checksum-Algorithm`.
@@ -98,7 +189,8 @@ impl Uploads<'_> {
             terminated: false,
             blob: None,
         };
-        self.meta.create_upload(&upload, now)?;
+        self.meta
+            .create_upload_within(&upload, &self.limits.quota, now)?;
         Ok(upload)
     }
 

@@ -35,6 +35,7 @@ fn uploads(s: &Server) -> Uploads<'_> {
         limits: TusLimits {
             max_size: 1024 * 1024,
             expiry_seconds: 3600,
+            ..TusLimits::default()
         },
     }
 }

@@ -156,6 +156,26 @@ fn server_unit_is_hardened() {
 }
 
 #[test]
+fn server_unit_has_room_for_the_documented_connection_cap() {
+    let unit = read("server/fieldkit-sync-server.service");
+    let nofile: usize = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("LimitNOFILE="))
+        .expect("LimitNOFILE= in the server unit")
+        .parse()
+        .unwrap();
+    let config: toml::Value = toml::from_str(&read("server/sync-server.toml")).unwrap();
+    let cap = config["connections"]["max_connections"]
+        .as_integer()
+        .unwrap() as usize;
+    // The database, blob writes, logs and the listener need descriptors beside connections.
+    assert!(
+        cap + 1024 <= nofile,
+        "max_connections {cap} leaves too little of LimitNOFILE={nofile}"
+    );
+}
+
+#[test]
 fn kiosk_unit_waits_for_the_encrypted_vault_and_is_hardened() {
     let unit = read("tablet/fieldkit-kiosk.service");
     assert_settings(

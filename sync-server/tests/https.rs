@@ -10,6 +10,7 @@ use fieldkit_protocol::{
 };
 use fieldkit_sync_server::commit::ServerSigningKey;
 use fieldkit_sync_server::http::{AppState, CommitBody, EnrollResponse, router, serve};
+use fieldkit_sync_server::metrics::Metrics;
 use fieldkit_sync_server::store::{FileBlobStore, MetadataStore, SqliteMetadata};
 use fieldkit_sync_server::tls::{CertificateAuthority, certificate_fingerprint, server_config};
 use fieldkit_sync_server::tus::TusLimits;
@@ -18,6 +19,9 @@ use ring::rand::SystemRandom;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 const CODE: &str = "K7Q2-99XA";
+
+/// The bearer token this test server's /metrics asks for.
+const METRICS_TOKEN: &str = "test-metrics-token-0123456789abcdef";
 
 fn now() -> i64 {
     1_795_000_000
@@ -71,12 +75,13 @@ async fn start() -> Running {
         limits: TusLimits {
             max_size: 1024 * 1024,
             expiry_seconds: 3600,
+            ..TusLimits::default()
         },
         receipt_key,
         sealing_key: sealing.public_key(),
         device_ca,
         clock: now,
-        metrics: Default::default(),
+        metrics: Metrics::with_token(METRICS_TOKEN).unwrap(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -303,8 +308,19 @@ async fn enrolled_tablet_uploads_commits_and_is_refused_once_revoked() {
     assert_eq!(again, receipt);
 
     // Metrics: counted by route template (no ids in labels), one envelope despite two commits.
+    // Only with the configured bearer token.
+    for refused in [None, Some("Bearer not-the-token"), Some(METRICS_TOKEN)] {
+        let mut request = anonymous.get(format!("{}/metrics", server.base));
+        if let Some(value) = refused {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401, "{refused:?}");
+        assert!(!response.text().await.unwrap().contains("fieldkit_"));
+    }
     let metrics = anonymous
         .get(format!("{}/metrics", server.base))
+        .bearer_auth(METRICS_TOKEN)
         .send()
         .await
         .unwrap()
@@ -355,8 +371,19 @@ async fn enrolled_tablet_uploads_commits_and_is_refused_once_revoked() {
                 .unwrap();
         }
     }
+    // Only with the configured bearer token.
+    for refused in [None, Some("Bearer not-the-token"), Some(METRICS_TOKEN)] {
+        let mut request = anonymous.get(format!("{}/metrics", server.base));
+        if let Some(value) = refused {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401, "{refused:?}");
+        assert!(!response.text().await.unwrap().contains("fieldkit_"));
+    }
     let metrics = anonymous
         .get(format!("{}/metrics", server.base))
+        .bearer_auth(METRICS_TOKEN)
         .send()
         .await
         .unwrap()

@@ -272,10 +272,26 @@ async fn staff_reconcile_cases_and_every_refusal_holds() {
     assert_eq!(page.headers()["cache-control"], "no-store");
     let bytes = page.bytes().await.unwrap();
     assert!(image::load_from_memory(&bytes).is_ok(), "a real page image");
-    let (status, _) = supervisor
-        .get(&format!("/office/case/inventory?n={}", url(first)))
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    // The inventory PDF a tablet wrote is downloaded, never rendered on the back-office's origin.
+    let pdf = supervisor
+        .client
+        .get(format!("{base}/office/case/inventory?n={}", url(first)))
+        .header("Cookie", &supervisor.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.status(), StatusCode::OK);
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert!(
+        pdf.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"),
+        "{:?}",
+        pdf.headers()
+    );
+    assert_eq!(pdf.headers()["x-content-type-options"], "nosniff");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
     // A supervisor reads but does not act.
     let csrf = supervisor.csrf().await;
     let (status, refused) = supervisor

@@ -49,6 +49,7 @@ async fn start_server(codes: &[&str]) -> Harness {
         limits: TusLimits {
             max_size: 4 * 1024 * 1024,
             expiry_seconds: 3600,
+            ..TusLimits::default()
         },
         receipt_key: ServerSigningKey::generate("receipt-1").unwrap(),
         sealing_key: sealing.public_key(),

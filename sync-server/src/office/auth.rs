@@ -10,6 +10,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::db::{OfficeDb, audit};
 use crate::ServerError;
+use crate::store::{Attempt, AttemptKey, AttemptStore, BackOff};
 
 /// How long a session lasts without signing in again.
 pub const SESSION_SECONDS: i64 = 8 * 3600;
@@ -139,8 +140,9 @@ pub fn set_user(
              ON CONFLICT(username) DO UPDATE SET role = ?2, password_hash = ?3, failed_logins = 0, locked_until = 0",
             params![username, role.as_str(), hash, now],
         )?;
-        // A new password ends every session of the old one.
+        // A new password ends every session of the old one, and lifts every wait.
         tx.execute("DELETE FROM office_sessions WHERE username = ?1", [username])?;
+        crate::store::forget_sign_in_attempts(tx, username)?;
         audit(tx, actor, "user.set", username, role.as_str(), now)
     })
 }
@@ -151,67 +153,60 @@ pub struct NewSession {
     pub staff: Staff,
 }
 
-/// Check a password; on success open a session.
+/// Sign-in attempts per (user name, address): three free, then 30 s doubling up to 15 min.
+pub const SIGN_IN_BACK_OFF: BackOff = BackOff {
+    free: FREE_FAILURES,
+    first_wait: 30,
+    max_wait: MAX_LOCK_SECONDS,
+};
+
+/// Check a password from `address`; on success open a session. The attempt is counted before
+/// the password is checked, per (name, address), so parallel guesses each count and a guesser
+/// elsewhere cannot lock staff out. Every attempt runs Argon2 once and answers alike whether
+/// the name exists or not, locked or not.
 pub fn login(
     db: &OfficeDb,
+    attempts: &dyn AttemptStore,
     username: &str,
     password: &str,
+    address: &str,
     now: i64,
 ) -> Result<Result<NewSession, LoginRefused>, ServerError> {
-    let user: Option<(String, String, i64, i64)> = db.transaction(|tx| {
+    let key = AttemptKey::sign_in(username, address);
+    let attempt = attempts.begin_attempt(&key, &SIGN_IN_BACK_OFF, now)?;
+    let user: Option<(String, String)> = db.transaction(|tx| {
         Ok(tx
             .query_row(
-                "SELECT role, password_hash, failed_logins, locked_until FROM office_users WHERE username = ?1",
+                "SELECT role, password_hash FROM office_users WHERE username = ?1",
                 [username],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
     })?;
-    let Some((role, hash, failed, locked_until)) = user else {
-        // The same work as for a real user, so timing does not tell which names exist.
-        let _ = password_matches(password, DUMMY_HASH);
-        db.transaction(|tx| audit(tx, username, "login.unknown_user", username, "", now))?;
-        return Ok(Err(LoginRefused::WrongCredentials));
+    // The same work for every attempt, so timing tells neither names nor locks apart.
+    let stored = user.as_ref().map_or(DUMMY_HASH, |(_, hash)| hash.as_str());
+    let password_right = password_matches(password, stored) && user.is_some();
+    let wait_if_failed = match attempt {
+        Attempt::Locked { seconds } => {
+            db.transaction(|tx| audit(tx, username, "login.locked", username, "", now))?;
+            return Ok(Err(LoginRefused::Wait(seconds)));
+        }
+        Attempt::Allowed { wait_if_failed } => wait_if_failed,
     };
-    if locked_until > now {
-        return Ok(Err(LoginRefused::Wait(locked_until - now)));
-    }
-    if !password_matches(password, &hash) {
-        let failed = failed + 1;
-        let wait = if failed < FREE_FAILURES {
-            0
-        } else {
-            (30_i64 << (failed - FREE_FAILURES).min(10)).min(MAX_LOCK_SECONDS)
-        };
-        db.transaction(|tx| {
-            tx.execute(
-                "UPDATE office_users SET failed_logins = ?2, locked_until = ?3 WHERE username = ?1",
-                params![username, failed, now + wait],
-            )?;
-            audit(
-                tx,
-                username,
-                "login.failed",
-                username,
-                &format!("failures={failed}"),
-                now,
-            )
-        })?;
-        return Ok(Err(if wait > 0 {
-            LoginRefused::Wait(wait)
+    let Some((role, _)) = user.filter(|_| password_right) else {
+        db.transaction(|tx| audit(tx, username, "login.failed", username, "", now))?;
+        return Ok(Err(if wait_if_failed > 0 {
+            LoginRefused::Wait(wait_if_failed)
         } else {
             LoginRefused::WrongCredentials
         }));
-    }
+    };
+    attempts.attempt_succeeded(&key)?;
     let role = Role::parse(&role)
         .ok_or_else(|| ServerError::Storage(format!("user {username} has an unknown role")))?;
     let token = random_hex(32)?;
     let csrf_token = random_hex(32)?;
     db.transaction(|tx| {
-        tx.execute(
-            "UPDATE office_users SET failed_logins = 0, locked_until = 0 WHERE username = ?1",
-            [username],
-        )?;
         tx.execute("DELETE FROM office_sessions WHERE expires_at <= ?1", [now])?;
         tx.execute(
             "INSERT INTO office_sessions (token_sha256, username, csrf_token, expires_at) VALUES (?1, ?2, ?3, ?4)",
@@ -282,3 +277,26 @@ pub fn same_token(a: &str, b: &str) -> bool {
 
 /// A valid Argon2id hash of a random password nobody knows, verified for unknown users.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$1nX3m0bY0Lh6f3oHnqX3mQ8o9sW5n8i0eJXb1o0pYqE";
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// An unparsable dummy would skip Argon2 and make unknown names answer faster.
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        let dummy = PasswordHash::new(DUMMY_HASH).unwrap();
+        let real_text = hash_password("a password of twelve+").unwrap();
+        let real = PasswordHash::new(&real_text).unwrap();
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.params, real.params);
+        assert_eq!(
+            dummy.hash.map(|h| h.len()),
+            real.hash.map(|h| h.len()),
+            "same output length"
+        );
+        assert!(!password_matches("a password of twelve+", DUMMY_HASH));
+    }
+}

@@ -4,10 +4,10 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
 use fieldkit_domain::case::{Applicant, Notification, SignerRole};
 use serde::Deserialize;
 
@@ -22,6 +22,7 @@ use super::web::{
 };
 use crate::central::NotificationState;
 use crate::central::notify::{NotificationEntry, notifications_of, status_words};
+use crate::connections::PeerAddress;
 use crate::opened::{OpenedCase, open_stored};
 
 const READERS: [Role; 2] = [Role::Operator, Role::Supervisor];
@@ -172,6 +173,7 @@ pub async fn login(
     State(state): Shared,
     PageLang(lang): PageLang,
     headers: HeaderMap,
+    peer: Option<Extension<PeerAddress>>,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, OfficeError> {
     let form_token_matches = cookie(&headers, LOGIN_COOKIE)
@@ -187,7 +189,19 @@ pub async fn login(
             )),
         );
     }
-    let outcome = auth::login(&state.db, form.username.trim(), &form.password, state.now())?;
+    // Served without our listener (a test's router) there is no address: one shared key.
+    let address = peer.map_or_else(
+        || "unknown".to_owned(),
+        |Extension(p)| p.limited_as().to_string(),
+    );
+    let outcome = auth::login(
+        &state.db,
+        state.meta.as_ref(),
+        form.username.trim(),
+        &form.password,
+        &address,
+        state.now(),
+    )?;
     match outcome {
         Ok(session) => {
             let cookie = format!(
@@ -734,6 +748,10 @@ fn binary(bytes: Vec<u8>, mime: &'static str) -> Response {
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static("default-src 'none'"),
             ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
         ],
         bytes,
     )
@@ -779,7 +797,13 @@ pub async fn inventory_pdf(
         .inventory_pdf
         .as_ref()
         .ok_or(OfficeError::NotFound(user.lang))?;
-    Ok(binary(pdf.to_vec(), "application/pdf"))
+    // Written by a tablet: downloaded, never shown inside the back-office's origin.
+    let mut response = binary(pdf.to_vec(), "application/pdf");
+    response.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"inventory.pdf\""),
+    );
+    Ok(response)
 }
 
 #[derive(Deserialize)]

@@ -130,6 +130,7 @@ pub fn router(state: Arc<OfficeState>) -> Router {
             post(admin_pages::retry_dead_letter),
         )
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
+        .layer(axum::middleware::map_response(super::security_headers::add))
         .with_state(state)
 }
 
@@ -264,9 +265,7 @@ pub fn html_headers() -> [(header::HeaderName, HeaderValue); 5] {
         (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         (
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-            ),
+            HeaderValue::from_static(super::security_headers::CONTENT_SECURITY_POLICY),
         ),
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
         (

@@ -53,6 +53,18 @@ impl FileBlobStore {
 }
 
 impl BlobStore for FileBlobStore {
+    fn partial_uploads(&self) -> Result<Vec<String>, ServerError> {
+        let mut ids = Vec::new();
+        for entry in fs::read_dir(self.root.join("partial"))? {
+            let name = entry?.file_name();
+            // Only names an upload could have; anything else is not ours to delete.
+            if let Some(name) = name.to_str().filter(|n| is_hex(n, 32)) {
+                ids.push(name.to_owned());
+            }
+        }
+        Ok(ids)
+    }
+
     fn contains(&self, sha256: &str) -> Result<bool, ServerError> {
         Ok(self.blob_path(sha256).map(|p| p.exists()).unwrap_or(false))
     }

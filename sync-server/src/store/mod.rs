@@ -2,11 +2,15 @@
 //! envelopes, blobs), so that a larger deployment can run on PostgreSQL and an S3-compatible
 //! object store. SQLite and files come first.
 
+mod attempts;
 mod files;
 mod sqlite;
+mod sqlite_attempts;
 
+pub use attempts::{Attempt, AttemptKey, AttemptStore, BackOff};
 pub use files::FileBlobStore;
 pub use sqlite::{SqliteMetadata, open_connection};
+pub(crate) use sqlite_attempts::forget_sign_in_attempts;
 
 use crate::ServerError;
 
@@ -93,10 +97,13 @@ pub struct ConsultationTotal {
 }
 
 /// Devices, uploads, envelopes and status events.
-pub trait MetadataStore: Send + Sync {
+/// Every metadata store also counts attempts (sign-ins, enrollments): see [`AttemptStore`].
+pub trait MetadataStore: AttemptStore + Send + Sync {
     fn add_device(&self, device: &Device, now: i64) -> Result<(), ServerError>;
     /// Issue a one-time enrollment code (stored as its SHA-256) valid until `expires_at`.
     fn add_enroll_code(&self, code_sha256: &str, expires_at: i64) -> Result<(), ServerError>;
+    /// Whether a code with this SHA-256 exists, is unused and has not expired at `now`.
+    fn enroll_code_usable(&self, code_sha256: &str, now: i64) -> Result<bool, ServerError>;
     /// Use an enrollment code and record the device with its client certificate, at once.
     fn enroll_device(
         &self,
@@ -168,6 +175,18 @@ pub trait MetadataStore: Send + Sync {
     fn revoke_device(&self, device_id: &str) -> Result<(), ServerError>;
 
     fn create_upload(&self, upload: &Upload, now: i64) -> Result<(), ServerError>;
+    /// Create `upload` unless its device would then exceed `quota` (refused with
+    /// `TooManyUploads` or `PendingBytesQuota`); the check and the insert are one transaction.
+    fn create_upload_within(
+        &self,
+        upload: &Upload,
+        quota: &crate::tus::DeviceQuota,
+        now: i64,
+    ) -> Result<(), ServerError>;
+    /// Unfinished uploads that expired by `now`, terminated or not.
+    fn expired_partial_uploads(&self, now: i64) -> Result<Vec<String>, ServerError>;
+    /// Forget an upload (the sweeper, after its partial file is gone).
+    fn delete_upload(&self, upload_id: &str) -> Result<(), ServerError>;
     fn upload(&self, upload_id: &str) -> Result<Upload, ServerError>;
     /// Move an upload's offset from `from` to `to`; false if it was not at `from`.
     fn advance_upload(&self, upload_id: &str, from: u64, to: u64) -> Result<bool, ServerError>;
@@ -202,6 +221,8 @@ pub trait MetadataStore: Send + Sync {
 /// Content-addressed blobs (the envelopes' encrypted parts), written durably.
 pub trait BlobStore: Send + Sync {
     fn contains(&self, sha256: &str) -> Result<bool, ServerError>;
+    /// The upload ids that have partial data.
+    fn partial_uploads(&self) -> Result<Vec<String>, ServerError>;
     fn size(&self, sha256: &str) -> Result<Option<u64>, ServerError>;
     fn get(&self, sha256: &str) -> Result<Vec<u8>, ServerError>;
     /// Append to an upload's partial data, durably, at `offset`; returns the new length.

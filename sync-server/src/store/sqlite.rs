@@ -68,6 +68,10 @@ CREATE TABLE IF NOT EXISTS status_details (
 CREATE TABLE IF NOT EXISTS envelope_parts (
     envelope_id TEXT NOT NULL REFERENCES envelopes(envelope_id), idx INTEGER NOT NULL,
     sha256 TEXT NOT NULL, PRIMARY KEY (envelope_id, idx));
+-- A device's quota and the sweeper look uploads up by device and by expiry, and parts by blob.
+CREATE INDEX IF NOT EXISTS uploads_by_device ON uploads(device_id, expires_at);
+CREATE INDEX IF NOT EXISTS uploads_by_expiry ON uploads(expires_at);
+CREATE INDEX IF NOT EXISTS envelope_parts_by_blob ON envelope_parts(sha256);
 ";
 
 /// A certificate issued to a device, with the CA that issued it (so the operator can tell
@@ -122,12 +126,13 @@ impl SqliteMetadata {
     pub fn open(path: &Path) -> Result<Self, ServerError> {
         let conn = open_connection(path)?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(super::sqlite_attempts::SCHEMA)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
     }
 
-    fn with<T>(
+    pub(super) fn with<T>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, ServerError>,
     ) -> Result<T, ServerError> {
@@ -184,6 +189,19 @@ impl MetadataStore for SqliteMetadata {
                 params![code_sha256, expires_at],
             )?;
             Ok(())
+        })
+    }
+
+    fn enroll_code_usable(&self, code_sha256: &str, now: i64) -> Result<bool, ServerError> {
+        self.with(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT 1 FROM enroll_codes WHERE code_sha256 = ?1 AND used_at IS NULL AND expires_at > ?2",
+                    params![code_sha256, now],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some())
         })
     }
 
@@ -571,6 +589,82 @@ impl MetadataStore for SqliteMetadata {
                     now,
                     upload.expires_at
                 ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn create_upload_within(
+        &self,
+        upload: &Upload,
+        quota: &crate::tus::DeviceQuota,
+        now: i64,
+    ) -> Result<(), ServerError> {
+        self.with(|conn| {
+            // IMMEDIATE: parallel creations (here or in another instance) see each other.
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // Unfinished uploads by declared length, and finished blobs no committed envelope of
+            // the device names yet, each blob once (a tablet that lost its upload addresses
+            // uploads the same part again; the server keeps one file).
+            let (in_flight, pending): (i64, i64) = tx.query_row(
+                "SELECT
+                   (SELECT COUNT(*) FROM uploads
+                    WHERE device_id = ?1 AND terminated = 0 AND blob IS NULL AND expires_at > ?2),
+                   (SELECT COALESCE(SUM(length), 0) FROM uploads
+                    WHERE device_id = ?1 AND terminated = 0 AND blob IS NULL AND expires_at > ?2)
+                   + (SELECT COALESCE(SUM(length), 0) FROM (
+                       SELECT MAX(u.length) AS length FROM uploads u
+                       WHERE u.device_id = ?1 AND u.terminated = 0 AND u.blob IS NOT NULL
+                         AND u.expires_at > ?2
+                         AND NOT EXISTS (
+                           SELECT 1 FROM envelope_parts p JOIN envelopes e ON e.envelope_id = p.envelope_id
+                           WHERE p.sha256 = u.blob AND e.device_id = u.device_id)
+                       GROUP BY u.blob))",
+                params![upload.device_id, now],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if in_flight as u64 >= quota.uploads_in_flight {
+                return Err(ServerError::TooManyUploads {
+                    limit: quota.uploads_in_flight,
+                });
+            }
+            if (pending as u64).saturating_add(upload.length) > quota.pending_bytes {
+                return Err(ServerError::PendingBytesQuota {
+                    limit: quota.pending_bytes,
+                });
+            }
+            tx.execute(
+                "INSERT INTO uploads (upload_id, device_id, length, offset, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, 0, ?4, ?5)",
+                params![
+                    upload.upload_id,
+                    upload.device_id,
+                    upload.length as i64,
+                    now,
+                    upload.expires_at
+                ],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn expired_partial_uploads(&self, now: i64) -> Result<Vec<String>, ServerError> {
+        self.with(|conn| {
+            let mut statement = conn
+                .prepare("SELECT upload_id FROM uploads WHERE blob IS NULL AND expires_at <= ?1")?;
+            let ids = statement
+                .query_map([now], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(ids)
+        })
+    }
+
+    fn delete_upload(&self, upload_id: &str) -> Result<(), ServerError> {
+        self.with(|conn| {
+            conn.execute(
+                "DELETE FROM uploads WHERE upload_id = ?1 AND blob IS NULL",
+                [upload_id],
             )?;
             Ok(())
         })
