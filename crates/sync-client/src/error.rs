@@ -27,7 +27,9 @@ impl SyncError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Offline(_) | Self::Stopped => true,
-            Self::Refused { status, .. } => *status >= 500,
+            // 429: the server's per-device or per-address limits (uploads in flight, attempts)
+            // clear with time, so the case waits on the tablet and the pass is tried again.
+            Self::Refused { status, .. } => *status >= 500 || *status == 429,
             Self::BadAnswer(_) | Self::Setup(_) => false,
         }
     }
@@ -40,6 +42,12 @@ impl SyncError {
             Self::Refused { status: 403, .. } => {
                 "Сервер відхилив планшет: зверніться до адміністратора пристроїв"
             }
+            Self::Refused { status: 429, .. } => {
+                "Сервер тимчасово обмежив надсилання: справи чекають на планшеті, спроба повториться пізніше"
+            }
+            Self::Refused { status: 507, .. } => {
+                "На сервері забракло місця для справ цього планшета: вони чекають на планшеті; повідомте адміністратора сервера"
+            }
             Self::Refused { .. } => "Сервер не прийняв запит",
             Self::BadAnswer(_) => "Відповідь сервера не пройшла перевірку",
             Self::Setup(_) => "Помилка налаштування захищеного з'єднання",
@@ -51,5 +59,34 @@ impl SyncError {
 impl From<reqwest::Error> for SyncError {
     fn from(error: reqwest::Error) -> Self {
         SyncError::Offline(error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SyncError;
+
+    fn refused(status: u16, code: &str) -> SyncError {
+        SyncError::Refused {
+            status,
+            code: code.into(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_servers_limits_are_waited_out_and_named() {
+        let too_many = refused(429, "too_many_uploads");
+        assert!(too_many.is_retryable());
+        assert!(too_many.message_uk().contains("спроба повториться"));
+        let quota = refused(507, "pending_bytes_quota");
+        assert!(quota.is_retryable());
+        assert!(quota.message_uk().contains("забракло місця"));
+    }
+
+    #[test]
+    fn a_revoked_tablet_or_a_bad_request_is_not_retried() {
+        assert!(!refused(403, "device_revoked").is_retryable());
+        assert!(!refused(400, "bad_request").is_retryable());
     }
 }
