@@ -15,6 +15,21 @@ pub enum ReceiptKind {
     Handover,
     /// Розписка про відкликання заяви.
     Withdrawal,
+    /// Заява (regulation 6.3), signed together with the inventory.
+    Application,
+}
+
+impl ReceiptKind {
+    /// The name the PDF's document information carries, so a reader of a sealed case tells
+    /// the papers apart without extracting their text.
+    pub fn code(self) -> &'static str {
+        match self {
+            ReceiptKind::Inventory => "inventory",
+            ReceiptKind::Handover => "handover",
+            ReceiptKind::Withdrawal => "withdrawal",
+            ReceiptKind::Application => "application",
+        }
+    }
 }
 
 /// A piece of the document, top to bottom.
@@ -164,7 +179,7 @@ pub struct SignedInstead {
     pub document: String,
 }
 
-fn substitute_uk(role: SignerRole) -> &'static str {
+pub(crate) fn substitute_uk(role: SignerRole) -> &'static str {
     match role {
         SignerRole::Representative => "Представник",
         _ => "Свідок",

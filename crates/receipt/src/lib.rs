@@ -1,6 +1,6 @@
-//! fieldkit-receipt: the applicant's papers — the inventory of the input package (опис вхідного
-//! пакета, regulation 6.12–6.13), the receipt for a handed-over result (8.3) and for a withdrawal
-//! (8.12) — as one document model that the tablet shows in applicant mode and that renders to a
+//! fieldkit-receipt: the applicant's papers — the application (заява, regulation 6.3) and the
+//! inventory of the input package (опис вхідного пакета, regulation 6.12–6.13), signed together,
+//! the receipt for a handed-over result (8.3) and for a withdrawal (8.12) — as one document model that the tablet shows in applicant mode and that renders to a
 //! PDF with an embedded Ukrainian font, the signatures drawn from their strokes, the tracking QR,
 //! the fee's payment details with the NBU payment QR, the centre's and provider's contacts,
 //! and a footer with the SHA-256 that the signatures bind to.
@@ -10,6 +10,7 @@
 //! (`lp`) or to the centre's mail server (SMTP); queueing while offline is the vault's outgoing
 //! queue, driven by the app.
 
+mod application;
 mod decided;
 mod document;
 mod font;
@@ -18,7 +19,8 @@ mod payment;
 mod pdf;
 pub mod printing;
 
-pub use decided::{condition_lines, fee_line};
+pub use application::{ApplicationInput, application, signed_set_sha256};
+pub use decided::{condition_lines, delivery_line, fee_line, notification_line};
 pub use document::{
     Block, ConditionLine, DocumentLine, InventoryInput, InventoryItem, Receipt, ReceiptKind,
     SignatureSlot, SignedInstead, handover_receipt, inventory, withdrawal_receipt,
