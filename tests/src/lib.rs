@@ -457,7 +457,13 @@ pub fn run_visit_with(
         &inventory_hash[..12],
         inventory_pdf.len() / 1024
     )?;
-    case.register(&rules, number.clone(), &inventory_hash, today)?;
+    // The demo signs the inventory alone; the tablet signs the application with it.
+    case.register(
+        &rules,
+        number.clone(),
+        &fieldkit_domain::case::SignedPapers::inventory_only(&inventory_hash),
+        today,
+    )?;
     vault.put_draft(case_id, "registered", &serde_json::to_vec(&case)?)?;
     let dates = case
         .dates
