@@ -1,8 +1,9 @@
 //! Signing in ink on paper. The application and the inventory are printed (CUPS) with a mark
 //! on every sheet; the applicant signs the sheets in ink; the administrator scans them (SANE)
 //! or imports them from a folder, and each sheet is kept only when its mark names this case and
-//! exactly the content printed (`fieldkit_domain::ink`). When every sheet is back the applicant's signature is the
-//! ink one; the administrator still signs on the tablet, and the sheets are sealed with the case.
+//! exactly the content printed (`fieldkit_domain::ink`). When every sheet of both is back the
+//! applicant's signature is the ink one; the administrator still signs on the tablet, and the
+//! sheets are sealed with the case.
 
 use std::cell::RefCell;
 use std::path::PathBuf;

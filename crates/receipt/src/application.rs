@@ -4,13 +4,13 @@
 //! number — so the screen shows, the applicant signs and the printer prints the same content.
 //!
 //! The applicant signs the application and the inventory together: each signature binds the
-//! SHA-256 of the pair (`signed_set_sha256`), so neither paper can be swapped under it.
+//! SHA-256 of the pair (`fieldkit_capture::signature::signed_set_sha256`, re-exported here),
+//! so neither paper can be swapped under it.
 
 use fieldkit_domain::case::{
     Applicant, Case, IdentityDocumentKind, NaturalPerson, PersonName, SignerRole,
 };
 use fieldkit_domain::catalog::Service;
-use ring::digest::{SHA256, digest};
 use time::Date;
 
 use crate::decided::{delivery_line, notification_line};
@@ -218,31 +218,5 @@ pub fn application(input: &ApplicationInput<'_>) -> Receipt {
         kind: ReceiptKind::Application,
         blocks,
         signatures,
-    }
-}
-
-/// The SHA-256 every signature of a visit binds to when the applicant signs the application
-/// and the inventory together: over both content hashes, each named, in a fixed order, so a
-/// change to either paper (or swapping them) changes it.
-pub fn signed_set_sha256(inventory_sha256: &str, application_sha256: &str) -> String {
-    let text = format!(
-        "fieldkit-signed-set-v1\ninventory:{inventory_sha256}\napplication:{application_sha256}"
-    );
-    hex::encode(digest(&SHA256, text.as_bytes()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_signed_set_changes_with_either_paper_and_with_their_order() {
-        let (a, b) = ("a".repeat(64), "b".repeat(64));
-        let set = signed_set_sha256(&a, &b);
-        assert_eq!(set.len(), 64);
-        assert_ne!(set, signed_set_sha256(&b, &a));
-        assert_ne!(set, signed_set_sha256(&a, &"c".repeat(64)));
-        assert_ne!(set, signed_set_sha256(&"c".repeat(64), &b));
-        assert_eq!(set, signed_set_sha256(&a, &b));
     }
 }

@@ -19,7 +19,8 @@ mod payment;
 mod pdf;
 pub mod printing;
 
-pub use application::{ApplicationInput, application, signed_set_sha256};
+pub use application::{ApplicationInput, application};
+pub use fieldkit_capture::signature::signed_set_sha256;
 pub use decided::{condition_lines, delivery_line, fee_line, notification_line};
 pub use document::{
     Block, ConditionLine, DocumentLine, InventoryInput, InventoryItem, Receipt, ReceiptKind,
