@@ -20,12 +20,12 @@ mod pdf;
 pub mod printing;
 
 pub use application::{ApplicationInput, application};
-pub use fieldkit_capture::signature::signed_set_sha256;
 pub use decided::{condition_lines, delivery_line, fee_line, notification_line};
 pub use document::{
     Block, ConditionLine, DocumentLine, InventoryInput, InventoryItem, Receipt, ReceiptKind,
     SignatureSlot, SignedInstead, handover_receipt, inventory, withdrawal_receipt,
 };
+pub use fieldkit_capture::signature::signed_set_sha256;
 pub use font::TextMeasure;
 pub use payment::{PAYMENT_QR_CAPTION, hryvnias};
 pub use pdf::{ReceiptError, SignedBy, render_pdf, render_pdf_for_ink};
