@@ -66,28 +66,30 @@ fn identity_kind_uk(kind: &IdentityDocumentKind) -> String {
 /// A natural person's details, one field each, under `role` («Заявник», «Представник»).
 fn person_blocks(role: &str, person: &NaturalPerson) -> Vec<Block> {
     let field = |label: String, value: String| Block::Field { label, value };
-    let document = &person.identity_document;
     let mut blocks = vec![
         field(role.into(), full_name(&person.name)),
         field("Дата народження".into(), date_uk(person.birth_date)),
-        field(
+    ];
+    // Printed only when the administrator entered the document: no «№ , виданий» blanks.
+    let document = &person.identity_document;
+    if !document.number.trim().is_empty() {
+        let issued = match document.issued_by.trim() {
+            "" => String::new(),
+            by => format!(", виданий {by}"),
+        };
+        blocks.push(field(
             "Документ, що посвідчує особу".into(),
             format!(
-                "{} № {}, виданий {}",
+                "{} № {}{issued}",
                 identity_kind_uk(&document.kind),
-                document.number,
-                document.issued_by
+                document.number.trim()
             ),
-        ),
-        field(
-            "РНОКПП".into(),
-            person
-                .rnokpp
-                .clone()
-                .unwrap_or_else(|| "відмова від РНОКПП (відмітка в паспорті)".into()),
-        ),
-        field("Адреса".into(), person.address.0.clone()),
-    ];
+        ));
+    }
+    if let Some(rnokpp) = &person.rnokpp {
+        blocks.push(field("РНОКПП".into(), rnokpp.clone()));
+    }
+    blocks.push(field("Адреса".into(), person.address.0.clone()));
     if let Some(phone) = &person.phone {
         blocks.push(field("Телефон".into(), phone.0.clone()));
     }
