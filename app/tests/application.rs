@@ -140,7 +140,10 @@ fn the_applicant_reads_the_application_then_the_inventory_and_signs_both() {
         .set_size(slint::LogicalSize::new(1280.0, 800.0));
     tap(&app, "Передати планшет заявнику на підпис");
     let sign = app.window.global::<SignPage>();
-    assert!(sign.get_text_size() >= 20.0, "applicant-facing text ≥ 20 px");
+    assert!(
+        sign.get_text_size() >= 20.0,
+        "applicant-facing text ≥ 20 px"
+    );
     let first = page_rows(&app);
     assert_eq!(first[0].0, 0);
     assert_eq!(first[0].2, "Заява", "the application opens the reading");
@@ -153,7 +156,8 @@ fn the_applicant_reads_the_application_then_the_inventory_and_signs_both() {
         tap(&app, "Далі");
         turns += 1;
         let rows = page_rows(&app);
-        if inventory.is_empty() && rows[0].2 != "Опис вхідного пакета документів" {
+        if inventory.is_empty() && rows[0].2 != "Опис вхідного пакета документів"
+        {
             application.extend(rows);
         } else {
             if inventory.is_empty() {
@@ -162,7 +166,10 @@ fn the_applicant_reads_the_application_then_the_inventory_and_signs_both() {
             inventory.extend(rows);
         }
     }
-    assert!(!inventory.is_empty(), "the inventory follows the application");
+    assert!(
+        !inventory.is_empty(),
+        "the inventory follows the application"
+    );
     assert_eq!(inventory[0].2, "Опис вхідного пакета документів");
     assert_eq!(field(&application, "Справа №"), Some(number.as_str()));
     assert_eq!(

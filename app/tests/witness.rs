@@ -174,7 +174,8 @@ fn a_witness_signs_for_an_applicant_who_cannot_and_the_case_seals() {
     while sign.get_has_next() {
         tap(&app, "Далі");
         let rows = page_rows(&app);
-        if inventory_page.is_none() && rows[0].2 == "Опис вхідного пакета документів" {
+        if inventory_page.is_none() && rows[0].2 == "Опис вхідного пакета документів"
+        {
             inventory_page = Some(rows.clone());
             save_screenshot(&app, "sign-applicant-mode-inventory-1280x800.png");
         }
