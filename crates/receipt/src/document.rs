@@ -108,7 +108,8 @@ impl Receipt {
         lines
     }
 
-    /// SHA-256 of the content text (lines joined by "\n"), hex: what every signature binds to.
+    /// SHA-256 of the content text (lines joined by "\n"), hex: what a signature binds to,
+    /// alone or (the application with the inventory) as one of a signed pair.
     pub fn content_sha256(&self) -> String {
         let text: Vec<String> = self.content_lines().into_iter().map(|l| l.0).collect();
         hex::encode(digest(&SHA256, text.join("\n").as_bytes()))
