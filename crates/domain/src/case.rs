@@ -239,7 +239,8 @@ pub enum SignerRole {
 }
 
 /// A signature, by reference: the signature record (strokes and image) lives in the vault and
-/// travels in the sealed envelope; it is bound to the SHA-256 of the exact document it signs.
+/// travels in the sealed envelope; it is bound to the SHA-256 of the exact document it signs
+/// (at registration: of the application and the inventory together, see `SignedPapers`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignatureRef {
     pub role: SignerRole,
