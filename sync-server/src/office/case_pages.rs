@@ -992,3 +992,83 @@ pub async fn retry_notification(
     }
     Ok(Redirect::to(&format!("/office/case?n={}", url(&case_number))).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use fieldkit_domain::case::{
+        Address, Applicant, Case, IdentityDocument, IdentityDocumentKind, NaturalPerson,
+        PersonName, VisitPlace, VisitPlaceKind,
+    };
+    use fieldkit_domain::common::ServiceCode;
+    use zeroize::Zeroizing;
+
+    use super::*;
+
+    fn opened(application_sha256: Option<&str>, as_stated: bool) -> OpenedCase {
+        let mut case = Case::new_draft(
+            "case-1",
+            ServiceCode("00001".into()),
+            Applicant::NaturalPerson(NaturalPerson {
+                name: PersonName {
+                    surname: "Шевченко".into(),
+                    given_name: "Марія".into(),
+                    patronymic: None,
+                },
+                rnokpp: None,
+                birth_date: time::macros::date!(1946 - 03 - 15),
+                identity_document: IdentityDocument {
+                    kind: IdentityDocumentKind::IdCard,
+                    number: String::new(),
+                    issued_by: String::new(),
+                    issued_on: None,
+                },
+                address: Address("м. Львів".into()),
+                phone: None,
+                email: None,
+            }),
+            VisitPlace {
+                kind: VisitPlaceKind::Home,
+                address: Address("м. Львів".into()),
+            },
+        );
+        case.form_answers
+            .insert("housing_basis".into(), "власник".into());
+        OpenedCase {
+            envelope_id: "env-1".into(),
+            case_number: "LV01/T07/2026/000001-5".into(),
+            device_id: "T07".into(),
+            sealed_at: 0,
+            case,
+            pages: Vec::new(),
+            signatures: Vec::new(),
+            inventory_pdf: None,
+            inventory_sha256: None,
+            application_pdf: application_sha256.map(|_| Zeroizing::new(b"%PDF-1.7".to_vec())),
+            application_sha256: application_sha256.map(str::to_owned),
+            application_as_stated: as_stated,
+            signed_sha256: None,
+        }
+    }
+
+    #[test]
+    fn the_case_page_shows_the_signed_application_and_its_pdf() {
+        let section =
+            application_section(&opened(Some(&"a".repeat(64)), true), None, "n", Lang::Uk);
+        assert!(section.contains("заява, підписана разом з описом, відповідає"));
+        assert!(section.contains(&"a".repeat(64)));
+        assert!(section.contains("/office/case/application?n=n"));
+        assert!(section.contains("housing_basis") && section.contains("власник"));
+    }
+
+    #[test]
+    fn an_application_other_than_the_stated_one_is_shown_as_unbound() {
+        let section =
+            application_section(&opened(Some(&"b".repeat(64)), false), None, "n", Lang::Uk);
+        assert!(section.contains("class=\"bad\""));
+        assert!(section.contains("підписи її не скріплюють"));
+        assert!(!section.contains("class=\"ok\""));
+        let older = application_section(&opened(None, true), None, "n", Lang::En);
+        assert!(older.contains("sealed before the application was a document"));
+        assert!(!older.contains("/office/case/application"));
+    }
+}
