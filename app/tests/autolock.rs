@@ -561,7 +561,9 @@ fn spooled_jobs() -> Vec<std::path::PathBuf> {
 }
 
 /// Print from the receipt screen and return what CUPS handed to the printer.
-fn print_receipt(app: &RunningApp) -> Vec<u8> {
+/// The applicant's copies as CUPS printed them, the application and the inventory (one job
+/// each), sorted by their bytes: the outgoing queue does not promise their order.
+fn print_receipt(app: &RunningApp) -> Vec<Vec<u8>> {
     let before = spooled_jobs();
     tap(app, "Надрукувати квитанцію");
     assert!(
@@ -575,18 +577,23 @@ fn print_receipt(app: &RunningApp) -> Vec<u8> {
         let new: Vec<_> = spooled_jobs()
             .into_iter()
             .filter(|p| !before.contains(p))
+            .filter(|p| std::fs::read(p).is_ok_and(|b| b.starts_with(b"%PDF")))
             .collect();
-        if let Some(job) = new
-            .iter()
-            .find(|p| std::fs::read(p).is_ok_and(|b| b.starts_with(b"%PDF")))
-        {
-            let bytes = std::fs::read(job).unwrap();
-            std::fs::remove_file(job).unwrap();
-            return bytes;
+        if new.len() >= 2 {
+            let mut copies: Vec<Vec<u8>> = new
+                .iter()
+                .map(|job| {
+                    let bytes = std::fs::read(job).unwrap();
+                    std::fs::remove_file(job).unwrap();
+                    bytes
+                })
+                .collect();
+            copies.sort();
+            return copies;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the job did not come out of CUPS within 20 s"
+            "the two copies did not come out of CUPS within 20 s"
         );
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -610,7 +617,8 @@ fn a_receipt_on_screen_when_the_tablet_locks_opens_again_from_cases() {
     tap(app, "Запечатати справу");
     assert_eq!(screen(app), Screen::Receipt, "{:?}", labels(app));
 
-    // The receipt as first issued: number, deadline, QR; one copy printed.
+    // The receipt as first issued: number, deadline, QR; the copies printed (application and
+    // inventory).
     let number = find_containing(app, "Номер справи ")
         .accessible_label()
         .unwrap()
@@ -646,7 +654,7 @@ fn a_receipt_on_screen_when_the_tablet_locks_opens_again_from_cases() {
     assert_eq!(
         print_receipt(app),
         first_copy,
-        "the applicant's copy printed again is the signed inventory first issued"
+        "the applicant's copies printed again are the signed application and inventory first issued"
     );
 
     // Finishing the visit takes the applicant's copy off the tablet.

@@ -1,7 +1,7 @@
-//! Ink on paper, end to end on the demo tablet: the inventory is printed through a real CUPS
-//! queue (tests/cups/setup.sh), the printed PDF becomes sheet images with `pdftoppm` as a scan
-//! would, a signature is inked on the last sheet, and the sheets come back through the folder
-//! import. Sheets of another case, of a changed inventory and with no code are refused with
+//! Ink on paper, end to end on the demo tablet: the application and the inventory are printed
+//! through a real CUPS queue (tests/cups/setup.sh), the printed PDFs become sheet images with
+//! `pdftoppm` as a scan would, a signature is inked on the last sheet of each, and the sheets
+//! come back through the folder import. Sheets of another case, of a changed inventory and with no code are refused with
 //! their reasons and bind nothing; the real sheets bind, the applicant counts as signed, the
 //! administrator signs on the pad and the case seals.
 
@@ -38,27 +38,40 @@ fn spooled_jobs() -> Vec<PathBuf> {
         .collect()
 }
 
-/// The PDF that CUPS handed to the printer after `print` ran.
-fn printed(print: impl FnOnce()) -> Vec<u8> {
+/// The job number CUPS gave a spooled job (`<job-id>.job`).
+fn job_id(path: &Path) -> u64 {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The PDFs that CUPS handed to the printer after `print` ran, `count` jobs in the order
+/// they were sent.
+fn printed(count: usize, print: impl FnOnce()) -> Vec<Vec<u8>> {
     let before = spooled_jobs();
     print();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let new: Vec<_> = spooled_jobs()
+        let mut new: Vec<_> = spooled_jobs()
             .into_iter()
             .filter(|p| !before.contains(p))
+            .filter(|p| std::fs::read(p).is_ok_and(|b| b.starts_with(b"%PDF")))
             .collect();
-        if let Some(job) = new
-            .iter()
-            .find(|p| std::fs::read(p).is_ok_and(|b| b.starts_with(b"%PDF")))
-        {
-            let bytes = std::fs::read(job).unwrap();
-            std::fs::remove_file(job).unwrap();
-            return bytes;
+        if new.len() >= count {
+            new.sort_by_key(|p| job_id(p));
+            return new
+                .iter()
+                .map(|job| {
+                    let bytes = std::fs::read(job).unwrap();
+                    std::fs::remove_file(job).unwrap();
+                    bytes
+                })
+                .collect();
         }
         assert!(
             Instant::now() < deadline,
-            "the job did not come out of CUPS within 20 s"
+            "{count} jobs did not come out of CUPS within 20 s"
         );
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -66,14 +79,14 @@ fn printed(print: impl FnOnce()) -> Vec<u8> {
 
 /// The printed sheets as a 150 dpi grey scan would give them, with a signature inked in
 /// the lower part of the last one.
-fn scan_printed(pdf: &[u8], folder: &Path) -> usize {
+fn scan_printed(pdf: &[u8], folder: &Path, prefix: &str) -> usize {
     std::fs::create_dir_all(folder).unwrap();
     let path = folder.join("printed.pdf");
     std::fs::write(&path, pdf).unwrap();
     let status = std::process::Command::new("pdftoppm")
         .args(["-r", "150", "-gray", "-png"])
         .arg(&path)
-        .arg(folder.join("sheet"))
+        .arg(folder.join(prefix))
         .status()
         .unwrap();
     assert!(status.success());
@@ -81,6 +94,11 @@ fn scan_printed(pdf: &[u8], folder: &Path) -> usize {
     let mut sheets: Vec<PathBuf> = std::fs::read_dir(folder)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(prefix))
+        })
         .collect();
     sheets.sort();
     let last = sheets.last().unwrap();
@@ -165,10 +183,13 @@ fn the_applicant_signs_the_printed_inventory_in_ink() {
     // Ink instead of the pad: print through CUPS.
     tap(&app, "Підписати чорнилом на папері");
     assert_eq!(screen(&app), Screen::Ink);
+    assert!(has(&app, "Заява: ще не повернуто"));
     assert!(has(&app, "Опис вхідного пакета: ще не повернуто"));
-    let pdf = printed(|| tap(&app, "Надрукувати для підпису"));
+    // The application and the inventory, one job each, in that order.
+    let pdfs = printed(2, || tap(&app, "Надрукувати для підпису"));
     let signed = folder.path().join("signed");
-    let sheets = scan_printed(&pdf, &signed);
+    let application_sheets = scan_printed(&pdfs[0], &signed, "application");
+    let sheets = scan_printed(&pdfs[1], &signed, "inventory");
 
     // Wrong sheets first: another case's, a changed inventory's, one with no code.
     let wrong = folder.path().join("wrong");
@@ -207,6 +228,10 @@ fn the_applicant_signs_the_printed_inventory_in_ink() {
     tap(&app, "Імпортувати підписані аркуші");
     let done = format!("✓ Опис вхідного пакета: підписано чорнилом, аркушів {sheets}");
     wait_for(&app, "the signed sheets", |app| has(app, &done));
+    assert!(has(
+        &app,
+        &format!("✓ Заява: підписано чорнилом, аркушів {application_sheets}")
+    ));
     tap(&app, "Повернутися до опису");
     assert_eq!(screen(&app), Screen::Sign);
     assert!(

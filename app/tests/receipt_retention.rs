@@ -39,11 +39,11 @@ fn an_unfinished_visits_receipt_is_let_go_after_a_week() {
     let old = "LV01/T07/2026/000001-5";
     let recent = "LV01/T07/2026/000002-3";
     vault
-        .transaction(|tx| keep(tx, &receipt(old), b"%PDF-1.7 copy one"))
+        .transaction(|tx| keep(tx, &receipt(old), &[b"%PDF-1.7 copy one".as_slice()]))
         .unwrap();
     clock.0.store(start + 3 * 86_400, Ordering::SeqCst);
     vault
-        .transaction(|tx| keep(tx, &receipt(recent), b"%PDF-1.7 copy two"))
+        .transaction(|tx| keep(tx, &receipt(recent), &[b"%PDF-1.7 copy two".as_slice()]))
         .unwrap();
 
     // Six days on, both are kept.

@@ -163,10 +163,34 @@ fn a_witness_signs_for_an_applicant_who_cannot_and_the_case_seals() {
     assert!(has(&app, &pages), "the page count is on screen");
     let first = page_rows(&app);
     assert_eq!(first[0].0, 0, "the page opens with the title");
-    assert_eq!(first[0].2, "Опис вхідного пакета документів");
-    let header = first.iter().find(|r| r.0 == 3).expect("the table's header");
+    // The application comes first, then the inventory: both are read before signing.
+    assert_eq!(first[0].2, "Заява");
+    let shot = save_screenshot(&app, "sign-applicant-mode-1280x800.png");
+    println!("screenshot: {}", shot.display());
+
+    // Every page once, forwards: each title appears once in the whole reading.
+    let mut all = first.clone();
+    let mut inventory_page = None;
+    while sign.get_has_next() {
+        tap(&app, "Далі");
+        let rows = page_rows(&app);
+        if inventory_page.is_none() && rows[0].2 == "Опис вхідного пакета документів"
+        {
+            inventory_page = Some(rows.clone());
+            save_screenshot(&app, "sign-applicant-mode-inventory-1280x800.png");
+        }
+        all.extend(rows);
+    }
+    let inventory = inventory_page.expect("the inventory starts on a page of its own");
+    let header = inventory
+        .iter()
+        .find(|r| r.0 == 3)
+        .expect("the table's header");
     assert_eq!(header.3, ["№", "Документ", "Форма", "Аркушів"]);
-    let row = first.iter().find(|r| r.0 == 4).expect("a row of the table");
+    let row = inventory
+        .iter()
+        .find(|r| r.0 == 4)
+        .expect("a row of the table");
     assert_eq!(
         row.3,
         [
@@ -176,27 +200,21 @@ fn a_witness_signs_for_an_applicant_who_cannot_and_the_case_seals() {
             "1"
         ]
     );
-    let shot = save_screenshot(&app, "sign-applicant-mode-1280x800.png");
-    println!("screenshot: {}", shot.display());
-
-    // Every page once, forwards: the title appears once in the whole document.
-    let mut all = first.clone();
-    while sign.get_has_next() {
-        tap(&app, "Далі");
-        all.extend(page_rows(&app));
-    }
     let last = pages.replace("сторінка 1 з ", "");
     assert!(has(&app, &format!("сторінка {last} з {last}")));
-    assert_eq!(all.iter().filter(|r| r.0 == 0).count(), 1);
+    assert_eq!(all.iter().filter(|r| r.0 == 0).count(), 2);
     assert_eq!(
         all.iter()
             .filter(|r| r.2.contains("Опис вхідного пакета"))
             .count(),
         1
     );
-    assert!(
+    // Both papers say who signs instead of the applicant, and why.
+    assert_eq!(
         all.iter()
-            .any(|r| r.1 == "Заявник не може підписати" && r.2 == "лежачий хворий")
+            .filter(|r| r.1 == "Заявник не може підписати" && r.2 == "лежачий хворий")
+            .count(),
+        2
     );
     assert!(all.iter().any(|r| r.1 == "Підписує замість заявника"
         && r.2 == format!("свідок {WITNESS}, {WITNESS_DOCUMENT}")));
@@ -284,6 +302,8 @@ fn a_witness_signs_for_an_applicant_who_cannot_and_the_case_seals() {
     assert!(roles.contains(&SignerRole::Witness) && roles.contains(&SignerRole::Administrator));
     assert!(!roles.contains(&SignerRole::Applicant));
     assert!(opened.signatures.iter().all(|s| s.valid()));
+    // The witness signed the application with the inventory.
+    assert!(opened.application_pdf.is_some() && opened.application_as_stated);
     let witness = opened
         .signatures
         .iter()

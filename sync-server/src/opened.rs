@@ -2,7 +2,7 @@
 //! memory only, on request: nothing opened is ever written to disk, and every plaintext buffer
 //! is zeroized when dropped.
 
-use fieldkit_capture::signature::{SignatureRecord, render_png, verify};
+use fieldkit_capture::signature::{SignatureRecord, render_png, signed_set_sha256, verify};
 use fieldkit_domain::case::{Case, SignerRole};
 use fieldkit_protocol::{
     DevicePublicKey, Manifest, PartKind, SealedEnvelope, SealingKeyPair, open,
@@ -23,7 +23,8 @@ pub struct OpenedPage {
 }
 
 /// A signature with the result of checking it: the strokes render to the image hash the
-/// record states, and the record signs the inventory the case states it signs.
+/// record states, and the record signs the papers the case states it signs — the inventory,
+/// and the application with it (the hash of the pair), each as carried in the envelope.
 pub struct CheckedSignature {
     pub role: SignerRole,
     pub signer: String,
@@ -32,12 +33,12 @@ pub struct CheckedSignature {
     /// The strokes rendered again, as the image shown.
     pub image_png: Vec<u8>,
     pub strokes_match_image: bool,
-    pub bound_to_inventory: bool,
+    pub bound_to_papers: bool,
 }
 
 impl CheckedSignature {
     pub fn valid(&self) -> bool {
-        self.strokes_match_image && self.bound_to_inventory
+        self.strokes_match_image && self.bound_to_papers
     }
 }
 
@@ -53,8 +54,19 @@ pub struct OpenedCase {
     pub signatures: Vec<CheckedSignature>,
     /// The signed inventory (опис) as the applicant saw it, PDF.
     pub inventory_pdf: Option<Zeroizing<Vec<u8>>>,
-    /// The SHA-256 of the inventory's content that the signatures must sign.
+    /// The SHA-256 of the inventory's content.
     pub inventory_sha256: Option<String>,
+    /// The signed application (заява) as the applicant saw it, PDF; absent in cases sealed
+    /// before the application was a document of its own.
+    pub application_pdf: Option<Zeroizing<Vec<u8>>>,
+    /// The SHA-256 of the application's content, as its PDF carries it.
+    pub application_sha256: Option<String>,
+    /// Whether the application in the envelope is the one the case record says was signed
+    /// (both absent in an older case counts as agreeing).
+    pub application_as_stated: bool,
+    /// The SHA-256 every signature must sign: the pair's (application and inventory), or the
+    /// inventory's alone in an older case; `None` when the papers do not allow one.
+    pub signed_sha256: Option<String>,
 }
 
 impl OpenedCase {
@@ -69,6 +81,13 @@ impl OpenedCase {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(digest(&SHA256, bytes))
+}
+
+/// Which paper a PDF of the receipt crate is, from its document information
+/// (`fieldkit-document:<kind>`); PDFs from before it said so are inventories.
+fn is_application(pdf: &[u8]) -> bool {
+    const MARK: &[u8] = b"fieldkit-document:application";
+    pdf.windows(MARK.len()).any(|w| w == MARK)
 }
 
 /// The signed content's SHA-256 that the receipt crate writes into the PDF's document
@@ -135,6 +154,7 @@ pub fn open_stored(
     let mut page_bytes = Vec::new();
     let mut records = Vec::new();
     let mut inventory_pdf = None;
+    let mut application_pdf = None;
     for mut part in plain {
         // Take the plaintext rather than copy it: one buffer per part, wiped when dropped.
         let bytes = Zeroizing::new(std::mem::take(&mut part.bytes));
@@ -150,6 +170,9 @@ pub fn open_stored(
                     ServerError::Storage(format!("signature in {envelope_id}: {e}"))
                 })?;
                 records.push(record);
+            }
+            PartKind::Other if bytes.starts_with(b"%PDF") && is_application(&bytes) => {
+                application_pdf = Some(bytes)
             }
             PartKind::Other if bytes.starts_with(b"%PDF") => inventory_pdf = Some(bytes),
             PartKind::Other => {}
@@ -176,16 +199,30 @@ pub fn open_stored(
         });
     }
 
-    // The hash the signatures must sign: the one the inventory PDF itself carries (in its
-    // document information), else — an inventory from before it did — the case's statement.
+    // The inventory's hash: the one its PDF itself carries (in its document information),
+    // else — an inventory from before it did, signed alone — the case's statement.
     let inventory_sha256 = inventory_pdf
         .as_deref()
         .and_then(|pdf| content_hash_in(pdf))
         .or_else(|| {
-            case.signatures
-                .first()
+            case.application_sha256
+                .is_none()
+                .then(|| case.signatures.first())
+                .flatten()
                 .map(|s| s.signed_document_sha256.clone())
         });
+    let application_sha256 = application_pdf
+        .as_deref()
+        .and_then(|pdf| content_hash_in(pdf));
+    let application_as_stated = case.application_sha256 == application_sha256;
+    // The application is signed with the inventory: the signatures bind the pair's hash, worked
+    // out here from the papers themselves, never taken from the tablet's word.
+    let signed_sha256 = match (&inventory_sha256, &application_sha256) {
+        _ if !application_as_stated => None,
+        (Some(inventory), Some(application)) => Some(signed_set_sha256(inventory, application)),
+        (inventory, None) => inventory.clone(),
+        (None, Some(_)) => None,
+    };
     let signatures = records
         .into_iter()
         .map(|record| {
@@ -195,8 +232,8 @@ pub fn open_stored(
                 .iter()
                 .find(|s| s.role == record.role)
                 .map(|s| s.signed_document_sha256.as_str());
-            let bound_to_inventory = stated == Some(record.document_sha256.as_str())
-                && inventory_sha256.as_deref() == Some(record.document_sha256.as_str());
+            let bound_to_papers = stated == Some(record.document_sha256.as_str())
+                && signed_sha256.as_deref() == Some(record.document_sha256.as_str());
             let strokes_match_image = verify(&record, &record.document_sha256, None).is_ok();
             CheckedSignature {
                 role: record.role,
@@ -205,7 +242,7 @@ pub fn open_stored(
                 document_sha256: record.document_sha256.clone(),
                 image_png,
                 strokes_match_image,
-                bound_to_inventory,
+                bound_to_papers,
             }
         })
         .collect();
@@ -219,5 +256,9 @@ pub fn open_stored(
         signatures,
         inventory_pdf,
         inventory_sha256,
+        application_pdf,
+        application_sha256,
+        application_as_stated,
+        signed_sha256,
     })
 }

@@ -1,13 +1,25 @@
 #![allow(clippy::unwrap_used)]
 //! The server core on a real SQLite file and real blob files: tus rules with their status
-//! codes, durability across reopening, and envelope commits with signed receipts.
+//! codes, durability across reopening, envelope commits with signed receipts, and the papers a
+//! sealed case carries (the application signed with the inventory) checked when it is opened.
 
 use base64::Engine;
+use fieldkit_capture::signature::{Point, Stroke, Strokes, sign, signed_set_sha256};
+use fieldkit_domain::case::{
+    Address, Applicant, Case, Contact, IdentityDocument, IdentityDocumentKind, NaturalPerson,
+    Notification, PersonName, ResultDelivery, SignatureRef, SignerRole, VisitPlace, VisitPlaceKind,
+};
+use fieldkit_domain::catalog::Catalog;
+use fieldkit_domain::common::ServiceCode;
 use fieldkit_protocol::{
     DeviceSigningKey, PartKind, PlainPart, SealRequest, SealedEnvelope, SealingKeyPair, seal,
 };
+use fieldkit_receipt::{
+    ApplicationInput, InventoryInput, SignedBy, application, inventory, render_pdf,
+};
 use fieldkit_sync_server::ServerError;
 use fieldkit_sync_server::commit::{CommitRequest, ServerSigningKey, commit};
+use fieldkit_sync_server::opened::{OpenedCase, open_stored};
 use fieldkit_sync_server::store::{
     BlobStore, Device, DeviceState, FileBlobStore, MetadataStore, SqliteMetadata,
 };
@@ -314,4 +326,259 @@ fn commit_refuses_revoked_devices_bad_signatures_and_wrong_ids() {
     let refused = commit(&s.meta, &s.blobs, &key, &request, 1);
     assert!(matches!(refused, Err(ServerError::Revoked(_))));
     assert_eq!(status(refused), 403);
+}
+
+/// A residence case of the demo catalog, its notification and delivery chosen.
+fn residence_case() -> Case {
+    let person = NaturalPerson {
+        name: PersonName {
+            surname: "Шевченко".into(),
+            given_name: "Марія".into(),
+            patronymic: Some("Іванівна".into()),
+        },
+        rnokpp: Some("1687545620".into()),
+        birth_date: time::macros::date!(1946 - 03 - 15),
+        identity_document: IdentityDocument {
+            kind: IdentityDocumentKind::IdCard,
+            number: "001234567".into(),
+            issued_by: "4601".into(),
+            issued_on: None,
+        },
+        address: Address("м. Львів, вул. Зелена, 12, кв. 3".into()),
+        phone: Some(Contact("+380671234567".into())),
+        email: None,
+    };
+    let mut case = Case::new_draft(
+        "case-1",
+        ServiceCode("00001".into()),
+        Applicant::NaturalPerson(person),
+        VisitPlace {
+            kind: VisitPlaceKind::Home,
+            address: Address("м. Львів, вул. Зелена, 12, кв. 3".into()),
+        },
+    );
+    case.form_answers
+        .insert("housing_basis".into(), "власник".into());
+    case.notification = Some(Notification::Sms {
+        phone: Contact("+380671234567".into()),
+    });
+    case.delivery = Some(ResultDelivery::AtCentre);
+    case
+}
+
+/// A plausible signature on the pad.
+fn strokes(seed: f32) -> Strokes {
+    let points = (0..200u32)
+        .map(|i| {
+            let t = i as f32 / 200.0;
+            Point {
+                x: 40.0 + 520.0 * t + 25.0 * (t * 40.0 + seed).sin(),
+                y: 100.0 + 40.0 * (t * 13.0).sin() * (t * 3.0 + seed).cos(),
+                t_ms: i * 10,
+                pressure: None,
+            }
+        })
+        .collect();
+    Strokes {
+        width: 600,
+        height: 200,
+        strokes: vec![Stroke { points }],
+    }
+}
+
+/// The papers of one visit as the tablet seals them: the application and the inventory as
+/// real PDFs of the receipt crate, both signatures over the pair's hash. `tamper` edits the
+/// case record after signing, as a forged or broken tablet would.
+fn sealed_papers(
+    envelope_id: &str,
+    device: &DeviceSigningKey,
+    server_key: &SealingKeyPair,
+    application_answer: &str,
+    tamper: impl FnOnce(&mut Case),
+) -> SealedEnvelope {
+    let catalog =
+        Catalog::from_toml_str(include_str!("../../assets/catalog/catalog.toml")).unwrap();
+    let service = catalog
+        .services
+        .iter()
+        .find(|s| s.code.0 == "00001")
+        .unwrap();
+    let number = "LV01/T07/2026/000001-5";
+    let mut case = residence_case();
+    let stated = application(&ApplicationInput {
+        centre: "ЦНАП міста Львова",
+        provider: "Відділ реєстрації місця проживання",
+        case_number: number,
+        registered_at: "27.11.2026 10:30",
+        service,
+        case: &case,
+        administrator: "Коваленко Олена Петрівна",
+    });
+    // What the applicant signed: this answer, possibly not the one the envelope will carry.
+    let mut signed_case = case.clone();
+    signed_case
+        .form_answers
+        .insert("housing_basis".into(), application_answer.into());
+    let signed_application = application(&ApplicationInput {
+        case: &signed_case,
+        centre: "ЦНАП міста Львова",
+        provider: "Відділ реєстрації місця проживання",
+        case_number: number,
+        registered_at: "27.11.2026 10:30",
+        service,
+        administrator: "Коваленко Олена Петрівна",
+    });
+    let inventory = inventory(&InventoryInput {
+        centre: "ЦНАП міста Львова".into(),
+        case_number: number.into(),
+        registered_at: "27.11.2026 10:30".into(),
+        service: "00001 Декларування місця проживання".into(),
+        applicant: "Шевченко Марія Іванівна".into(),
+        representative: None,
+        documents: Vec::new(),
+        conditions: Vec::new(),
+        fee: None,
+        conforms: true,
+        missing: Vec::new(),
+        override_note: None,
+        notification: "SMS на +380671234567".into(),
+        delivery: "у ЦНАП".into(),
+        administrator: "Коваленко Олена Петрівна".into(),
+        tracking_url: format!("https://cnap.example.ua/track/{number}"),
+        applicant_cannot_sign: None,
+        payment: None,
+        centre_contacts: None,
+        provider_contacts: None,
+    });
+    let signed_sha256 = signed_set_sha256(
+        &inventory.content_sha256(),
+        &signed_application.content_sha256(),
+    );
+    let mut records = Vec::new();
+    for (role, signer, seed) in [
+        (SignerRole::Applicant, "Шевченко Марія Іванівна", 0.0),
+        (SignerRole::Administrator, "Коваленко Олена Петрівна", 1.5),
+    ] {
+        let (record, _) = sign(strokes(seed), role, signer, 10, &signed_sha256).unwrap();
+        case.signatures.push(SignatureRef {
+            role,
+            record_id: format!("sig-{seed}"),
+            signed_document_sha256: signed_sha256.clone(),
+        });
+        records.push(record);
+    }
+    case.application_sha256 = Some(stated.content_sha256());
+    tamper(&mut case);
+    let signed: Vec<SignedBy<'_>> = records
+        .iter()
+        .map(|r| SignedBy {
+            role: r.role,
+            strokes: &r.strokes,
+        })
+        .collect();
+    let mut parts = vec![PlainPart::new(
+        PartKind::CaseRecord,
+        serde_json::to_vec(&case).unwrap(),
+    )];
+    parts.extend(
+        records
+            .iter()
+            .map(|r| PlainPart::new(PartKind::Signature, serde_json::to_vec(r).unwrap())),
+    );
+    parts.push(PlainPart::new(
+        PartKind::Other,
+        render_pdf(&inventory, &signed).unwrap(),
+    ));
+    parts.push(PlainPart::new(
+        PartKind::Other,
+        render_pdf(&stated, &signed).unwrap(),
+    ));
+    let request = SealRequest {
+        envelope_id,
+        case_number: number,
+        created_at: 20,
+        parts: &parts,
+    };
+    seal(
+        &request,
+        &server_key.public_key(),
+        device,
+        &SystemRandom::new(),
+    )
+    .unwrap()
+}
+
+/// Commit `envelope` through the device API and open it as the back-office does.
+fn committed_and_opened(
+    s: &Server,
+    envelope_id: &str,
+    envelope: &SealedEnvelope,
+    server_key: SealingKeyPair,
+) -> OpenedCase {
+    let key = ServerSigningKey::generate("receipt-1").unwrap();
+    upload_parts(s, envelope, "T07");
+    let request = CommitRequest {
+        device_id: "T07",
+        envelope_id,
+        manifest: &envelope.manifest_bytes,
+        signature: &envelope.signature,
+    };
+    commit(&s.meta, &s.blobs, &key, &request, 30).unwrap();
+    open_stored(&s.meta, &s.blobs, &[server_key], envelope_id).unwrap()
+}
+
+#[test]
+fn a_sealed_case_carries_the_application_signed_with_the_inventory() {
+    let s = server();
+    let device = DeviceSigningKey::generate("T07", &SystemRandom::new()).unwrap();
+    enroll(&s, &device);
+    let rng = SystemRandom::new();
+    let server_key = SealingKeyPair::generate("seal-1", &rng).unwrap();
+    let envelope = sealed_papers("env-app-1", &device, &server_key, "власник", |_| {});
+    let opened = committed_and_opened(&s, "env-app-1", &envelope, server_key);
+
+    let pdf = opened.application_pdf.as_deref().unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    assert_ne!(pdf, opened.inventory_pdf.as_deref().unwrap());
+    assert!(opened.application_as_stated);
+    assert_eq!(opened.application_sha256, opened.case.application_sha256);
+    let expected = signed_set_sha256(
+        opened.inventory_sha256.as_deref().unwrap(),
+        opened.application_sha256.as_deref().unwrap(),
+    );
+    assert_eq!(opened.signed_sha256.as_deref(), Some(expected.as_str()));
+    assert_eq!(opened.signatures.len(), 2);
+    assert!(opened.signatures.iter().all(|s| s.valid()));
+}
+
+#[test]
+fn an_application_other_than_the_signed_one_is_refused() {
+    let s = server();
+    let device = DeviceSigningKey::generate("T07", &SystemRandom::new()).unwrap();
+    enroll(&s, &device);
+    let rng = SystemRandom::new();
+
+    // The case record states another application than the one in the envelope.
+    let key = SealingKeyPair::generate("seal-1", &rng).unwrap();
+    let tampered = sealed_papers("env-app-2", &device, &key, "власник", |case| {
+        case.application_sha256 = Some("0".repeat(64))
+    });
+    let opened = committed_and_opened(&s, "env-app-2", &tampered, key);
+    assert!(!opened.application_as_stated);
+    assert_eq!(opened.signed_sha256, None);
+    assert!(
+        opened
+            .signatures
+            .iter()
+            .all(|s| !s.bound_to_papers && !s.valid())
+    );
+
+    // The applicant signed «наймач»; the envelope carries an application saying «власник»,
+    // and its case record states that one: the signatures do not bind it.
+    let key = SealingKeyPair::generate("seal-2", &rng).unwrap();
+    let swapped = sealed_papers("env-app-3", &device, &key, "наймач", |_| {});
+    let opened = committed_and_opened(&s, "env-app-3", &swapped, key);
+    assert!(opened.application_as_stated);
+    assert!(opened.signatures.iter().all(|s| s.strokes_match_image));
+    assert!(opened.signatures.iter().all(|s| !s.valid()));
 }

@@ -14,12 +14,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use fieldkit_capture::pipeline::process_page;
-use fieldkit_capture::signature::{Point, Stroke, Strokes, sign};
+use fieldkit_capture::signature::{Point, Stroke, Strokes, sign, signed_set_sha256};
 use fieldkit_domain::calendar::{WorkCalendar, overdue};
 use fieldkit_domain::case::{
     Address, Applicant, CaptureMethod, CapturedDocument, Case, Conformity, Contact,
     IdentityDocument, IdentityDocumentKind, NaturalPerson, Notification, PageRef, PersonName,
-    ResultDelivery, SignatureRef, SignerRole, VisitPlace, VisitPlaceKind,
+    ResultDelivery, SignatureRef, SignedPapers, SignerRole, VisitPlace, VisitPlaceKind,
 };
 use fieldkit_domain::case_number::CaseNumber;
 use fieldkit_domain::catalog::Catalog;
@@ -28,7 +28,8 @@ use fieldkit_domain::conditions::{ConditionOutcome, FeePayment};
 use fieldkit_domain::validators::{MobileNumber, Rnokpp, check_birth_date};
 use fieldkit_protocol::{DeviceSigningKey, SealingKeyPair, open, verify_manifest};
 use fieldkit_receipt::{
-    InventoryInput, InventoryItem, SignedBy, condition_lines, fee_line, inventory, render_pdf,
+    ApplicationInput, InventoryInput, InventoryItem, SignedBy, application, condition_lines,
+    fee_line, inventory, render_pdf,
 };
 use fieldkit_vault::{Clock, SealCase, Vault, VaultOptions};
 use ring::digest::{SHA256, digest};
@@ -378,17 +379,18 @@ pub fn run_visit_with(
             pages: d.page_count(),
         })
         .collect();
+    let registered_at = format!(
+        "{:02}.{:02}.{} {:02}:{:02}",
+        today.day(),
+        u8::from(today.month()),
+        today.year(),
+        now.hour(),
+        now.minute()
+    );
     let receipt = inventory(&InventoryInput {
         centre: catalog.centre.office.name.clone(),
         case_number: number.to_string(),
-        registered_at: format!(
-            "{:02}.{:02}.{} {:02}:{:02}",
-            today.day(),
-            u8::from(today.month()),
-            today.year(),
-            now.hour(),
-            now.minute()
-        ),
+        registered_at: registered_at.clone(),
         service: format!("{} {}", service.code, service.title),
         applicant: DEMO_APPLICANT.into(),
         representative: None,
@@ -410,8 +412,29 @@ pub fn run_visit_with(
         centre_contacts: None,
         provider_contacts: None,
     });
-    // What the applicant reads in applicant mode is this receipt; its hash is what they sign.
+    // The application (заява) from the service's form and the case, read before the inventory.
+    let provider = catalog
+        .provider(&service.provider)
+        .map_or_else(|| service.provider.0.clone(), |p| p.office.name.clone());
+    let case_number = number.to_string();
+    let application_paper = application(&ApplicationInput {
+        centre: &catalog.centre.office.name,
+        provider: &provider,
+        case_number: &case_number,
+        registered_at: &registered_at,
+        service,
+        case: &case,
+        administrator: "Коваленко Олена Петрівна",
+    });
+    // What the applicant reads in applicant mode is these two papers; the hash of the pair is
+    // what they sign.
     let inventory_hash = receipt.content_sha256();
+    let application_hash = application_paper.content_sha256();
+    let papers = SignedPapers {
+        signed_sha256: signed_set_sha256(&inventory_hash, &application_hash),
+        inventory_sha256: inventory_hash.clone(),
+        application_sha256: Some(application_hash),
+    };
     let mut records = Vec::new();
     for (position, role, signer, wobble) in [
         (10, SignerRole::Applicant, DEMO_APPLICANT, 1.0),
@@ -427,7 +450,7 @@ pub fn run_visit_with(
             role,
             signer,
             now.unix_timestamp(),
-            &inventory_hash,
+            &papers.signed_sha256,
         )?;
         let blob = vault.put_blob(
             case_id,
@@ -438,7 +461,7 @@ pub fn run_visit_with(
         case.signatures.push(SignatureRef {
             role,
             record_id: blob.0,
-            signed_document_sha256: inventory_hash.clone(),
+            signed_document_sha256: papers.signed_sha256.clone(),
         });
         records.push(record);
     }
@@ -451,13 +474,16 @@ pub fn run_visit_with(
         .collect();
     let inventory_pdf = render_pdf(&receipt, &signed)?;
     vault.put_blob(case_id, "inventory", 12, &inventory_pdf)?;
+    let application_pdf = render_pdf(&application_paper, &signed)?;
+    vault.put_blob(case_id, "application", 13, &application_pdf)?;
     writeln!(
         out,
-        "Опис підписано (SHA-256 {}…), PDF {} КБ",
-        &inventory_hash[..12],
+        "Заяву й опис підписано разом (SHA-256 пари {}…), PDF {} і {} КБ",
+        &papers.signed_sha256[..12],
+        application_pdf.len() / 1024,
         inventory_pdf.len() / 1024
     )?;
-    case.register(&rules, number.clone(), &inventory_hash, today)?;
+    case.register(&rules, number.clone(), &papers, today)?;
     vault.put_draft(case_id, "registered", &serde_json::to_vec(&case)?)?;
     let dates = case
         .dates

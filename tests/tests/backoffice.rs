@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used)]
 //! The back-office over real HTTPS against a server holding real synced cases: sign-in with
 //! back-off, cookies that scripts cannot read, CSRF and role checks that refuse, the inbox with
-//! its counts and filters, a case opened with its pages and checked signatures, accept (queued
+//! its counts and filters, a case opened with its pages, checked signatures and the application
+//! signed with the inventory (its PDF downloaded and read with pdftotext), accept (queued
 //! for the central system in the same transaction), return with a reason the tablet receives,
 //! duplicates, and every action in the server's audit chain; an applicant's notification that
 //! failed, shown on the case page and sent again by an operator.
@@ -292,6 +293,40 @@ async fn staff_reconcile_cases_and_every_refusal_holds() {
     );
     assert_eq!(pdf.headers()["x-content-type-options"], "nosniff");
     assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+    // The application signed with the inventory: the check, the answers under their labels,
+    // and its PDF as a download.
+    assert!(
+        case.contains("заява, підписана разом з описом, відповідає зазначеній у справі"),
+        "{case}"
+    );
+    assert!(case.contains("Підстава проживання"), "{case}");
+    let application = supervisor
+        .client
+        .get(format!("{base}/office/case/application?n={}", url(first)))
+        .header("Cookie", &supervisor.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(application.status(), StatusCode::OK);
+    assert_eq!(application.headers()["content-type"], "application/pdf");
+    assert_eq!(
+        application.headers()["content-disposition"],
+        "attachment; filename=\"application.pdf\""
+    );
+    assert_eq!(application.headers()["x-content-type-options"], "nosniff");
+    let pdf = application.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    let pdf_path = dir.path().join("application.pdf");
+    std::fs::write(&pdf_path, &pdf).unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&pdf_path)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("Заява"), "{text}");
+    assert!(text.contains(&format!("Справа №: {first}")), "{text}");
     // A supervisor reads but does not act.
     let csrf = supervisor.csrf().await;
     let (status, refused) = supervisor

@@ -1,8 +1,9 @@
-//! Signing in ink on paper. The inventory is printed (CUPS) with a mark on every sheet; the
-//! applicant signs the sheets in ink; the administrator scans them (SANE) or imports them from
-//! a folder, and each sheet is kept only when its mark names this case and exactly the content
-//! printed (`fieldkit_domain::ink`). When every sheet is back the applicant's signature is the
-//! ink one; the administrator still signs on the tablet, and the sheets are sealed with the case.
+//! Signing in ink on paper. The application and the inventory are printed (CUPS) with a mark
+//! on every sheet; the applicant signs the sheets in ink; the administrator scans them (SANE)
+//! or imports them from a folder, and each sheet is kept only when its mark names this case and
+//! exactly the content printed (`fieldkit_domain::ink`). When every sheet of both is back the
+//! applicant's signature is the ink one; the administrator still signs on the tablet, and the
+//! sheets are sealed with the case.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -66,10 +67,11 @@ fn capitalized(text: &str) -> String {
 }
 
 impl Controller {
-    /// What may come back signed: the inventory as it stands, with the case number.
+    /// What may come back signed: the application and the inventory as they stand, with the
+    /// case number.
     fn printed_for_ink(&self) -> Result<(String, Vec<PrintedDocument>)> {
-        let (receipt, case) = self.inventory_receipt()?;
-        let number = case.number.map(|n| n.to_string()).or_else(|| {
+        let papers = self.papers()?;
+        let number = papers.case.number.map(|n| n.to_string()).or_else(|| {
             self.draft
                 .as_ref()
                 .and_then(|d| d.registration.as_ref())
@@ -83,10 +85,16 @@ impl Controller {
         })?;
         Ok((
             number,
-            vec![PrintedDocument {
-                document: InkDocument::Inventory,
-                content_sha256: receipt.content_sha256(),
-            }],
+            vec![
+                PrintedDocument {
+                    document: InkDocument::Application,
+                    content_sha256: papers.application.content_sha256(),
+                },
+                PrintedDocument {
+                    document: InkDocument::Inventory,
+                    content_sha256: papers.inventory.content_sha256(),
+                },
+            ],
         ))
     }
 
@@ -146,29 +154,34 @@ impl Controller {
         Ok(())
     }
 
+    /// Print the application and the inventory, one job each, every sheet with its mark.
     fn print_for_ink(&mut self, window: &AppWindow) -> Result<()> {
-        let (receipt, _) = self.inventory_receipt()?;
+        let papers = self.papers()?;
         let (number, _) = self.printed_for_ink()?;
-        let pdf = render_pdf_for_ink(&receipt, &[], &number, InkDocument::Inventory)?;
         let page = window.global::<InkPage>();
-        match print_pdf(&self.config.printer, &number, &pdf) {
-            Ok(_) => {
-                page.set_error("".into());
-                self.notify(
-                    window,
-                    &Message::new(
-                        "Надіслано на друк: опис для підпису чорнилом.",
-                        "Sent to the printer: the inventory to sign in ink.",
-                    ),
-                    false,
+        for (receipt, document) in [
+            (&papers.application, InkDocument::Application),
+            (&papers.inventory, InkDocument::Inventory),
+        ] {
+            let pdf = render_pdf_for_ink(receipt, &[], &number, document)?;
+            if let Err(error) = print_pdf(&self.config.printer, &number, &pdf) {
+                page.set_error(
+                    Message::new(error.message_uk(), error.to_string())
+                        .in_lang(self.lang())
+                        .into(),
                 );
+                return Ok(());
             }
-            Err(error) => page.set_error(
-                Message::new(error.message_uk(), error.to_string())
-                    .in_lang(self.lang())
-                    .into(),
-            ),
         }
+        page.set_error("".into());
+        self.notify(
+            window,
+            &Message::new(
+                "Надіслано на друк: заява й опис для підпису чорнилом.",
+                "Sent to the printer: the application and the inventory to sign in ink.",
+            ),
+            false,
+        );
         Ok(())
     }
 
@@ -253,7 +266,12 @@ impl Controller {
         let vault = self.vault()?;
         vault.transaction(|tx| {
             for (mark, captured) in &accepted {
-                let position = INK_POSITION + i64::from(mark.sheet);
+                // The application's sheets after the inventory's, each paper in sheet order.
+                let paper = match mark.document {
+                    InkDocument::Inventory => 0,
+                    InkDocument::Application => 5_000,
+                };
+                let position = INK_POSITION + paper + i64::from(mark.sheet);
                 let blob = tx.put_blob(&case_id, "ink", position, &captured.page.image.bytes)?;
                 let index = match draft.ink_signed.iter().position(|s| {
                     s.document == mark.document && s.content_sha256 == mark.content_sha256

@@ -10,6 +10,7 @@ pub mod consultation;
 mod document_view;
 mod fee;
 mod ink;
+mod papers;
 pub mod receipt;
 mod session;
 mod settings;

@@ -72,18 +72,21 @@ fn no_longer_kept() -> AppError {
     )
 }
 
-/// Keep the receipt and the applicant's copy; called inside the transaction that seals.
+/// Keep the receipt and the applicant's copies (the application, then the inventory), in
+/// order; called inside the transaction that seals.
 pub fn keep(
     tx: &VaultTx<'_>,
     receipt: &KeptReceipt,
-    copy: &[u8],
+    copies: &[&[u8]],
 ) -> std::result::Result<(), VaultError> {
     let id = kept_id(&receipt.case_number);
     let record = Zeroizing::new(
         serde_json::to_vec(receipt).map_err(|e| VaultError::Encoding(e.to_string()))?,
     );
     tx.put_draft(&id, KEPT_STATE, &record)?;
-    tx.put_blob(&id, COPY_KIND, 0, copy)?;
+    for (position, copy) in (0..).zip(copies) {
+        tx.put_blob(&id, COPY_KIND, position, copy)?;
+    }
     Ok(())
 }
 
@@ -158,8 +161,9 @@ impl Controller {
         self.show(window, Screen::Receipt)
     }
 
-    /// The applicant's copy of the receipt on screen, from the vault.
-    fn applicant_copy(&mut self) -> Result<Zeroizing<Vec<u8>>> {
+    /// The applicant's copies of the receipt on screen (the application, then the
+    /// inventory; one inventory for cases sealed before), from the vault.
+    fn applicant_copies(&mut self) -> Result<Vec<Zeroizing<Vec<u8>>>> {
         if self.receipt_number.is_empty() {
             return Err(AppError::user(
                 "Квитанції вже немає на екрані.",
@@ -168,18 +172,24 @@ impl Controller {
         }
         let id = kept_id(&self.receipt_number);
         let vault = self.vault()?;
-        let copy = vault
+        let copies: Vec<_> = vault
             .list_blobs(&id)?
             .into_iter()
-            .find(|b| b.kind == COPY_KIND)
-            .ok_or_else(no_longer_kept)?;
-        Ok(vault.get_blob(&copy.blob_id)?)
+            .filter(|b| b.kind == COPY_KIND)
+            .collect();
+        if copies.is_empty() {
+            return Err(no_longer_kept());
+        }
+        copies
+            .iter()
+            .map(|copy| Ok(vault.get_blob(&copy.blob_id)?))
+            .collect()
     }
 
-    /// The applicant's copy goes into the encrypted outgoing queue and is sent or printed now;
-    /// if the printer or the network is away it waits and is retried.
+    /// The applicant's copies go into the encrypted outgoing queue and are sent or printed
+    /// now; if the printer or the network is away they wait and are retried.
     fn queue_receipt(&mut self, window: &AppWindow, kind: &str) -> Result<()> {
-        let pdf = self.applicant_copy()?;
+        let pdfs = self.applicant_copies()?;
         let number = self.receipt_number.clone();
         let destination = if kind == crate::outgoing::EMAIL {
             let address = window.global::<ReceiptPage>().get_email().trim().to_owned();
@@ -195,8 +205,10 @@ impl Controller {
             .as_mut()
             .ok_or_else(|| AppError::user("Планшет заблоковано.", "The tablet is locked."))?;
         vault.transaction(|tx| {
-            tx.enqueue_outgoing(kind, &destination, &number, &pdf)
-                .map(|_| ())
+            for pdf in &pdfs {
+                tx.enqueue_outgoing(kind, &destination, &number, pdf)?;
+            }
+            Ok(())
         })?;
         let report = crate::outgoing::drain(vault, self.config.mail.as_ref())?;
         let text = if report.failed == 0 && report.waiting == 0 {

@@ -1,24 +1,18 @@
-//! The inventory of the input package, the signatures and sealing. The inventory text is
-//! fixed (case number, registration time) when it is first shown, so the hash each signature
-//! is bound to never changes. In applicant mode only this page and the pad can be reached;
-//! leaving it takes the administrator's passphrase. Sealing writes the case record, the signed
-//! inventory and the envelope in one transaction, and keeps the receipt with the applicant's
-//! copy beside it (see `receipt`).
+//! The application and the inventory of the input package (see `papers`), the signatures and
+//! sealing. Their text is fixed (case number, registration time) when first shown, so the
+//! hash each signature is bound to never changes. In applicant mode only these pages and the
+//! pad can be reached; leaving it takes the administrator's passphrase. Sealing writes the
+//! case record, both signed papers and the envelope in one transaction, and keeps the receipt
+//! with the applicant's copies beside it (see `receipt`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Instant;
 
 use fieldkit_capture::signature::{Point, Stroke, Strokes, render, sign};
-use fieldkit_domain::case::{
-    Case, Conformity, Notification, ResultDelivery, SignatureRef, SignerRole,
-};
+use fieldkit_domain::case::{Notification, SignatureRef, SignerRole};
 use fieldkit_domain::case_number::CaseNumber;
-use fieldkit_domain::conformity::Unsettled;
-use fieldkit_receipt::{
-    InventoryInput, InventoryItem, Receipt, SignedBy, SignedInstead, condition_lines, fee_line,
-    inventory, render_pdf,
-};
+use fieldkit_receipt::{Receipt, SignedBy, render_pdf};
 use fieldkit_vault::{BlobId, SealCase, Vault, VaultOptions};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
@@ -244,34 +238,6 @@ fn show_documents(
     Ok(())
 }
 
-fn notification_text(notification: &Notification) -> String {
-    match notification {
-        Notification::Sms { phone } => format!("SMS на {}", phone.0),
-        Notification::Email { address } => format!("e-mail на {}", address.0),
-        Notification::PhoneCall { phone } => format!("дзвінок на {}", phone.0),
-    }
-}
-
-fn delivery_text(delivery: &ResultDelivery) -> String {
-    match delivery {
-        ResultDelivery::AtCentre => "у ЦНАП".into(),
-        ResultDelivery::Post { address } => format!("поштою: {}", address.0),
-        ResultDelivery::MobileAdministrator { address } => {
-            format!("мобільним адміністратором: {}", address.0)
-        }
-        ResultDelivery::Electronic { email } => format!("електронно: {}", email.0),
-    }
-}
-
-/// Refused while a condition of the card is open: which documents, in a sentence.
-fn conditions_open(unsettled: &Unsettled) -> AppError {
-    let titles: Vec<&str> = unsettled.open.iter().map(|c| c.title.as_str()).collect();
-    AppError::User(Message::new(
-        format!("Спершу вирішіть умови: {}", titles.join("; ")),
-        format!("Decide the conditions first: {}", titles.join("; ")),
-    ))
-}
-
 impl Controller {
     /// Fix the registration details once, then show the inventory.
     pub fn prepare_inventory(&mut self, window: &AppWindow) -> Result<()> {
@@ -307,97 +273,6 @@ impl Controller {
             self.save_draft()?;
         }
         self.refresh_sign(window)
-    }
-
-    /// The inventory exactly as the applicant signs it.
-    pub fn inventory_receipt(&self) -> Result<(Receipt, Case)> {
-        let draft = self
-            .draft
-            .as_ref()
-            .ok_or_else(|| AppError::user("Немає відкритої справи.", "No case is open."))?;
-        let registration = draft.registration.clone().ok_or_else(|| {
-            AppError::user(
-                "Справу ще не зареєстровано.",
-                "The case is not registered yet.",
-            )
-        })?;
-        let service = draft
-            .service
-            .as_deref()
-            .and_then(|c| self.service(c))
-            .ok_or_else(|| AppError::user("Оберіть послугу.", "Choose the service."))?;
-        let mut case = draft
-            .build_case(service, registration.registered_on)
-            .map_err(AppError::User)?;
-        let electronic = service
-            .result_channels
-            .contains(&fieldkit_domain::catalog::ResultChannel::Electronic);
-        let (notification, delivery) = draft.choices.build(electronic).map_err(AppError::User)?;
-        case.notification = Some(notification.clone());
-        case.delivery = Some(delivery.clone());
-        let rules = service.package_rules();
-        let assessment = case.assess(&rules, registration.registered_on);
-        let conclusion = case
-            .conformity(&rules, registration.registered_on)
-            .map_err(|unsettled| conditions_open(&unsettled))?;
-        let items = case
-            .documents
-            .iter()
-            .map(|d| InventoryItem {
-                title: service
-                    .documents
-                    .iter()
-                    .find(|r| r.id == d.requirement)
-                    .map_or_else(|| d.requirement.0.clone(), |r| r.title.clone()),
-                form: d.form,
-                pages: d.page_count(),
-            })
-            .collect();
-        let representative = case.representative.as_ref().map(|r| {
-            format!(
-                "{} {} (довіреність № {} від {})",
-                r.person.name.surname,
-                r.person.name.given_name,
-                r.authority.number,
-                r.authority.date
-            )
-        });
-        let receipt = inventory(&InventoryInput {
-            centre: self.catalog.centre.office.name.clone(),
-            case_number: registration.case_number.clone(),
-            registered_at: registration.registered_at.clone(),
-            service: format!("{} {}", service.code.0, service.title),
-            applicant: draft.applicant.display_name(),
-            representative,
-            documents: items,
-            conditions: condition_lines(&assessment, service),
-            fee: fee_line(service, case.fee.as_ref()),
-            conforms: conclusion.conforms(),
-            missing: match &conclusion.computed {
-                Conformity::DoesNotConform { missing } => missing.clone(),
-                Conformity::Conforms => Vec::new(),
-            },
-            override_note: case.conformity_override.as_ref().map(|o| o.note.clone()),
-            notification: notification_text(&notification),
-            delivery: delivery_text(&delivery),
-            administrator: self.admin_name.clone(),
-            tracking_url: registration.tracking_url.clone(),
-            applicant_cannot_sign: case.applicant_cannot_sign.as_ref().map(|waiver| {
-                SignedInstead {
-                    reason: waiver.reason_uk(),
-                    role: waiver.signed_instead_by,
-                    name: waiver.signer_name.clone(),
-                    document: waiver.signer_document.clone(),
-                }
-            }),
-            payment: super::fee::fee_to_pay(service, case.fee.as_ref(), &registration.case_number),
-            centre_contacts: Some(self.catalog.centre.office.clone()),
-            provider_contacts: self
-                .catalog
-                .provider(&service.provider)
-                .map(|p| p.office.clone()),
-        });
-        Ok((receipt, case))
     }
 
     pub fn refresh_sign(&mut self, window: &AppWindow) -> Result<()> {
@@ -443,11 +318,16 @@ impl Controller {
             ),
         };
         let page = window.global::<SignPage>();
-        match self.inventory_receipt() {
-            Ok((receipt, case)) => {
-                // Every sheet of this very inventory came back signed in ink.
-                applicant_signed |= case.inventory_signed_in_ink(&receipt.content_sha256());
-                show_documents(window, &[&receipt], self.lang())?;
+        match self.papers() {
+            Ok(papers) => {
+                // Every sheet of these very papers came back signed in ink.
+                applicant_signed |= papers.case.signed_in_ink(&papers.signed());
+                // The application first, then the inventory: both read before signing.
+                show_documents(
+                    window,
+                    &[&papers.application, &papers.inventory],
+                    self.lang(),
+                )?;
                 page.set_error("".into());
             }
             Err(error) => page.set_error(error.message().in_lang(self.lang()).into()),
@@ -462,7 +342,7 @@ impl Controller {
     }
 
     fn hand_to_applicant(&mut self, window: &AppWindow) -> Result<()> {
-        self.inventory_receipt()?;
+        self.papers()?;
         self.pad.take();
         let app = window.global::<App>();
         app.set_keyboard_open(false);
@@ -481,7 +361,8 @@ impl Controller {
     fn sign(&mut self, window: &AppWindow) -> Result<()> {
         let page = window.global::<SignPage>();
         page.set_error("".into());
-        let (receipt, case) = self.inventory_receipt()?;
+        let papers = self.papers()?;
+        let case = &papers.case;
         // In applicant mode the pad is the applicant's, or the substitute's the waiver names.
         let (role, signer) = match (
             window.global::<App>().get_applicant_mode(),
@@ -497,7 +378,8 @@ impl Controller {
                     .unwrap_or_default(),
             ),
         };
-        let hash = receipt.content_sha256();
+        // One signature for both papers: it binds the hash of the pair.
+        let hash = papers.signed().signed_sha256;
         let Some(strokes) = self.pad.strokes.clone() else {
             page.set_error(
                 Message::new(
@@ -582,7 +464,7 @@ impl Controller {
         self.refresh_sign(window)
     }
 
-    /// Register, render the signed inventory and seal: one transaction.
+    /// Register, render the signed application and inventory and seal: one transaction.
     pub fn seal(&mut self, window: &AppWindow) -> Result<()> {
         let app = window.global::<App>();
         app.set_progress_label(
@@ -590,8 +472,9 @@ impl Controller {
                 .in_lang(self.lang())
                 .into(),
         );
-        let (receipt, mut case) = self.inventory_receipt()?;
-        let hash = receipt.content_sha256();
+        let papers = self.papers()?;
+        let signed_papers = papers.signed();
+        let mut case = papers.case;
         let draft = self
             .draft
             .clone()
@@ -609,7 +492,7 @@ impl Controller {
             .and_then(|c| self.service(c))
             .map(|s| s.package_rules())
             .ok_or_else(|| AppError::user("Оберіть послугу.", "Choose the service."))?;
-        case.register(&rules, number, &hash, registration.registered_on)?;
+        case.register(&rules, number, &signed_papers, registration.registered_on)?;
         let vault = self.vault()?;
         let enrolled = enrolled_from_vault(vault)?;
         let mut records = Vec::new();
@@ -626,7 +509,8 @@ impl Controller {
                 strokes: &r.strokes,
             })
             .collect();
-        let pdf = zeroize::Zeroizing::new(render_pdf(&receipt, &signed)?);
+        let pdf = zeroize::Zeroizing::new(render_pdf(&papers.inventory, &signed)?);
+        let application_pdf = zeroize::Zeroizing::new(render_pdf(&papers.application, &signed)?);
         let case_json = zeroize::Zeroizing::new(serde_json::to_vec(&case)?);
         let envelope_id = format!("env-{}", draft.case_id.trim_start_matches("case-"));
         let service_code = case.service.0.clone();
@@ -648,6 +532,7 @@ impl Controller {
         vault.transaction(|tx| {
             tx.put_draft(&draft.case_id, "registered", &case_json)?;
             tx.put_blob(&draft.case_id, "inventory", 20_000, &pdf)?;
+            tx.put_blob(&draft.case_id, "application", 20_001, &application_pdf)?;
             tx.seal_case(&SealCase {
                 case_id: &draft.case_id,
                 envelope_id: &envelope_id,
@@ -656,7 +541,7 @@ impl Controller {
                 device: &enrolled.device,
             })?;
             // The applicant's copy outlives the sealed plaintext until the visit is finished.
-            receipt::keep(tx, &kept, &pdf)?;
+            receipt::keep(tx, &kept, &[&application_pdf, &pdf])?;
             // What the cases list shows of a sealed case: no personal data.
             tx.put_setting(
                 &format!("case.{}", registration.case_number),

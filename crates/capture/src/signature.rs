@@ -287,6 +287,16 @@ pub fn render_svg(strokes: &Strokes) -> String {
     svg
 }
 
+/// The SHA-256 every signature of a visit binds to when the applicant signs the application
+/// and the inventory together: over both content hashes, each named, in a fixed order, so a
+/// change to either paper (or swapping them) changes it.
+pub fn signed_set_sha256(inventory_sha256: &str, application_sha256: &str) -> String {
+    let text = format!(
+        "fieldkit-signed-set-v1\ninventory:{inventory_sha256}\napplication:{application_sha256}"
+    );
+    sha256_hex(text.as_bytes())
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(digest(&SHA256, bytes))
 }
@@ -356,6 +366,17 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_signed_set_changes_with_either_paper_and_with_their_order() {
+        let (a, b) = ("a".repeat(64), "b".repeat(64));
+        let set = signed_set_sha256(&a, &b);
+        assert_eq!(set.len(), 64);
+        assert_ne!(set, signed_set_sha256(&b, &a));
+        assert_ne!(set, signed_set_sha256(&a, &"c".repeat(64)));
+        assert_ne!(set, signed_set_sha256(&"c".repeat(64), &b));
+        assert_eq!(set, signed_set_sha256(&a, &b));
+    }
 
     /// A plausible signature: a few loops across the pad over about `seconds`.
     pub(crate) fn sample(seconds: u32) -> Strokes {

@@ -41,7 +41,7 @@ pub enum CaseError {
     ApplicantSignatureMissing,
     #[error("the applicant could not sign, but nobody signed instead")]
     SubstituteSignatureMissing,
-    #[error("a signature is bound to another version of the inventory")]
+    #[error("a signature is bound to another version of the inventory or the application")]
     SignatureForOtherInventory,
     #[error("the reason why the applicant cannot sign is empty")]
     WaiverNeedsReason,
@@ -239,7 +239,8 @@ pub enum SignerRole {
 }
 
 /// A signature, by reference: the signature record (strokes and image) lives in the vault and
-/// travels in the sealed envelope; it is bound to the SHA-256 of the exact document it signs.
+/// travels in the sealed envelope; it is bound to the SHA-256 of the exact document it signs
+/// (at registration: of the application and the inventory together, see `SignedPapers`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignatureRef {
     pub role: SignerRole,
@@ -318,6 +319,10 @@ pub struct Case {
     /// Printed sheets signed in ink and scanned back, each bound to the content it shows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ink_signed: Vec<InkSignedSheets>,
+    /// The SHA-256 of the application's content (заява) signed together with the inventory;
+    /// absent in cases sealed before the application was a document of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_sha256: Option<String>,
     pub state: CaseState,
     #[serde(default)]
     pub dates: Option<CaseDates>,
@@ -385,6 +390,27 @@ mod case_number_text {
     }
 }
 
+/// The papers the applicant signs on the visit, by the SHA-256 of each one's content, and the
+/// hash every signature binds to: the inventory's alone, or — with the application — the hash
+/// of the pair the receipt crate computes (`fieldkit_receipt::signed_set_sha256`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedPapers {
+    pub inventory_sha256: String,
+    pub application_sha256: Option<String>,
+    pub signed_sha256: String,
+}
+
+impl SignedPapers {
+    /// The inventory alone, as cases were signed before the application was a document.
+    pub fn inventory_only(inventory_sha256: &str) -> Self {
+        Self {
+            inventory_sha256: inventory_sha256.to_owned(),
+            application_sha256: None,
+            signed_sha256: inventory_sha256.to_owned(),
+        }
+    }
+}
+
 impl Case {
     /// A new draft.
     pub fn new_draft(
@@ -410,6 +436,7 @@ impl Case {
             signatures: Vec::new(),
             applicant_cannot_sign: None,
             ink_signed: Vec::new(),
+            application_sha256: None,
             state: CaseState::Draft,
             dates: None,
         }
@@ -477,14 +504,15 @@ impl Case {
         Ok(())
     }
 
-    /// Are the inventory's signatures complete, all bound to the inventory with this hash?
-    /// The administrator always signs; the applicant signs, or the reason is recorded and the
-    /// representative or a witness signs instead.
-    pub fn check_inventory_signatures(&self, inventory_sha256: &str) -> Result<(), CaseError> {
+    /// Are the signatures complete, all bound to the papers signed together?
+    /// The administrator always signs; the applicant signs (on the tablet, or every sheet of
+    /// each paper in ink), or the reason is recorded and the representative or a witness signs
+    /// instead.
+    pub fn check_signatures(&self, papers: &SignedPapers) -> Result<(), CaseError> {
         if self
             .signatures
             .iter()
-            .any(|s| s.signed_document_sha256 != inventory_sha256)
+            .any(|s| s.signed_document_sha256 != papers.signed_sha256)
         {
             return Err(CaseError::SignatureForOtherInventory);
         }
@@ -492,7 +520,7 @@ impl Case {
         if !signed(SignerRole::Administrator) {
             return Err(CaseError::AdministratorSignatureMissing);
         }
-        if signed(SignerRole::Applicant) || self.inventory_signed_in_ink(inventory_sha256) {
+        if signed(SignerRole::Applicant) || self.signed_in_ink(papers) {
             return Ok(());
         }
         match &self.applicant_cannot_sign {
@@ -508,26 +536,33 @@ impl Case {
         }
     }
 
-    /// Whether scans of this very inventory, signed in ink, are in the case.
-    pub fn inventory_signed_in_ink(&self, inventory_sha256: &str) -> bool {
-        self.ink_signed.iter().any(|sheets| {
-            sheets.document == InkDocument::Inventory
-                && sheets.content_sha256 == inventory_sha256
-                && sheets.complete()
-        })
+    /// Whether scans of these very papers, every sheet signed in ink, are in the case: the
+    /// inventory, and the application when one is signed with it.
+    pub fn signed_in_ink(&self, papers: &SignedPapers) -> bool {
+        let back = |document, sha256: &str| {
+            self.ink_signed.iter().any(|sheets| {
+                sheets.document == document && sheets.content_sha256 == sha256 && sheets.complete()
+            })
+        };
+        back(InkDocument::Inventory, &papers.inventory_sha256)
+            && papers
+                .application_sha256
+                .as_deref()
+                .is_none_or(|sha256| back(InkDocument::Application, sha256))
     }
 
-    /// Register the case: every condition of the card is decided and the inventory with this hash
-    /// is signed (regulation 6.12–6.13).
+    /// Register the case: every condition of the card is decided and the papers are signed
+    /// (regulation 6.12–6.13); the case keeps the application's hash it was signed with.
     pub fn register(
         &mut self,
         rules: &PackageRules,
         number: CaseNumber,
-        inventory_sha256: &str,
+        papers: &SignedPapers,
         today: Date,
     ) -> Result<(), CaseError> {
         self.conformity(rules, today)?;
-        self.check_inventory_signatures(inventory_sha256)?;
+        self.check_signatures(papers)?;
+        self.application_sha256 = papers.application_sha256.clone();
         self.state = self.state.apply(&CaseEvent::InventorySigned)?;
         self.number = Some(number);
         self.dates = Some(CaseDates {
@@ -542,6 +577,10 @@ impl Case {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn papers(inventory: &str) -> SignedPapers {
+        SignedPapers::inventory_only(inventory)
+    }
     use crate::common::Necessity;
     use crate::conditions::ConditionRule;
     use time::macros::date;
@@ -749,19 +788,19 @@ mod tests {
         let number = CaseNumber::new("LV01", "T07", 2026, 1).unwrap();
         case.signatures.push(signature(SignerRole::Applicant, "aa"));
         assert_eq!(
-            case.register(&requirements(), number.clone(), "aa", ON),
+            case.register(&requirements(), number.clone(), &papers("aa"), ON),
             Err(CaseError::AdministratorSignatureMissing)
         );
         case.signatures
             .push(signature(SignerRole::Administrator, "bb"));
         assert_eq!(
-            case.register(&requirements(), number.clone(), "aa", ON),
+            case.register(&requirements(), number.clone(), &papers("aa"), ON),
             Err(CaseError::SignatureForOtherInventory)
         );
         case.signatures.pop();
         case.signatures
             .push(signature(SignerRole::Administrator, "aa"));
-        case.register(&requirements(), number.clone(), "aa", ON)
+        case.register(&requirements(), number.clone(), &papers("aa"), ON)
             .unwrap();
         assert_eq!(case.state, CaseState::Registered);
         assert_eq!(case.number, Some(number));
@@ -774,7 +813,7 @@ mod tests {
         case.signatures
             .push(signature(SignerRole::Administrator, "aa"));
         assert_eq!(
-            case.check_inventory_signatures("aa"),
+            case.check_signatures(&papers("aa")),
             Err(CaseError::ApplicantSignatureMissing)
         );
         let witness = Substitute {
@@ -804,11 +843,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            case.check_inventory_signatures("aa"),
+            case.check_signatures(&papers("aa")),
             Err(CaseError::SubstituteSignatureMissing)
         );
         case.signatures.push(signature(SignerRole::Witness, "aa"));
-        case.register(&requirements(), number, "aa", ON).unwrap();
+        case.register(&requirements(), number, &papers("aa"), ON)
+            .unwrap();
     }
 
     #[test]
@@ -830,13 +870,73 @@ mod tests {
         };
         case.ink_signed.push(sheets("bb"));
         assert_eq!(
-            case.check_inventory_signatures("aa"),
+            case.check_signatures(&papers("aa")),
             Err(CaseError::ApplicantSignatureMissing),
             "a sheet of another version of the inventory signs nothing"
         );
         case.ink_signed.push(sheets("aa"));
         let number = CaseNumber::new("LV01", "T07", 2026, 5).unwrap();
-        case.register(&requirements(), number, "aa", ON).unwrap();
+        case.register(&requirements(), number, &papers("aa"), ON)
+            .unwrap();
+    }
+
+    fn with_application() -> SignedPapers {
+        SignedPapers {
+            inventory_sha256: "aa".into(),
+            application_sha256: Some("cc".into()),
+            signed_sha256: "set".into(),
+        }
+    }
+
+    #[test]
+    fn signatures_bind_the_application_and_the_inventory_together() {
+        let mut case = settled_draft();
+        case.signatures.push(signature(SignerRole::Applicant, "aa"));
+        case.signatures
+            .push(signature(SignerRole::Administrator, "aa"));
+        let number = CaseNumber::new("LV01", "T07", 2026, 6).unwrap();
+        assert_eq!(
+            case.register(&requirements(), number.clone(), &with_application(), ON),
+            Err(CaseError::SignatureForOtherInventory),
+            "a signature of the inventory alone does not sign the application"
+        );
+        case.signatures.clear();
+        case.signatures
+            .push(signature(SignerRole::Applicant, "set"));
+        case.signatures
+            .push(signature(SignerRole::Administrator, "set"));
+        case.register(&requirements(), number, &with_application(), ON)
+            .unwrap();
+        assert_eq!(case.application_sha256.as_deref(), Some("cc"));
+    }
+
+    #[test]
+    fn in_ink_every_sheet_of_both_papers_comes_back() {
+        let mut case = settled_draft();
+        case.signatures
+            .push(signature(SignerRole::Administrator, "set"));
+        let sheets = |document, hash: &str| InkSignedSheets {
+            document,
+            content_sha256: hash.into(),
+            sheets: 1,
+            scanned: vec![crate::ink::ScannedSheet {
+                sheet: 1,
+                page: PageRef {
+                    blob_id: "b1".into(),
+                    sha256: "00".repeat(32),
+                },
+            }],
+        };
+        case.ink_signed.push(sheets(InkDocument::Inventory, "aa"));
+        assert_eq!(
+            case.check_signatures(&with_application()),
+            Err(CaseError::ApplicantSignatureMissing),
+            "the application's sheets are not back yet"
+        );
+        case.ink_signed.push(sheets(InkDocument::Application, "dd"));
+        assert!(!case.signed_in_ink(&with_application()));
+        case.ink_signed.push(sheets(InkDocument::Application, "cc"));
+        case.check_signatures(&with_application()).unwrap();
     }
 
     #[test]
@@ -847,7 +947,7 @@ mod tests {
             .push(signature(SignerRole::Administrator, "aa"));
         let number = CaseNumber::new("LV01", "T07", 2026, 4).unwrap();
         assert!(matches!(
-            case.register(&requirements(), number, "aa", ON),
+            case.register(&requirements(), number, &papers("aa"), ON),
             Err(CaseError::ConditionsOpen(_))
         ));
         assert_eq!(case.state, CaseState::Draft);
@@ -860,10 +960,10 @@ mod tests {
         case.signatures
             .push(signature(SignerRole::Administrator, "aa"));
         let number = CaseNumber::new("LV01", "T07", 2026, 3).unwrap();
-        case.register(&requirements(), number.clone(), "aa", ON)
+        case.register(&requirements(), number.clone(), &papers("aa"), ON)
             .unwrap();
         assert!(matches!(
-            case.register(&requirements(), number, "aa", ON),
+            case.register(&requirements(), number, &papers("aa"), ON),
             Err(CaseError::Workflow(_))
         ));
     }

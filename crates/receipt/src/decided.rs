@@ -1,6 +1,7 @@
-//! What the inventory states of the card's conditions and the fee, worded from the domain's
+//! What the inventory states of the card's conditions, the fee and the applicant's choices, worded from the domain's
 //! decisions, so every producer of an inventory (the tablet, the demo) prints them alike.
 
+use fieldkit_domain::case::{Notification, ResultDelivery};
 use fieldkit_domain::catalog::{Fee, Service};
 use fieldkit_domain::conditions::{ConditionOutcome, FeePayment};
 use fieldkit_domain::conformity::Assessment;
@@ -36,5 +37,26 @@ pub fn fee_line(service: &Service, payment: Option<&FeePayment>) -> Option<Strin
         (Fee::Free { .. }, _) => None,
         (fee, Some(payment)) => Some(format!("{} — {}", fee.display_uk(), payment.text_uk())),
         (fee, None) => Some(format!("{} — не зазначено", fee.display_uk())),
+    }
+}
+
+/// How the applicant is told of the result, as the inventory and the application state it.
+pub fn notification_line(notification: &Notification) -> String {
+    match notification {
+        Notification::Sms { phone } => format!("SMS на {}", phone.0),
+        Notification::Email { address } => format!("e-mail на {}", address.0),
+        Notification::PhoneCall { phone } => format!("дзвінок на {}", phone.0),
+    }
+}
+
+/// How the applicant receives the result, as the inventory and the application state it.
+pub fn delivery_line(delivery: &ResultDelivery) -> String {
+    match delivery {
+        ResultDelivery::AtCentre => "у ЦНАП".into(),
+        ResultDelivery::Post { address } => format!("поштою: {}", address.0),
+        ResultDelivery::MobileAdministrator { address } => {
+            format!("мобільним адміністратором: {}", address.0)
+        }
+        ResultDelivery::Electronic { email } => format!("електронно: {}", email.0),
     }
 }

@@ -15,6 +15,21 @@ pub enum ReceiptKind {
     Handover,
     /// Розписка про відкликання заяви.
     Withdrawal,
+    /// Заява (regulation 6.3), signed together with the inventory.
+    Application,
+}
+
+impl ReceiptKind {
+    /// The name the PDF's document information carries, so a reader of a sealed case tells
+    /// the papers apart without extracting their text.
+    pub fn code(self) -> &'static str {
+        match self {
+            ReceiptKind::Inventory => "inventory",
+            ReceiptKind::Handover => "handover",
+            ReceiptKind::Withdrawal => "withdrawal",
+            ReceiptKind::Application => "application",
+        }
+    }
 }
 
 /// A piece of the document, top to bottom.
@@ -93,7 +108,8 @@ impl Receipt {
         lines
     }
 
-    /// SHA-256 of the content text (lines joined by "\n"), hex: what every signature binds to.
+    /// SHA-256 of the content text (lines joined by "\n"), hex: what a signature binds to,
+    /// alone or (the application with the inventory) as one of a signed pair.
     pub fn content_sha256(&self) -> String {
         let text: Vec<String> = self.content_lines().into_iter().map(|l| l.0).collect();
         hex::encode(digest(&SHA256, text.join("\n").as_bytes()))
@@ -164,7 +180,7 @@ pub struct SignedInstead {
     pub document: String,
 }
 
-fn substitute_uk(role: SignerRole) -> &'static str {
+pub(crate) fn substitute_uk(role: SignerRole) -> &'static str {
     match role {
         SignerRole::Representative => "Представник",
         _ => "Свідок",

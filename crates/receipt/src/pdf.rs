@@ -333,7 +333,7 @@ const MARK_MODULE: f32 = 2.4;
 pub fn render_pdf(receipt: &Receipt, signed: &[SignedBy<'_>]) -> Result<Vec<u8>, ReceiptError> {
     let font = Font::load()?;
     let layout = lay_out(&font, receipt, signed, PAGE_HEIGHT - MARGIN)?;
-    write_pdf(&font, layout.pages, &receipt.content_sha256())
+    write_pdf(&font, layout.pages, receipt)
 }
 
 /// Render `receipt` to be signed in ink: the same content, with a mark (the case number, the
@@ -370,7 +370,7 @@ pub fn render_pdf_for_ink(
             page,
         )?;
     }
-    write_pdf(&font, layout.pages, &receipt.content_sha256())
+    write_pdf(&font, layout.pages, receipt)
 }
 
 fn lay_out<'f>(
@@ -421,11 +421,8 @@ fn nbu_payment_code(payload: &str) -> Result<QrCode, ReceiptError> {
         })
 }
 
-fn write_pdf(
-    font: &Font,
-    pages: Vec<Vec<Op>>,
-    content_sha256: &str,
-) -> Result<Vec<u8>, ReceiptError> {
+fn write_pdf(font: &Font, pages: Vec<Vec<Op>>, receipt: &Receipt) -> Result<Vec<u8>, ReceiptError> {
+    let content_sha256 = receipt.content_sha256();
     let mut pdf = Pdf::new();
     let mut next = 1;
     let mut new_ref = || {
@@ -512,11 +509,17 @@ fn write_pdf(
 
     pdf.catalog(catalog).pages(page_tree);
     // The signed content's hash in the document information too, where a program finds it
-    // without extracting text: the server checks signatures against the inventory with it.
+    // without extracting text: the server checks signatures against the inventory with it;
+    // and which paper it is, for a reader that holds several PDFs of one case.
     let info = new_ref();
-    pdf.document_info(info).subject(TextStr(&format!(
-        "fieldkit-content-sha256:{content_sha256}"
-    )));
+    pdf.document_info(info)
+        .subject(TextStr(&format!(
+            "fieldkit-content-sha256:{content_sha256}"
+        )))
+        .keywords(TextStr(&format!(
+            "fieldkit-document:{}",
+            receipt.kind.code()
+        )));
     pdf.pages(page_tree)
         .kids(page_refs.iter().map(|(page, _)| *page))
         .count(page_count as i32);

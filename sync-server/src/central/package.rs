@@ -203,15 +203,20 @@ impl CasePackage {
                 file: name,
             });
         }
-        if let Some(pdf) = &opened.inventory_pdf {
-            files.push(FileItem {
-                name: "inventory.pdf".to_owned(),
-                kind: "inventory",
-                mime: "application/pdf",
-                sha256: sha256_hex(pdf),
-                size: pdf.len(),
-            });
-            contents.push(pdf.clone());
+        for (pdf, name, kind) in [
+            (&opened.application_pdf, "application.pdf", "application"),
+            (&opened.inventory_pdf, "inventory.pdf", "inventory"),
+        ] {
+            if let Some(pdf) = pdf {
+                files.push(FileItem {
+                    name: name.to_owned(),
+                    kind,
+                    mime: "application/pdf",
+                    sha256: sha256_hex(pdf),
+                    size: pdf.len(),
+                });
+                contents.push(pdf.clone());
+            }
         }
 
         let document = CaseDocument {

@@ -572,22 +572,7 @@ pub async fn case_view(
         lang.t("Повідомити про результат", "Notify of the result"),
         esc(&notification)
     );
-    if !case.form_answers.is_empty() {
-        let _ = write!(
-            body,
-            "<h2>{}</h2><table>",
-            lang.t("Заява", "Application form")
-        );
-        for (field, answer) in &case.form_answers {
-            let _ = write!(
-                body,
-                "<tr><th>{}</th><td>{}</td></tr>",
-                esc(field),
-                esc(answer)
-            );
-        }
-        body.push_str("</table>");
-    }
+    body.push_str(&application_section(&opened, service, &n, lang));
 
     let _ = write!(
         body,
@@ -635,8 +620,8 @@ pub async fn case_view(
             format!(
                 "<span class=\"ok\">{}</span>",
                 lang.t(
-                    "штрихи відповідають зображенню; підписано опис, зазначений у справі",
-                    "strokes match the image; signs the inventory the case states"
+                    "штрихи відповідають зображенню; підписано заяву й опис, зазначені у справі",
+                    "strokes match the image; signs the application and inventory the case states"
                 )
             )
         } else {
@@ -650,7 +635,7 @@ pub async fn case_view(
                         "strokes do not match the image. ",
                     )
                 },
-                if signature.bound_to_inventory {
+                if signature.bound_to_papers {
                     ""
                 } else {
                     lang.t("підписано інший документ.", "signs another document.")
@@ -738,6 +723,76 @@ pub async fn case_view(
     Ok(html(page(&user.frame(&row.case_number), &body)))
 }
 
+/// The application (заява) as signed: the form's answers under their labels, whether the
+/// application in the envelope is the one the case states, and its PDF to download.
+fn application_section(
+    opened: &OpenedCase,
+    service: Option<&fieldkit_domain::catalog::Service>,
+    n: &str,
+    lang: Lang,
+) -> String {
+    let case = &opened.case;
+    let mut body = format!("<h2>{}</h2>", lang.t("Заява", "Application"));
+    match (&opened.application_sha256, opened.application_as_stated) {
+        (Some(sha256), true) => {
+            let _ = write!(
+                body,
+                "<p><span class=\"ok\">{}</span><br><small>SHA-256 {}</small></p>",
+                lang.t(
+                    "заява, підписана разом з описом, відповідає зазначеній у справі",
+                    "the application signed with the inventory is the one the case states"
+                ),
+                esc(sha256)
+            );
+        }
+        (None, true) => {
+            let _ = write!(
+                body,
+                "<p>{}</p>",
+                lang.t(
+                    "Справу запечатано до того, як заява стала окремим документом.",
+                    "The case was sealed before the application was a document of its own."
+                )
+            );
+        }
+        (_, false) => {
+            let _ = write!(
+                body,
+                "<p><span class=\"bad\">{}</span></p>",
+                lang.t(
+                    "заява в справі не та, що зазначена в записі справи: підписи її не скріплюють",
+                    "the application in the envelope is not the one the case record states: the signatures do not bind it"
+                )
+            );
+        }
+    }
+    if !case.form_answers.is_empty() {
+        body.push_str("<table>");
+        let label = |id: &str| {
+            service
+                .and_then(|s| s.form_field(id))
+                .map_or_else(|| id.to_owned(), |f| f.label.clone())
+        };
+        for (field, answer) in &case.form_answers {
+            let _ = write!(
+                body,
+                "<tr><th>{}</th><td>{}</td></tr>",
+                esc(&label(field)),
+                esc(answer)
+            );
+        }
+        body.push_str("</table>");
+    }
+    if opened.application_pdf.is_some() {
+        let _ = write!(
+            body,
+            "<p><a href=\"/office/case/application?n={n}\">{}</a></p>",
+            lang.t("Заява (PDF)", "Application (PDF)")
+        );
+    }
+    body
+}
+
 fn binary(bytes: Vec<u8>, mime: &'static str) -> Response {
     (
         StatusCode::OK,
@@ -802,6 +857,26 @@ pub async fn inventory_pdf(
     response.headers_mut().insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"inventory.pdf\""),
+    );
+    Ok(response)
+}
+
+/// The signed application's PDF, downloaded rather than shown in the browser.
+pub async fn application_pdf(
+    State(state): Shared,
+    user: SignedIn,
+    Query(query): Query<CaseQuery>,
+) -> Result<Response, OfficeError> {
+    user.require(&READERS)?;
+    let (_, opened) = open_case(&state, user.lang, &query.n).await?;
+    let pdf = opened
+        .application_pdf
+        .as_ref()
+        .ok_or(OfficeError::NotFound(user.lang))?;
+    let mut response = binary(pdf.to_vec(), "application/pdf");
+    response.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"application.pdf\""),
     );
     Ok(response)
 }
@@ -940,4 +1015,84 @@ pub async fn retry_notification(
         crate::central::notify::wake(central);
     }
     Ok(Redirect::to(&format!("/office/case?n={}", url(&case_number))).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use fieldkit_domain::case::{
+        Address, Applicant, Case, IdentityDocument, IdentityDocumentKind, NaturalPerson,
+        PersonName, VisitPlace, VisitPlaceKind,
+    };
+    use fieldkit_domain::common::ServiceCode;
+    use zeroize::Zeroizing;
+
+    use super::*;
+
+    fn opened(application_sha256: Option<&str>, as_stated: bool) -> OpenedCase {
+        let mut case = Case::new_draft(
+            "case-1",
+            ServiceCode("00001".into()),
+            Applicant::NaturalPerson(NaturalPerson {
+                name: PersonName {
+                    surname: "Шевченко".into(),
+                    given_name: "Марія".into(),
+                    patronymic: None,
+                },
+                rnokpp: None,
+                birth_date: time::macros::date!(1946 - 03 - 15),
+                identity_document: IdentityDocument {
+                    kind: IdentityDocumentKind::IdCard,
+                    number: String::new(),
+                    issued_by: String::new(),
+                    issued_on: None,
+                },
+                address: Address("м. Львів".into()),
+                phone: None,
+                email: None,
+            }),
+            VisitPlace {
+                kind: VisitPlaceKind::Home,
+                address: Address("м. Львів".into()),
+            },
+        );
+        case.form_answers
+            .insert("housing_basis".into(), "власник".into());
+        OpenedCase {
+            envelope_id: "env-1".into(),
+            case_number: "LV01/T07/2026/000001-5".into(),
+            device_id: "T07".into(),
+            sealed_at: 0,
+            case,
+            pages: Vec::new(),
+            signatures: Vec::new(),
+            inventory_pdf: None,
+            inventory_sha256: None,
+            application_pdf: application_sha256.map(|_| Zeroizing::new(b"%PDF-1.7".to_vec())),
+            application_sha256: application_sha256.map(str::to_owned),
+            application_as_stated: as_stated,
+            signed_sha256: None,
+        }
+    }
+
+    #[test]
+    fn the_case_page_shows_the_signed_application_and_its_pdf() {
+        let section =
+            application_section(&opened(Some(&"a".repeat(64)), true), None, "n", Lang::Uk);
+        assert!(section.contains("заява, підписана разом з описом, відповідає"));
+        assert!(section.contains(&"a".repeat(64)));
+        assert!(section.contains("/office/case/application?n=n"));
+        assert!(section.contains("housing_basis") && section.contains("власник"));
+    }
+
+    #[test]
+    fn an_application_other_than_the_stated_one_is_shown_as_unbound() {
+        let section =
+            application_section(&opened(Some(&"b".repeat(64)), false), None, "n", Lang::Uk);
+        assert!(section.contains("class=\"bad\""));
+        assert!(section.contains("підписи її не скріплюють"));
+        assert!(!section.contains("class=\"ok\""));
+        let older = application_section(&opened(None, true), None, "n", Lang::En);
+        assert!(older.contains("sealed before the application was a document"));
+        assert!(!older.contains("/office/case/application"));
+    }
 }

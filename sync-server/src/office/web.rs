@@ -98,6 +98,7 @@ pub fn router(state: Arc<OfficeState>) -> Router {
         .route("/office/case/page", get(case_pages::page_image))
         .route("/office/case/signature", get(case_pages::signature_image))
         .route("/office/case/inventory", get(case_pages::inventory_pdf))
+        .route("/office/case/application", get(case_pages::application_pdf))
         .route("/office/case/accept", post(case_pages::accept))
         .route("/office/case/return", post(case_pages::return_case))
         .route("/office/case/duplicate", post(case_pages::duplicate))

@@ -1,0 +1,312 @@
+#![allow(clippy::unwrap_used)]
+//! The application (заява) on the tablet, by touch: in applicant mode at 1280×800 the applicant
+//! reads the application first — the case number, who applies, the form's answers as a table,
+//! the delivery and notification choices — and then the inventory, page by page, both before
+//! signing (screenshots are written to the test output folder); one signature signs both, the
+//! case seals and syncs, and the server opens an envelope that carries the application's PDF,
+//! the one the case states, with the signatures bound to the pair. Its text is read back with
+//! `pdftotext`.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use fieldkit_app::ui::{App, Screen, SignPage};
+use fieldkit_capture::signature::signed_set_sha256;
+use fieldkit_sync_server::local::LocalServer;
+use fieldkit_sync_server::office::db::OfficeDb;
+use fieldkit_sync_server::office::register;
+use fieldkit_sync_server::setup::Layout;
+use fieldkit_sync_server::store::FileBlobStore;
+use slint::{ComponentHandle, Model};
+
+/// One row on screen: (kind, label, value, cells). Kinds: 0 title, 1 field, 3 table header,
+/// 4 table row, 5 signature slot.
+type Row = (i32, String, String, Vec<String>);
+
+fn screen(app: &fieldkit_app::RunningApp) -> Screen {
+    app.window.global::<App>().get_screen()
+}
+
+fn page_rows(app: &fieldkit_app::RunningApp) -> Vec<Row> {
+    let rows = app.window.global::<SignPage>().get_rows();
+    rows.iter()
+        .map(|r| {
+            (
+                r.kind,
+                r.label.to_string(),
+                r.value.to_string(),
+                r.cells.iter().map(|c| c.to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
+fn save_screenshot(app: &fieldkit_app::RunningApp, name: &str) {
+    let shot = app.window.window().take_snapshot().unwrap();
+    assert_eq!((shot.width(), shot.height()), (1280, 800));
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    image::RgbaImage::from_raw(shot.width(), shot.height(), shot.as_bytes().to_vec())
+        .unwrap()
+        .save(&path)
+        .unwrap();
+    println!("screenshot: {}", path.display());
+}
+
+fn field<'r>(rows: &'r [Row], label: &str) -> Option<&'r str> {
+    rows.iter()
+        .find(|r| r.0 == 1 && r.1 == label)
+        .map(|r| r.2.as_str())
+}
+
+#[test]
+fn the_applicant_reads_the_application_then_the_inventory_and_signs_both() {
+    init_headless();
+    let folder = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime
+        .block_on(LocalServer::start(&folder.path().join("server"), now))
+        .unwrap();
+    server.enroll_code("CODE-0003", now()).unwrap();
+    let mut config = config(&folder.path().join("tablet"));
+    config.server_ca = Some(server.server_ca.clone());
+    let app = open(config, 1920.0, 1200.0);
+    fieldkit_app::i18n::apply(fieldkit_app::i18n::Lang::Uk);
+
+    type_into(&app, "Адреса сервера", &server.url);
+    type_into(&app, "Одноразовий код", "CODE-0003");
+    type_into(&app, "Назва планшета", "T09");
+    type_into(&app, "ПІБ адміністратора", "Коваленко Олена Петрівна");
+    type_into(&app, "Ім'я на екрані входу", "Олена К.");
+    type_into(&app, "Нова парольна фраза", "довга-парольна-фраза");
+    type_into(&app, "Парольна фраза ще раз", "довга-парольна-фраза");
+    tap(&app, "Зареєструвати планшет");
+    wait_for(&app, "enrollment", |app| screen(app) == Screen::Today);
+
+    // A residence declaration with its form answered and the result by post.
+    tap(&app, "Новий виїзд");
+    tap(&app, "Пошук");
+    type_into(&app, "Слова з назви послуги", "декларування");
+    tap(&app, "Декларування місця проживання");
+    tap(&app, "Подати заяву на цю послугу");
+    type_into(&app, "Прізвище", "Шевченко");
+    type_into(&app, "Ім'я", "Марія");
+    type_into(&app, "По батькові", "Іванівна");
+    type_into(&app, "РНОКПП (податковий номер)", "1687545620");
+    type_into(&app, "Дата народження (ДД.ММ.РРРР)", "15.03.1946");
+    type_into(&app, "Адреса", "м. Львів, вул. Зелена, 12, кв. 3");
+    type_into(&app, "Мобільний телефон", "067 123 45 67");
+    tap(&app, "Далі: документи");
+    tap_containing(&app, "Декларація про місце проживання");
+    tap(&app, "Сканувати");
+    wait_for(&app, "the scan", |app| {
+        has_containing(
+            app,
+            "Декларація про місце проживання (за формою, встановленою КМУ) — 1 арк.",
+        )
+    });
+    tap(&app, "Звільнено");
+    type_into(&app, "Підстава звільнення", "особа з інвалідністю I групи");
+    tap(&app, "Далі: заява");
+    type_into(
+        &app,
+        "Попереднє місце проживання *",
+        "м. Київ, вул. Садова, 1",
+    );
+    type_into(
+        &app,
+        "Адреса житла, яке декларується *",
+        "м. Львів, вул. Зелена, 12, кв. 3",
+    );
+    tap(&app, "власник");
+    tap(&app, "Далі: повідомлення і отримання");
+    assert_eq!(screen(&app), Screen::Choices);
+    tap(&app, "Поштою");
+    tap(&app, "Далі: опис і підписи");
+    assert_eq!(screen(&app), Screen::Sign, "{:?}", labels(&app));
+    let number = app
+        .controller
+        .borrow()
+        .draft
+        .as_ref()
+        .and_then(|d| d.registration.as_ref())
+        .map(|r| r.case_number.clone())
+        .unwrap();
+
+    // Applicant mode at the tablet's size: the application first, page by page.
+    app.window
+        .window()
+        .set_size(slint::LogicalSize::new(1280.0, 800.0));
+    tap(&app, "Передати планшет заявнику на підпис");
+    let sign = app.window.global::<SignPage>();
+    assert!(
+        sign.get_text_size() >= 20.0,
+        "applicant-facing text ≥ 20 px"
+    );
+    let first = page_rows(&app);
+    assert_eq!(first[0].0, 0);
+    assert_eq!(first[0].2, "Заява", "the application opens the reading");
+    save_screenshot(&app, "application-applicant-mode-1280x800.png");
+
+    let mut application = first;
+    let mut inventory = Vec::new();
+    let mut turns = 0;
+    while sign.get_has_next() {
+        tap(&app, "Далі");
+        turns += 1;
+        let rows = page_rows(&app);
+        if inventory.is_empty() && rows[0].2 != "Опис вхідного пакета документів"
+        {
+            application.extend(rows);
+        } else {
+            if inventory.is_empty() {
+                save_screenshot(&app, "application-then-inventory-1280x800.png");
+            }
+            inventory.extend(rows);
+        }
+    }
+    assert!(
+        !inventory.is_empty(),
+        "the inventory follows the application"
+    );
+    assert_eq!(inventory[0].2, "Опис вхідного пакета документів");
+    assert_eq!(field(&application, "Справа №"), Some(number.as_str()));
+    assert_eq!(
+        field(&application, "Заявник"),
+        Some("Шевченко Марія Іванівна")
+    );
+    assert_eq!(
+        field(&application, "Адреса"),
+        Some("м. Львів, вул. Зелена, 12, кв. 3")
+    );
+    let header = application.iter().find(|r| r.0 == 3).expect("the answers");
+    assert_eq!(header.3, ["Відомості", "Відповідь заявника"]);
+    for answer in [
+        ["Попереднє місце проживання", "м. Київ, вул. Садова, 1"],
+        ["Підстава проживання", "власник"],
+    ] {
+        assert!(
+            application.iter().any(|r| r.0 == 4 && r.3 == answer),
+            "{answer:?} in {application:?}"
+        );
+    }
+    assert_eq!(
+        field(&application, "Спосіб отримання результату"),
+        Some("поштою: м. Львів, вул. Зелена, 12, кв. 3")
+    );
+    assert_eq!(
+        field(&application, "Повідомлення про результат"),
+        Some("SMS на +380671234567")
+    );
+    assert!(application.iter().any(|r| r.0 == 5 && r.2 == "Заявник"));
+    // The inventory's table is there too, and the reading goes back to the application.
+    assert!(inventory.iter().any(|r| r.0 == 3 && r.3[1] == "Документ"));
+    for _ in 0..turns {
+        tap(&app, "Назад");
+    }
+    assert_eq!(page_rows(&app)[0].2, "Заява");
+
+    // One signature for both papers.
+    draw_signature(&app, "Підпис заявника");
+    tap(&app, "Підписати");
+    assert!(has(
+        &app,
+        "Дякуємо! Поверніть, будь ласка, планшет адміністратору."
+    ));
+    tap(&app, "Адміністратор");
+    type_into(
+        &app,
+        "Парольна фраза адміністратора",
+        "довга-парольна-фраза",
+    );
+    tap(&app, "Повернути адміністратору");
+    app.window
+        .window()
+        .set_size(slint::LogicalSize::new(1920.0, 1200.0));
+    app.pump();
+    let papers = app.controller.borrow().papers().unwrap();
+    let signed = papers.signed();
+    let pair = signed_set_sha256(
+        &papers.inventory.content_sha256(),
+        &papers.application.content_sha256(),
+    );
+    assert_eq!(signed.signed_sha256, pair);
+    let draft_signatures = app
+        .controller
+        .borrow()
+        .draft
+        .as_ref()
+        .unwrap()
+        .signatures
+        .clone();
+    assert!(
+        draft_signatures
+            .iter()
+            .all(|s| s.signed_document_sha256 == pair),
+        "the applicant's signature binds the pair"
+    );
+    draw_signature(&app, "Підпис адміністратора");
+    tap(&app, "Підписати як адміністратор");
+    tap(&app, "Запечатати справу");
+    assert_eq!(screen(&app), Screen::Receipt, "{:?}", labels(&app));
+    tap(&app, "Завершити виїзд");
+    wait_for(&app, "delivery", |app| has(app, "Усе доставлено"));
+
+    // The server opens the application the applicant read, bound to the signatures.
+    let layout = Layout::new(&server.data);
+    let blobs = FileBlobStore::open(&layout.blobs()).unwrap();
+    let office = OfficeDb::open(&layout.database()).unwrap();
+    let calendar = fieldkit_domain::calendar::WorkCalendar::weekends_only();
+    let sources = register::Sources {
+        meta: server.meta.as_ref(),
+        blobs: &blobs,
+        sealing_keys: std::slice::from_ref(&server.sealing),
+        catalog: None,
+        calendar: &calendar,
+    };
+    register::index_new(&office, &sources, now()).unwrap();
+    let envelope = register::get(&office, &number)
+        .unwrap()
+        .expect("the case in the back-office register")
+        .envelope_id;
+    let opened = fieldkit_sync_server::opened::open_stored(
+        server.meta.as_ref(),
+        &blobs,
+        std::slice::from_ref(&server.sealing),
+        &envelope,
+    )
+    .unwrap();
+    assert!(opened.application_as_stated);
+    assert_eq!(
+        opened.application_sha256.as_deref(),
+        Some(papers.application.content_sha256().as_str())
+    );
+    assert_eq!(opened.signed_sha256.as_deref(), Some(pair.as_str()));
+    assert_eq!(opened.signatures.len(), 2);
+    assert!(opened.signatures.iter().all(|s| s.valid()));
+
+    let pdf = folder.path().join("application.pdf");
+    std::fs::write(&pdf, opened.application_pdf.as_deref().unwrap()).unwrap();
+    let output = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for expected in [
+        "Заява",
+        &format!("Справа №: {number}"),
+        "Заявник: Шевченко Марія Іванівна",
+        "Підстава проживання",
+        "власник",
+        "Спосіб отримання результату: поштою: м. Львів, вул. Зелена, 12, кв. 3",
+    ] {
+        assert!(flat.contains(expected), "«{expected}» not in:\n{text}");
+    }
+    drop(app);
+    server.stop();
+}
