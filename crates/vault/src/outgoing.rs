@@ -70,11 +70,13 @@ impl VaultTx<'_> {
         Ok(id)
     }
 
-    /// Everything due to be tried now, oldest first.
+    /// Everything due to be tried now, oldest first; items queued in the same second go in the
+    /// order they were queued (the implicit rowid grows with each insert), so the applicant's
+    /// application is printed or mailed before the inventory queued right after it.
     pub fn due_outgoing(&self) -> Result<Vec<OutgoingItem>> {
         let mut statement = self.tx.prepare(
             "SELECT outgoing_id, kind, attempts, meta_ct, payload_ct FROM outgoing
-             WHERE next_attempt_at <= ?1 ORDER BY created_at, outgoing_id",
+             WHERE next_attempt_at <= ?1 ORDER BY created_at, rowid",
         )?;
         let rows = statement.query_map([self.now], |r| {
             Ok((
