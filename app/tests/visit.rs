@@ -308,7 +308,12 @@ fn a_whole_visit_by_touch() {
     wait_for(&app, "delivery", |app| has(app, "Усе доставлено"));
     server
         .meta
-        .add_status_event(&number, "issued", now())
+        .add_status_event(
+            &number,
+            fieldkit_domain::workflow::CaseState::Issued,
+            None,
+            now(),
+        )
         .unwrap();
     tap(&app, "Налаштування");
     tap(&app, "Синхронізувати зараз");
@@ -320,7 +325,7 @@ fn a_whole_visit_by_touch() {
     assert!(
         has_containing(
             &app,
-            &format!("{number} · 00001 · доставлено · рішення прийнято")
+            &format!("{number} · 00001 · доставлено · Рішення прийнято: видано")
         ),
         "{:?}",
         labels(&app)

@@ -365,7 +365,7 @@ async fn staff_reconcile_cases_and_every_refusal_holds() {
     }
     let forwarded = loop {
         let (events, _) = fixture.tablets[0].status(0).await.unwrap();
-        if events.iter().any(|e| e.status == "forwarded") {
+        if events.iter().any(|e| e.status.as_str() == "forwarded") {
             break events;
         }
         assert!(
@@ -374,7 +374,7 @@ async fn staff_reconcile_cases_and_every_refusal_holds() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     };
-    assert!(forwarded.iter().any(|e| e.status == "accepted"));
+    assert!(forwarded.iter().any(|e| e.status.as_str() == "accepted"));
     // Accepting twice is refused with the reason.
     let (status, page) = operator
         .post("/office/case/accept", &[("csrf", &csrf), ("n", first)])
@@ -400,7 +400,10 @@ async fn staff_reconcile_cases_and_every_refusal_holds() {
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (events, _) = fixture.tablets[1].status(0).await.unwrap();
-    let returned = events.iter().find(|e| e.status == "returned").unwrap();
+    let returned = events
+        .iter()
+        .find(|e| e.status.as_str() == "returned")
+        .unwrap();
     assert_eq!(returned.detail.as_deref(), Some(reason));
     // The administrator's tablet keeps the reason with the case, to show in «Справи».
     let locked = fieldkit_vault::Vault::open(
@@ -420,9 +423,9 @@ async fn staff_reconcile_cases_and_every_refusal_holds() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&kept), reason);
     let (events, _) = fixture.tablets[0].status(0).await.unwrap();
-    assert!(events.iter().any(|e| e.status == "accepted"));
+    assert!(events.iter().any(|e| e.status.as_str() == "accepted"));
     assert!(
-        events.iter().all(|e| e.status != "returned"),
+        events.iter().all(|e| e.status.as_str() != "returned"),
         "each tablet sees its own"
     );
 
@@ -813,7 +816,7 @@ async fn a_failed_notification_is_shown_and_only_an_operator_sends_it_again() {
     assert_eq!(status, StatusCode::OK);
     let section = notifications_section(&page);
     for words in [
-        "Справу зареєстровано в системі ЦНАП",
+        "Зареєстровано в системі ЦНАП",
         "не вдалося",
         "the SMS gateway answered HTTP 400",
     ] {

@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use fieldkit_capture::signature::sign;
 use fieldkit_domain::case::SignerRole;
+use fieldkit_domain::workflow::StateName;
 use fieldkit_receipt::{SignedBy, handover_receipt, render_pdf, withdrawal_receipt};
 use fieldkit_vault::SealCase;
 use slint::{ComponentHandle, Model, ModelRc, VecModel};
@@ -100,22 +101,7 @@ fn show_selected_receipt(page: &CasesPage<'_>) {
 
 /// How a status from the centre reads on the tablet.
 pub fn status_text(status: &str, lang: crate::i18n::Lang) -> String {
-    let (uk, en) = match status {
-        "received" => ("отримано сервером", "received by the server"),
-        "accepted" | "forwarded" => ("передано до системи", "forwarded"),
-        "returned" => ("повернуто адміністратору", "returned to the administrator"),
-        "registered" => (
-            "зареєстровано в центральній системі",
-            "registered centrally",
-        ),
-        "duplicate" => ("дублікат іншої справи", "duplicate of another case"),
-        "in_progress" | "forwarded_to_provider" => ("у роботі", "in progress"),
-        "issued" | "decision_issued" => ("рішення прийнято", "decision issued"),
-        "refused" => ("відмовлено", "refused"),
-        "result_ready" => ("результат готовий", "result ready"),
-        "delivered" => ("видано", "delivered"),
-        other => (other, other),
-    };
+    let (uk, en) = StateName::parse(status).words();
     lang.pick(uk, en).to_owned()
 }
 

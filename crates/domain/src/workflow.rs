@@ -113,7 +113,7 @@ impl CaseState {
             Self::Draft => ("Чернетка", "Draft"),
             Self::Registered => ("Зареєстровано на планшеті", "Registered on the tablet"),
             Self::Sealed => ("Запечатано, чекає синхронізації", "Sealed, waiting to sync"),
-            Self::Received => ("Отримано сервером", "Received by the server"),
+            Self::Received => ("Отримано", "Received"),
             Self::Accepted => ("Прийнято, чекає передачі", "Accepted, to be forwarded"),
             Self::ReturnedForCorrection => {
                 ("Повернуто адміністратору", "Returned to the administrator")
@@ -124,13 +124,13 @@ impl CaseState {
                 "Forwarded to the central system",
             ),
             Self::RegisteredCentrally => (
-                "Зареєстровано в центральній системі",
-                "Registered centrally",
+                "Зареєстровано в системі ЦНАП",
+                "Registered in the centre's system",
             ),
             Self::ForwardedToProvider => ("Передано суб’єкту надання", "Forwarded to the provider"),
-            Self::Issued => ("Рішення: видано", "Decision: issued"),
-            Self::Refused => ("Рішення: відмовлено", "Decision: refused"),
-            Self::ResultReady => ("Результат готовий до видачі", "Result ready"),
+            Self::Issued => ("Рішення прийнято: видано", "Decision made: issued"),
+            Self::Refused => ("Рішення прийнято: відмовлено", "Decision made: refused"),
+            Self::ResultReady => ("Результат готовий", "Result ready"),
             Self::ResultDelivered => ("Результат видано", "Result handed over"),
             Self::Withdrawn => ("Заяву відкликано", "Application withdrawn"),
             Self::Archived => ("Передано до архіву", "Archived"),
@@ -719,11 +719,11 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             error.sentence_uk(),
-            "Справу в стані «Рішення: видано» не можна відкликати."
+            "Справу в стані «Рішення прийнято: видано» не можна відкликати."
         );
         assert_eq!(
             error.to_string(),
-            "a case that is «Decision: issued» cannot be withdrawn"
+            "a case that is «Decision made: issued» cannot be withdrawn"
         );
     }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fieldkit_domain::catalog::Catalog;
+use fieldkit_domain::workflow::{CaseEvent, CaseState};
 use ring::rand::{SecureRandom, SystemRandom};
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -313,20 +314,25 @@ fn record(
         Delivery::Delivered { central_number } => {
             // The tablets' feed first: a crash before the commit below repeats the delivery
             // and the event (harmless), rather than losing the event.
-            state.meta.add_status_event(case, "forwarded", now)?;
+            state
+                .meta
+                .add_status_event(case, CaseState::Forwarded, None, now)?;
             state.db.transaction(|tx| {
                 tx.execute(
                     "UPDATE central_outbox SET delivered_at = ?2, attempts = ?3, last_error = NULL
                      WHERE envelope_id = ?1",
                     params![envelope, now, attempts],
                 )?;
-                // Only an accepted case becomes forwarded: an event from the central system
-                // may already have moved it on.
-                tx.execute(
-                    "UPDATE office_cases SET state = 'forwarded', updated_at = ?2
-                     WHERE case_number = ?1 AND state = 'accepted'",
-                    params![case, now],
-                )?;
+                // Only an accepted case becomes forwarded (the workflow's one step for a
+                // delivery): an event from the central system may already have moved it on.
+                let (from, event) = (CaseState::Accepted, CaseEvent::DeliveredToCentral);
+                if let Ok(forwarded) = from.apply(&event) {
+                    tx.execute(
+                        "UPDATE office_cases SET state = ?3, updated_at = ?2
+                         WHERE case_number = ?1 AND state = ?4",
+                        params![case, now, forwarded.name(), from.name()],
+                    )?;
+                }
                 if let Some(number) = &central_number {
                     tx.execute(
                         "UPDATE office_cases SET central_number = ?2, updated_at = ?3 WHERE case_number = ?1",

@@ -15,7 +15,7 @@ use super::actions::{self, ActionRefused};
 use super::auth::{self, LoginRefused, Role, SESSION_SECONDS};
 use super::db::audit_of;
 use super::html::{Frame, Lang, csrf_field, esc, page, url, when};
-use super::register::{self, Filter, STATES};
+use super::register::{self, Filter, server_states};
 use super::web::{
     OfficeError, OfficeState, PageLang, SESSION_COOKIE, Shared, SignedIn, cookie, html,
     html_headers, language_cookie,
@@ -23,14 +23,38 @@ use super::web::{
 use crate::central::NotificationState;
 use crate::central::notify::{NotificationEntry, notifications_of, status_words};
 use crate::opened::{OpenedCase, open_stored};
+use fieldkit_domain::workflow::{CaseState, StateName};
 
 const READERS: [Role; 2] = [Role::Operator, Role::Supervisor];
 
-fn state_name(state: &str, lang: Lang) -> String {
-    STATES
-        .iter()
-        .find(|(code, _, _)| *code == state)
-        .map_or_else(|| state.to_owned(), |(_, uk, en)| lang.t(uk, en).to_owned())
+/// A case's state in words, from the domain's one vocabulary; a state this build does not know
+/// says so and shows its name, so staff can report it.
+fn state_name(state: &StateName, lang: Lang) -> String {
+    let (uk, en) = state.words();
+    match state {
+        StateName::Known(_) => lang.t(uk, en).to_owned(),
+        StateName::Unknown(name) => format!("{} ({name})", lang.t(uk, en)),
+    }
+}
+
+/// The inbox's state filter: every state a case can have on the server, in words.
+fn state_options(chosen: &str, lang: Lang) -> String {
+    let mut out = format!("<option value=\"\">{}</option>", esc(lang.t("усі", "any")));
+    for state in server_states() {
+        let (uk, en) = state.words();
+        let _ = write!(
+            out,
+            "<option value=\"{}\"{}>{}</option>",
+            esc(state.name()),
+            if state.name() == chosen {
+                " selected"
+            } else {
+                ""
+            },
+            esc(lang.t(uk, en))
+        );
+    }
+    out
 }
 
 /// Where an applicant's notification is, in words.
@@ -74,7 +98,7 @@ fn notifications_section(
         lang.t("Остання помилка", "Last error"),
     );
     for entry in notifications {
-        let (uk, en) = status_words(&entry.status);
+        let (uk, en) = status_words(&StateName::parse(&entry.status));
         let done = match (entry.state, entry.done_at) {
             (NotificationState::Pending, _) => format!(
                 "{} {}",
@@ -289,7 +313,8 @@ pub async fn inbox(
     let lang = user.lang;
     let catalog = state.catalog()?;
     state.index_new_cases(catalog.as_ref().map(|(_, c)| c))?;
-    let counts = register::counts(&state.db)?;
+    let mut counts = register::counts(&state.db)?;
+    counts.sort_by_key(|(state, _)| state.known().map_or(u8::MAX, CaseState::rank));
     let rows = register::list(&state.db, &filter, &state.calendar, state.today())?;
     let mut body = String::from("<p class=\"counts\">");
     let total: i64 = counts.iter().map(|(_, n)| n).sum();
@@ -302,12 +327,11 @@ pub async fn inbox(
         let _ = write!(
             body,
             "<a href=\"/office/inbox?state={}\">{} ({count})</a>",
-            url(code),
+            url(code.name()),
             esc(&state_name(code, lang))
         );
     }
     body.push_str("</p>");
-    let state_values: Vec<String> = STATES.iter().map(|(c, _, _)| (*c).to_owned()).collect();
     let _ = write!(
         body,
         "<form method=\"get\" action=\"/office/inbox\" aria-label=\"{}\">\
@@ -321,7 +345,7 @@ pub async fn inbox(
          <button>{}</button></form>",
         lang.t("Фільтр", "Filter"),
         lang.t("Стан", "State"),
-        options(&state_values, &filter.state, lang.t("усі", "any")),
+        state_options(&filter.state, lang),
         lang.t("Центр", "Centre"),
         options(
             &register::distinct(&state.db, "centre")?,
@@ -674,7 +698,7 @@ pub async fn case_view(
     }
     body.push_str("</div>");
 
-    if user.staff.may(&[Role::Operator]) && row.state == "received" {
+    if user.staff.may(&[Role::Operator]) && row.state.known() == Some(CaseState::Received) {
         let csrf = csrf_field(&user.staff.csrf_token);
         let number = esc(&row.case_number);
         let _ = write!(
@@ -796,15 +820,13 @@ pub struct ActionForm {
 fn refused(lang: Lang, refusal: ActionRefused) -> OfficeError {
     let message = match refusal {
         ActionRefused::UnknownCase => return OfficeError::NotFound(lang),
-        ActionRefused::WrongState(state) => match lang {
-            Lang::Uk => format!(
-                "Справа вже в стані «{}»: дію не виконано.",
-                state_name(&state, lang)
-            ),
-            Lang::En => format!(
-                "The case is already \"{}\": nothing was done.",
-                state_name(&state, lang)
-            ),
+        ActionRefused::NotAllowed(error) => match lang {
+            Lang::Uk => format!("{} Нічого не змінено.", error.sentence_uk()),
+            Lang::En => format!("{}: nothing was done.", capitalised(&error.to_string())),
+        },
+        ActionRefused::UnknownState(name) => match lang {
+            Lang::Uk => format!("Справа в невідомому стані «{name}»: дію не виконано."),
+            Lang::En => format!("The case is in an unknown state \"{name}\": nothing was done."),
         },
         ActionRefused::ReasonRequired => lang
             .t(
@@ -916,4 +938,11 @@ pub async fn retry_notification(
         crate::central::notify::wake(central);
     }
     Ok(Redirect::to(&format!("/office/case?n={}", url(&case_number))).into_response())
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }

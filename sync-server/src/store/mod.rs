@@ -8,6 +8,8 @@ mod sqlite;
 pub use files::FileBlobStore;
 pub use sqlite::{SqliteMetadata, open_connection};
 
+use fieldkit_domain::workflow::{CaseState, StateName};
+
 use crate::ServerError;
 
 /// A device's standing.
@@ -71,7 +73,8 @@ pub struct StoredEnvelope {
 pub struct StatusEvent {
     pub cursor: i64,
     pub case_number: String,
-    pub status: String,
+    /// The case's state by its domain name; a name this build does not know is kept.
+    pub status: StateName,
     pub at: i64,
     /// Why, where the back-office gave a reason (a returned case) or the original's number
     /// (a duplicate). No personal data.
@@ -182,11 +185,13 @@ pub trait MetadataStore: Send + Sync {
         since: i64,
         limit: u32,
     ) -> Result<Vec<StatusEvent>, ServerError>;
-    /// Record a status change of a case (the back-office and the central system do this).
+    /// Record a status change of a case (the back-office and the central system do this),
+    /// with why where there is a reason the tablet shows (a refusal's reasons).
     fn add_status_event(
         &self,
         case_number: &str,
-        status: &str,
+        state: CaseState,
+        detail: Option<&str>,
         now: i64,
     ) -> Result<i64, ServerError>;
     /// Store an envelope once, with its "received" status event; if one with this id exists,

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
+use fieldkit_domain::workflow::{CaseState, StateName};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
@@ -635,7 +636,7 @@ impl MetadataStore for SqliteMetadata {
                 Ok(StatusEvent {
                     cursor: r.get(0)?,
                     case_number: r.get(1)?,
-                    status: r.get(2)?,
+                    status: StateName::parse(&r.get::<_, String>(2)?),
                     at: r.get(3)?,
                     detail: r.get(4)?,
                 })
@@ -647,15 +648,25 @@ impl MetadataStore for SqliteMetadata {
     fn add_status_event(
         &self,
         case_number: &str,
-        status: &str,
+        state: CaseState,
+        detail: Option<&str>,
         now: i64,
     ) -> Result<i64, ServerError> {
         self.with(|conn| {
-            conn.execute(
+            let tx = conn.transaction()?;
+            tx.execute(
                 "INSERT INTO status_events (case_number, status, at) VALUES (?1, ?2, ?3)",
-                params![case_number, status, now],
+                params![case_number, state.name(), now],
             )?;
-            Ok(conn.last_insert_rowid())
+            let cursor = tx.last_insert_rowid();
+            if let Some(detail) = detail {
+                tx.execute(
+                    "INSERT INTO status_details (cursor, detail) VALUES (?1, ?2)",
+                    params![cursor, detail],
+                )?;
+            }
+            tx.commit()?;
+            Ok(cursor)
         })
     }
 
@@ -699,8 +710,8 @@ impl MetadataStore for SqliteMetadata {
                 ],
             )?;
             tx.execute(
-                "INSERT INTO status_events (case_number, status, at) VALUES (?1, 'received', ?2)",
-                params![envelope.case_number, now],
+                "INSERT INTO status_events (case_number, status, at) VALUES (?1, ?2, ?3)",
+                params![envelope.case_number, CaseState::Received.name(), now],
             )?;
             for (index, sha256) in part_hashes.iter().enumerate() {
                 tx.execute(
