@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! One vocabulary for a case's states: every state name written in the server, the central
 //! connector, the app (Rust and Slint) and the sync client is one of the domain workflow's
 //! names, and every state the server and the feed can hold reads back as the domain's.
@@ -100,11 +101,11 @@ fn match_arms(text: &str) -> Vec<(usize, String)> {
         if let Some(arrow) = line.find("=>") {
             for pattern in line[..arrow].split('|') {
                 let pattern = pattern.trim().trim_start_matches('(');
-                if let Some(word) = pattern.strip_prefix('"').and_then(|p| p.split('"').next()) {
-                    if !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-                    {
-                        found.push((number + 1, word.to_owned()));
-                    }
+                if let Some(word) = pattern.strip_prefix('"').and_then(|p| p.split('"').next())
+                    && !word.is_empty()
+                    && word.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                {
+                    found.push((number + 1, word.to_owned()));
                 }
             }
         }
