@@ -9,6 +9,7 @@ use fieldkit_capture::signature::sign;
 use fieldkit_domain::case::SignerRole;
 use fieldkit_domain::workflow::StateName;
 use fieldkit_receipt::{SignedBy, handover_receipt, render_pdf, withdrawal_receipt};
+use fieldkit_protocol::SupplementKind;
 use fieldkit_vault::SealCase;
 use slint::{ComponentHandle, Model, ModelRc, VecModel};
 
@@ -231,11 +232,12 @@ impl Controller {
                 strokes: &record.strokes,
             }],
         )?);
-        let kind = if action == 1 {
-            "handover"
+        let supplement = if action == 1 {
+            SupplementKind::Handover
         } else {
-            "withdrawal"
+            SupplementKind::Withdrawal
         };
+        let kind = supplement.name();
         let case_id = format!("{kind}-{number}");
         let document = serde_json::json!({
             "kind": kind,
@@ -251,13 +253,16 @@ impl Controller {
             tx.put_draft(&case_id, kind, document.to_string().as_bytes())?;
             tx.put_blob(&case_id, "signature", 0, &record_json)?;
             tx.put_blob(&case_id, kind, 1, &pdf)?;
-            tx.seal_case(&SealCase {
-                case_id: &case_id,
-                envelope_id: &envelope_id,
-                case_number: &number,
-                recipient: &enrolled.sealing_key,
-                device: &enrolled.device,
-            })
+            tx.seal_supplement(
+                &SealCase {
+                    case_id: &case_id,
+                    envelope_id: &envelope_id,
+                    case_number: &number,
+                    recipient: &enrolled.sealing_key,
+                    device: &enrolled.device,
+                },
+                supplement,
+            )
             .map(|_| ())
         })?;
         self.pad.take();

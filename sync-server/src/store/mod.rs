@@ -9,6 +9,7 @@ pub use files::FileBlobStore;
 pub use sqlite::{SqliteMetadata, open_connection};
 
 use fieldkit_domain::workflow::{CaseState, StateName};
+use fieldkit_protocol::SupplementKind;
 
 use crate::ServerError;
 
@@ -66,6 +67,18 @@ pub struct StoredEnvelope {
     pub signature: Vec<u8>,
     pub receipt: String,
     pub receipt_signature: String,
+}
+
+/// A supplement to a case as stored: a hand-over, a withdrawal or a correction, sealed on a
+/// tablet of the centre and kept beside the case's first envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSupplement {
+    pub envelope: StoredEnvelope,
+    pub kind: SupplementKind,
+    /// When the back-office's register took it into the case's life (`None`: not yet).
+    pub applied_at: Option<i64>,
+    /// The workflow's refusal, in words, when the step it records was not allowed.
+    pub refused: Option<String>,
 }
 
 /// A change in a case's status, in the feed tablets pull (`GET /v1/status?since=cursor`).
@@ -194,6 +207,28 @@ pub trait MetadataStore: Send + Sync {
         detail: Option<&str>,
         now: i64,
     ) -> Result<i64, ServerError>;
+    /// The first envelope of the case numbered `case_number`, if it arrived.
+    fn case_envelope(&self, case_number: &str) -> Result<Option<StoredEnvelope>, ServerError>;
+    /// A stored supplement by its envelope id.
+    fn supplement(&self, envelope_id: &str) -> Result<Option<StoredSupplement>, ServerError>;
+    /// Store a supplement once, beside its case; if one with this id exists, return it.
+    fn insert_supplement(
+        &self,
+        supplement: &StoredSupplement,
+        part_hashes: &[String],
+        now: i64,
+    ) -> Result<StoredSupplement, ServerError>;
+    /// Supplements of `case_number`, oldest first (`None`: of every case).
+    fn supplements(&self, case_number: Option<&str>)
+    -> Result<Vec<StoredSupplement>, ServerError>;
+    /// Record what the register made of a supplement: taken into the case's life, or refused
+    /// by the workflow with `refused` in words.
+    fn mark_supplement(
+        &self,
+        envelope_id: &str,
+        refused: Option<&str>,
+        now: i64,
+    ) -> Result<(), ServerError>;
     /// Store an envelope once, with its "received" status event; if one with this id exists,
     /// return it instead.
     fn insert_envelope(
