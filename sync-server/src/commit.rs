@@ -123,7 +123,12 @@ pub fn commit(
     if let Some(stored) = meta.supplement(request.envelope_id)? {
         return same_envelope(&stored.envelope, request);
     }
-    check_case_number(meta, &manifest.case_number, &device.device_id, manifest.supplement)?;
+    check_case_number(
+        meta,
+        &manifest.case_number,
+        &device.device_id,
+        manifest.supplement,
+    )?;
     for part in &manifest.parts {
         if blobs.size(&part.sha256)? != Some(part.size) {
             return Err(ServerError::MissingPart {

@@ -8,8 +8,8 @@ use std::rc::Rc;
 use fieldkit_capture::signature::sign;
 use fieldkit_domain::case::SignerRole;
 use fieldkit_domain::workflow::StateName;
-use fieldkit_receipt::{SignedBy, handover_receipt, render_pdf, withdrawal_receipt};
 use fieldkit_protocol::SupplementKind;
+use fieldkit_receipt::{SignedBy, handover_receipt, render_pdf, withdrawal_receipt};
 use fieldkit_vault::SealCase;
 use slint::{ComponentHandle, Model, ModelRc, VecModel};
 

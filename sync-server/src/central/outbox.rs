@@ -14,7 +14,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::connector::Delivery;
-use super::package::CasePackage;
+use super::package::{CasePackage, SupplementNotice, rfc3339_at};
 use super::{CentralError, CentralState};
 use crate::ServerError;
 use crate::office::db::{OfficeDb, audit};
@@ -112,15 +112,21 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
 
 /// The outbox row of one envelope, if it was ever queued.
 pub fn outbox_entry(db: &OfficeDb, envelope_id: &str) -> Result<Option<OutboxEntry>, ServerError> {
-    db.transaction(|tx| {
-        Ok(tx
-            .query_row(
-                &format!("SELECT {ENTRY_COLUMNS} FROM central_outbox WHERE envelope_id = ?1"),
-                [envelope_id],
-                entry_from_row,
-            )
-            .optional()?)
-    })
+    db.transaction(|tx| outbox_entry_in(tx, envelope_id))
+}
+
+/// As [`outbox_entry`], inside the caller's transaction.
+pub fn outbox_entry_in(
+    tx: &Transaction<'_>,
+    envelope_id: &str,
+) -> Result<Option<OutboxEntry>, ServerError> {
+    Ok(tx
+        .query_row(
+            &format!("SELECT {ENTRY_COLUMNS} FROM central_outbox WHERE envelope_id = ?1"),
+            [envelope_id],
+            entry_from_row,
+        )
+        .optional()?)
 }
 
 /// Every dead letter, the most recent first.
@@ -250,17 +256,42 @@ async fn pack(state: &Arc<CentralState>, envelope_id: &str) -> Result<CasePackag
     let state = state.clone();
     let id = envelope_id.to_owned();
     let packed = tokio::task::spawn_blocking(move || {
+        // A supplement's message is its case's document with the notice of what it did.
+        let supplement = state.meta.supplement(&id)?;
+        let case_envelope = match &supplement {
+            Some(s) => {
+                state
+                    .meta
+                    .case_envelope(&s.envelope.case_number)?
+                    .ok_or(ServerError::NotFound)?
+                    .envelope_id
+            }
+            None => id.clone(),
+        };
         let opened = open_stored(
             state.meta.as_ref(),
             state.blobs.as_ref(),
             &state.sealing_keys,
-            &id,
+            &case_envelope,
         )?;
         let catalog = state
             .meta
             .catalog_since(0)?
             .and_then(|(_, toml)| Catalog::from_toml_str(&toml).ok());
-        Ok::<_, ServerError>(CasePackage::build(&opened, catalog.as_ref()))
+        let package = CasePackage::build(&opened, catalog.as_ref());
+        Ok::<_, ServerError>(match supplement {
+            None => package,
+            Some(s) => {
+                let notice = SupplementNotice {
+                    kind: s.kind.name(),
+                    case_envelope_id: case_envelope,
+                    device_id: s.envelope.device_id.clone(),
+                    recorded_at: rfc3339_at(s.applied_at.unwrap_or_default()),
+                    state: crate::office::supplements::state_after(s.kind).name(),
+                };
+                package.supplement(&id, notice)
+            }
+        })
     })
     .await;
     match packed {
@@ -312,11 +343,16 @@ fn record(
     let (envelope, case) = (&row.envelope_id, &row.case_number);
     match outcome {
         Delivery::Delivered { central_number } => {
+            // A supplement's delivery tells the central system of a step already taken: the
+            // case does not become «forwarded» again.
+            let is_case = state.meta.supplement(envelope)?.is_none();
             // The tablets' feed first: a crash before the commit below repeats the delivery
             // and the event (harmless), rather than losing the event.
-            state
-                .meta
-                .add_status_event(case, CaseState::Forwarded, None, now)?;
+            if is_case {
+                state
+                    .meta
+                    .add_status_event(case, CaseState::Forwarded, None, now)?;
+            }
             state.db.transaction(|tx| {
                 tx.execute(
                     "UPDATE central_outbox SET delivered_at = ?2, attempts = ?3, last_error = NULL
@@ -326,7 +362,7 @@ fn record(
                 // Only an accepted case becomes forwarded (the workflow's one step for a
                 // delivery): an event from the central system may already have moved it on.
                 let (from, event) = (CaseState::Accepted, CaseEvent::DeliveredToCentral);
-                if let Ok(forwarded) = from.apply(&event) {
+                if let (true, Ok(forwarded)) = (is_case, from.apply(&event)) {
                     tx.execute(
                         "UPDATE office_cases SET state = ?3, updated_at = ?2
                          WHERE case_number = ?1 AND state = ?4",

@@ -11,6 +11,7 @@ pub mod db;
 pub mod html;
 pub mod opened_cache;
 pub mod register;
+pub mod supplements;
 mod waiver_view;
 pub mod web;
 

@@ -219,8 +219,7 @@ pub trait MetadataStore: Send + Sync {
         now: i64,
     ) -> Result<StoredSupplement, ServerError>;
     /// Supplements of `case_number`, oldest first (`None`: of every case).
-    fn supplements(&self, case_number: Option<&str>)
-    -> Result<Vec<StoredSupplement>, ServerError>;
+    fn supplements(&self, case_number: Option<&str>) -> Result<Vec<StoredSupplement>, ServerError>;
     /// Record what the register made of a supplement: taken into the case's life, or refused
     /// by the workflow with `refused` in words.
     fn mark_supplement(

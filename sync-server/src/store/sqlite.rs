@@ -10,8 +10,8 @@ use super::{
     ConsultationTotal, Device, DeviceOverview, DeviceReport, DeviceState, MetadataStore,
     StatusEvent, StoredEnvelope, StoredSupplement, Upload,
 };
-use fieldkit_protocol::SupplementKind;
 use crate::ServerError;
+use fieldkit_protocol::SupplementKind;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS devices (
@@ -191,7 +191,8 @@ fn supplement_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredSupple
     })
 }
 
-const SUPPLEMENT_COLUMNS: &str = "envelope_id, device_id, case_number, manifest, signature, receipt,
+const SUPPLEMENT_COLUMNS: &str =
+    "envelope_id, device_id, case_number, manifest, signature, receipt,
     receipt_signature, kind, applied_at, refused";
 
 const ENVELOPE_COLUMNS: &str =
@@ -791,10 +792,7 @@ impl MetadataStore for SqliteMetadata {
         })
     }
 
-    fn supplements(
-        &self,
-        case_number: Option<&str>,
-    ) -> Result<Vec<StoredSupplement>, ServerError> {
+    fn supplements(&self, case_number: Option<&str>) -> Result<Vec<StoredSupplement>, ServerError> {
         self.with(|conn| {
             let mut statement = conn.prepare(&format!(
                 "SELECT {SUPPLEMENT_COLUMNS} FROM supplements
