@@ -20,7 +20,7 @@ use fieldkit_sync_server::local::LocalServer;
 use fieldkit_sync_server::office::db::OfficeDb;
 use fieldkit_sync_server::office::register::{self, Sources};
 use fieldkit_sync_server::office::supplements::{Taken, apply_pending};
-use fieldkit_sync_server::office::{actions, db};
+use fieldkit_sync_server::office::{actions, archive, db};
 use fieldkit_sync_server::setup::Layout;
 use fieldkit_sync_server::store::{FileBlobStore, MetadataStore};
 use ring::hmac;
@@ -410,5 +410,76 @@ async fn hand_over_and_withdrawal_are_supplements_that_move_the_case_and_reach_t
     // Both records are kept beside the case, the refused one too.
     assert_eq!(server.meta.supplements(Some(A_SECOND)).unwrap().len(), 2);
     assert_eq!(office.db.transaction(db::verify_audit_chain).unwrap(), None);
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uncollected_result_is_archived_three_calendar_months_after_it_was_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, key) = server_with_events(dir.path()).await;
+    let a = tablet(&server, "CODE-A", "T07").await;
+    let office = Office::open(&server.data);
+    a.send("env-a-1", A_FIRST, None).await.unwrap();
+    office.look(&server);
+    assert_eq!(
+        actions::accept(&office.db, A_FIRST, "operator", now()).unwrap(),
+        Ok(())
+    );
+    let ready = serde_json::json!({
+        "event_id": "ev-ready", "case_number": A_FIRST, "type": "result_ready",
+        "at": "2026-11-19T10:00:00+02:00"
+    });
+    assert_eq!(central_event(&server, &key, ready).await, 200);
+    assert_eq!(office.state(A_FIRST), "result_ready");
+
+    // The server's clock says the result got ready on 2026-11-18 (UTC day of `now`).
+    let ready_on = time::OffsetDateTime::from_unix_timestamp(now())
+        .unwrap()
+        .date();
+    assert_eq!(ready_on, time::macros::date!(2026 - 11 - 18));
+    let day = 86_400;
+    // 2027-02-17: 91 days on, more than 90 but a day short of three calendar months.
+    let early = now() + 91 * day;
+    assert!(archive::run_once(&office.db, early).unwrap().is_empty());
+    assert_eq!(office.state(A_FIRST), "result_ready");
+    // 2027-02-18: due (three calendar months, not 90 days).
+    let due = now() + 92 * day;
+    assert_eq!(
+        archive::run_once(&office.db, due).unwrap(),
+        [A_FIRST.to_owned()]
+    );
+    assert_eq!(office.state(A_FIRST), "archived");
+    // Once: the next run finds nothing.
+    assert!(archive::run_once(&office.db, due + day).unwrap().is_empty());
+    // The central system is told with its own message; the tablet's feed and the audit
+    // trail have it; the back-office lists it under «archived».
+    assert!(office.queued_for_central(&archive::notice_id("env-a-1")));
+    assert!(
+        a.feed()
+            .await
+            .contains(&(A_FIRST.into(), "archived".into()))
+    );
+    assert!(
+        office
+            .actions(A_FIRST)
+            .contains(&"case.archived".to_owned())
+    );
+    let listed = register::list(
+        &office.db,
+        &register::Filter {
+            state: "archived".into(),
+            ..register::Filter::default()
+        },
+        &WorkCalendar::weekends_only(),
+        ready_on,
+    )
+    .unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|r| r.case_number.as_str())
+            .collect::<Vec<_>>(),
+        [A_FIRST]
+    );
     server.stop();
 }

@@ -256,17 +256,20 @@ async fn pack(state: &Arc<CentralState>, envelope_id: &str) -> Result<CasePackag
     let state = state.clone();
     let id = envelope_id.to_owned();
     let packed = tokio::task::spawn_blocking(move || {
-        // A supplement's message is its case's document with the notice of what it did.
+        // A supplement's message is its case's document with the notice of what it did;
+        // so is an archiving notice.
         let supplement = state.meta.supplement(&id)?;
-        let case_envelope = match &supplement {
-            Some(s) => {
+        let archived = crate::office::archive::notice_of(&id).map(str::to_owned);
+        let case_envelope = match (&supplement, &archived) {
+            (Some(s), _) => {
                 state
                     .meta
                     .case_envelope(&s.envelope.case_number)?
                     .ok_or(ServerError::NotFound)?
                     .envelope_id
             }
-            None => id.clone(),
+            (None, Some(case_envelope)) => case_envelope.clone(),
+            (None, None) => id.clone(),
         };
         let opened = open_stored(
             state.meta.as_ref(),
@@ -280,6 +283,16 @@ async fn pack(state: &Arc<CentralState>, envelope_id: &str) -> Result<CasePackag
             .and_then(|(_, toml)| Catalog::from_toml_str(&toml).ok());
         let package = CasePackage::build(&opened, catalog.as_ref());
         Ok::<_, ServerError>(match supplement {
+            None if archived.is_some() => {
+                let notice = SupplementNotice {
+                    kind: "archive",
+                    case_envelope_id: case_envelope,
+                    device_id: package.document.device_id.clone(),
+                    recorded_at: String::new(),
+                    state: CaseState::Archived.name(),
+                };
+                package.supplement(&id, notice)
+            }
             None => package,
             Some(s) => {
                 let notice = SupplementNotice {
@@ -345,7 +358,8 @@ fn record(
         Delivery::Delivered { central_number } => {
             // A supplement's delivery tells the central system of a step already taken: the
             // case does not become «forwarded» again.
-            let is_case = state.meta.supplement(envelope)?.is_none();
+            let is_case = state.meta.supplement(envelope)?.is_none()
+                && crate::office::archive::notice_of(envelope).is_none();
             // The tablets' feed first: a crash before the commit below repeats the delivery
             // and the event (harmless), rather than losing the event.
             if is_case {
@@ -461,8 +475,10 @@ pub async fn run_outbox(state: Arc<CentralState>) {
 /// when a connector is configured. Returns the cases' worker: `None` when `connector = "none"`
 /// (accepted cases then stay queued until a connector is configured).
 pub fn spawn(state: Arc<CentralState>) -> Option<tokio::task::JoinHandle<()>> {
-    // Here, so that every server running the case outbox also tells applicants.
+    // Here, so that every server running the case outbox also tells applicants and archives
+    // uncollected results (8.5).
     let _notifications = super::notify::spawn(state.clone());
+    let _archive = crate::office::archive::spawn(state.clone());
     state.connector.as_ref()?;
     Some(tokio::spawn(run_outbox(state)))
 }

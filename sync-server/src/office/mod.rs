@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod admin_pages;
+pub mod archive;
 pub mod auth;
 pub mod case_pages;
 pub mod consultations;
