@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use fieldkit_capture::signature::sign;
 use fieldkit_domain::case::SignerRole;
-use fieldkit_domain::workflow::StateName;
+use fieldkit_domain::workflow::{CaseState, StateName};
 use fieldkit_protocol::SupplementKind;
 use fieldkit_receipt::{SignedBy, handover_receipt, render_pdf, withdrawal_receipt};
 use fieldkit_vault::SealCase;
@@ -90,14 +90,23 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
     }
 }
 
-/// Whether the selected case's receipt can be opened, from the listed rows.
+/// Whether the selected case's receipt can be opened, and which later steps it allows, from
+/// the listed rows.
 fn show_selected_receipt(page: &CasesPage<'_>) {
     let selected = page.get_selected();
-    let kept = page
-        .get_cases()
-        .iter()
-        .any(|row| row.number == selected && row.receipt);
-    page.set_selected_receipt(kept);
+    let row = page.get_cases().iter().find(|row| row.number == selected);
+    page.set_selected_receipt(row.as_ref().is_some_and(|r| r.receipt));
+    page.set_selected_may_hand_over(row.as_ref().is_some_and(|r| r.may_hand_over));
+    page.set_selected_may_withdraw(row.as_ref().is_some_and(|r| r.may_withdraw));
+}
+
+/// What the workflow allows a tablet to record for a case in `state`: hand the result over
+/// (8.3, only once it is ready) and take a withdrawal (8.12, only before a decision). A state
+/// this build does not know allows neither.
+fn later_steps(state: Option<CaseState>) -> (bool, bool) {
+    state.map_or((false, false), |s| {
+        (s.result_can_be_handed_over(), s.can_be_withdrawn())
+    })
 }
 
 /// How a status from the centre reads on the tablet.
@@ -135,6 +144,8 @@ impl Controller {
                 status: "".into(),
                 changed: false,
                 delivered: false,
+                may_hand_over: false,
+                may_withdraw: later_steps(Some(CaseState::Sealed)).1,
             });
         }
         let reasons: std::collections::BTreeMap<String, String> = vault
@@ -149,6 +160,7 @@ impl Controller {
             })
             .collect();
         for stub in vault.transaction(|tx| tx.tracking())? {
+            let (may_hand_over, may_withdraw) = later_steps(StateName::parse(&stub.status).known());
             let mut status = status_text(&stub.status, lang);
             if let Some(reason) = reasons.get(&stub.case_number) {
                 status = format!("{status}: {reason}");
@@ -165,6 +177,8 @@ impl Controller {
                 changed: !stub.status.is_empty() && stub.status != "received",
                 delivered: true,
                 receipt: receipts.contains(&stub.case_number),
+                may_hand_over,
+                may_withdraw,
             });
         }
         rows.sort_by(|a, b| b.number.cmp(&a.number));
@@ -182,6 +196,23 @@ impl Controller {
         page.set_error("".into());
         let number = page.get_selected().to_string();
         let action = page.get_action();
+        // The screen offers only what the workflow allows; this holds if it ever did not.
+        let allowed = if action == 1 {
+            page.get_selected_may_hand_over()
+        } else {
+            page.get_selected_may_withdraw()
+        };
+        if !allowed {
+            page.set_error(
+                Message::new(
+                    "Стан справи цього не дозволяє: результат видають, коли він готовий, а заяву відкликають лише до рішення.",
+                    "The case's state does not allow this: a result is handed over once ready, an application withdrawn only before a decision.",
+                )
+                .in_lang(self.lang())
+                .into(),
+            );
+            return Ok(());
+        }
         let now = self.now();
         let when = format!(
             "{:02}.{:02}.{} {:02}:{:02}",
