@@ -23,7 +23,9 @@ use super::web::{
 use crate::central::NotificationState;
 use crate::central::notify::{NotificationEntry, notifications_of, status_words};
 use crate::opened::{OpenedCase, open_stored};
+use crate::store::{MetadataStore, StoredSupplement};
 use fieldkit_domain::workflow::{CaseState, StateName};
+use fieldkit_protocol::SupplementKind;
 
 const READERS: [Role; 2] = [Role::Operator, Role::Supervisor];
 
@@ -65,6 +67,49 @@ fn notification_state_name(state: NotificationState, lang: Lang) -> &'static str
         NotificationState::Skipped => lang.t("не потрібно", "not needed"),
         NotificationState::Dead => lang.t("не вдалося", "failed"),
     }
+}
+
+/// The section «Доповнення»: the hand-over, withdrawal and correction records that arrived for
+/// the case, from which tablet, and what they did (or why the workflow refused them).
+fn supplements_section(supplements: &[StoredSupplement], lang: Lang) -> String {
+    let mut body = format!("<h2>{}</h2>", lang.t("Доповнення", "Supplements"));
+    if supplements.is_empty() {
+        let _ = write!(
+            body,
+            "<p>{}</p>",
+            lang.t("Доповнень не надходило.", "No supplements arrived.")
+        );
+        return body;
+    }
+    let _ = write!(
+        body,
+        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        lang.t("Запис", "Record"),
+        lang.t("Пристрій", "Device"),
+        lang.t("Конверт", "Envelope"),
+        lang.t("Наслідок", "Outcome"),
+    );
+    for supplement in supplements {
+        let kind = match supplement.kind {
+            SupplementKind::Handover => lang.t("Видача результату", "Hand-over of the result"),
+            SupplementKind::Withdrawal => lang.t("Відкликання заяви", "Withdrawal"),
+            SupplementKind::Correction => lang.t("Виправлення", "Correction"),
+        };
+        let outcome = match (&supplement.refused, supplement.applied_at) {
+            (Some(sentence), _) => format!("<span class=\"bad\">{}</span>", esc(sentence)),
+            (None, Some(at)) => format!("{} {}", lang.t("враховано", "taken"), esc(&when(at))),
+            (None, None) => lang.t("очікує", "waiting").to_owned(),
+        };
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{outcome}</td></tr>",
+            esc(kind),
+            esc(&supplement.envelope.device_id),
+            esc(&supplement.envelope.envelope_id),
+        );
+    }
+    body.push_str("</table>");
+    body
 }
 
 /// The section «Сповіщення заявника»: what the applicant was (to be) told after each event of
@@ -721,6 +766,11 @@ pub async fn case_view(
         );
     }
 
+    body.push_str(&supplements_section(
+        &state.meta.supplements(Some(&row.case_number))?,
+        lang,
+    ));
+
     let notifications = notifications_of(&state.db, &row.case_number)?;
     let operator_csrf = user
         .staff
@@ -945,4 +995,48 @@ fn capitalised(text: &str) -> String {
     chars.next().map_or_else(String::new, |first| {
         first.to_uppercase().chain(chars).collect()
     })
+}
+
+#[cfg(test)]
+mod supplement_tests {
+    use super::*;
+    use crate::store::StoredEnvelope;
+
+    fn supplement(kind: SupplementKind, refused: Option<&str>) -> StoredSupplement {
+        StoredSupplement {
+            envelope: StoredEnvelope {
+                envelope_id: format!("env-{}", kind.name()),
+                device_id: "T08".into(),
+                case_number: "LV01/T07/2026/000001-0".into(),
+                manifest: Vec::new(),
+                signature: Vec::new(),
+                receipt: String::new(),
+                receipt_signature: String::new(),
+            },
+            kind,
+            applied_at: Some(1_795_000_000),
+            refused: refused.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_case_page_lists_each_supplement_with_its_device_and_what_it_did() {
+        let html = supplements_section(
+            &[
+                supplement(SupplementKind::Handover, None),
+                supplement(
+                    SupplementKind::Withdrawal,
+                    Some("Справу в стані «Рішення прийнято: видано» не можна відкликати."),
+                ),
+            ],
+            Lang::Uk,
+        );
+        assert!(html.contains("Видача результату"), "{html}");
+        assert!(html.contains("Відкликання заяви"), "{html}");
+        assert!(html.contains("T08"), "{html}");
+        assert!(html.contains("враховано"), "{html}");
+        assert!(html.contains("не можна відкликати"), "{html}");
+        let none = supplements_section(&[], Lang::En);
+        assert!(none.contains("No supplements arrived."), "{none}");
+    }
 }
