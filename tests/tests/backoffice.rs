@@ -380,7 +380,7 @@ async fn staff_reconcile_cases_and_every_refusal_holds() {
         .post("/office/case/accept", &[("csrf", &csrf), ("n", first)])
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("Справа вже в стані"));
+    assert!(page.contains("не можна прийняти в бек-офісі"), "{page}");
 
     // Return the second with a reason: the tablet's status feed carries it.
     let (status, page) = operator
@@ -778,6 +778,17 @@ async fn a_failed_notification_is_shown_and_only_an_operator_sends_it_again() {
         "{page}"
     );
 
+    // Staff accept it (the workflow lets the central system report on accepted cases only).
+    assert_eq!(
+        fieldkit_sync_server::office::actions::accept(
+            &db,
+            case_number,
+            "operator",
+            fieldkit_e2e::office::now()
+        )
+        .unwrap(),
+        Ok(())
+    );
     // The central system registers the case; the gateway refuses the SMS (400): given up at
     // once, a dead letter.
     gateway.answers.send(400).unwrap();
@@ -844,7 +855,7 @@ async fn a_failed_notification_is_shown_and_only_an_operator_sends_it_again() {
     .await;
     assert!(
         english.contains("Applicant notifications")
-            && english.contains("Case registered in the centre&#39;s system")
+            && english.contains("Registered in the centre&#39;s system")
             && english.contains("failed")
             && english.contains("Send again"),
         "{english}"
