@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use fieldkit_domain::workflow::{CaseState, StateName};
 use fieldkit_sync_client::{SyncClient, SyncError};
 use fieldkit_vault::{UnlockedVault, VaultError};
 
@@ -94,12 +95,15 @@ pub async fn pull_status(
     for event in events {
         vault.transaction(|tx| {
             tx.update_status(&event.case_number, &event.status)?;
-            // A returned case carries the back-office's reason: what to correct or add.
-            match (&event.detail, event.status.as_str()) {
-                (Some(reason), "returned") => tx.put_setting(
-                    &format!("{RETURN_REASON}{}", event.case_number),
-                    reason.as_bytes(),
-                ),
+            // A returned case carries the back-office's reason (what to correct or add), a
+            // refused one the provider's reasons: both are shown in «Справи».
+            let state = StateName::parse(&event.status).known();
+            match (&event.detail, state) {
+                (Some(reason), Some(CaseState::ReturnedForCorrection | CaseState::Refused)) => tx
+                    .put_setting(
+                        &format!("{RETURN_REASON}{}", event.case_number),
+                        reason.as_bytes(),
+                    ),
                 _ => tx.delete_setting(&format!("{RETURN_REASON}{}", event.case_number)),
             }
         })?;

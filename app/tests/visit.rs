@@ -308,7 +308,12 @@ fn a_whole_visit_by_touch() {
     wait_for(&app, "delivery", |app| has(app, "Усе доставлено"));
     server
         .meta
-        .add_status_event(&number, "issued", now())
+        .add_status_event(
+            &number,
+            fieldkit_domain::workflow::CaseState::Issued,
+            None,
+            now(),
+        )
         .unwrap();
     tap(&app, "Налаштування");
     tap(&app, "Синхронізувати зараз");
@@ -320,7 +325,38 @@ fn a_whole_visit_by_touch() {
     assert!(
         has_containing(
             &app,
-            &format!("{number} · 00001 · доставлено · рішення прийнято")
+            &format!("{number} · 00001 · доставлено · Рішення прийнято: видано")
+        ),
+        "{:?}",
+        labels(&app)
+    );
+    // A decided case: its result can be handed over, the application no longer withdrawn.
+    tap_containing(&app, &format!("{number} · 00001"));
+    assert!(has(&app, "Видати результат"), "{:?}", labels(&app));
+    assert!(!has(&app, "Записати відкликання"), "{:?}", labels(&app));
+
+    // The decision corrected to a refusal: the provider's reasons reach «Справи».
+    server
+        .meta
+        .add_status_event(
+            &number,
+            fieldkit_domain::workflow::CaseState::Refused,
+            Some("Не подано згоду власника житла"),
+            now(),
+        )
+        .unwrap();
+    tap(&app, "Назад");
+    tap(&app, "Налаштування");
+    tap(&app, "Синхронізувати зараз");
+    wait_for(&app, "the refusal", |app| {
+        has_containing(app, "нових статусів: 1")
+    });
+    tap(&app, "Назад");
+    tap(&app, "Справи");
+    assert!(
+        has_containing(
+            &app,
+            "Рішення прийнято: відмовлено: Не подано згоду власника житла"
         ),
         "{:?}",
         labels(&app)

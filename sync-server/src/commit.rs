@@ -2,6 +2,11 @@
 //! must be stored with the declared hash and size, the envelope is stored once, and the server
 //! answers a receipt signed with its own key. The same envelope again gets the same receipt; a
 //! different manifest under the same id is a conflict.
+//!
+//! A case's first envelope is taken only from the device its case number names, in this
+//! centre: case numbers are predictable, so another tablet could otherwise take a number first
+//! and the real case would never arrive. A supplement (hand-over, withdrawal, correction) may
+//! come from any active device of the centre, but must name a case that arrived.
 
 use fieldkit_protocol::{CommitReceipt, DevicePublicKey, SignedReceipt, verify_manifest};
 use ring::digest::{SHA256, digest};
@@ -10,7 +15,9 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 use zeroize::Zeroizing;
 
 use crate::ServerError;
-use crate::store::{BlobStore, DeviceState, MetadataStore, StoredEnvelope};
+use fieldkit_domain::catalog::Catalog;
+
+use crate::store::{BlobStore, DeviceState, MetadataStore, StoredEnvelope, StoredSupplement};
 
 /// The server's receipt-signing key.
 pub struct ServerSigningKey {
@@ -113,6 +120,15 @@ pub fn commit(
     if let Some(stored) = meta.envelope(request.envelope_id)? {
         return same_envelope(&stored, request);
     }
+    if let Some(stored) = meta.supplement(request.envelope_id)? {
+        return same_envelope(&stored.envelope, request);
+    }
+    check_case_number(
+        meta,
+        &manifest.case_number,
+        &device.device_id,
+        manifest.supplement,
+    )?;
     for part in &manifest.parts {
         if blobs.size(&part.sha256)? != Some(part.size) {
             return Err(ServerError::MissingPart {
@@ -140,6 +156,56 @@ pub fn commit(
     };
     let hashes: Vec<String> = manifest.parts.iter().map(|p| p.sha256.clone()).collect();
     // If another request stored the same id first, answer as that one did (or conflict).
-    let stored = meta.insert_envelope(&envelope, &hashes, now)?;
+    let stored = match manifest.supplement {
+        None => meta.insert_envelope(&envelope, &hashes, now)?,
+        Some(kind) => {
+            let supplement = StoredSupplement {
+                envelope,
+                kind,
+                applied_at: None,
+                refused: None,
+            };
+            meta.insert_supplement(&supplement, &hashes, now)?.envelope
+        }
+    };
     same_envelope(&stored, request)
+}
+
+/// A first envelope's number names the committing device and this centre; a supplement's
+/// names a case that arrived.
+fn check_case_number(
+    meta: &dyn MetadataStore,
+    case_number: &str,
+    device_id: &str,
+    supplement: Option<fieldkit_protocol::SupplementKind>,
+) -> Result<(), ServerError> {
+    let foreign = || ServerError::ForeignCaseNumber {
+        case_number: case_number.to_owned(),
+        device_id: device_id.to_owned(),
+    };
+    if supplement.is_some() {
+        return match meta.case_envelope(case_number)? {
+            Some(_) => Ok(()),
+            None => Err(ServerError::UnknownCase(case_number.to_owned())),
+        };
+    }
+    // The codes are compared, not the check character: that one guards against typing, and
+    // the number here was made by a tablet, not typed.
+    let mut codes = case_number.split('/');
+    let (Some(centre), Some(device)) = (codes.next(), codes.next()) else {
+        return Err(foreign());
+    };
+    if device != device_id {
+        return Err(foreign());
+    }
+    // The centre is the published catalog's; before one is published there is nothing to
+    // compare with, and the device check above still holds.
+    if let Some((_, text)) = meta.catalog_since(0)? {
+        let catalog = Catalog::from_toml_str(&text)
+            .map_err(|e| ServerError::Storage(format!("published catalog: {e}")))?;
+        if centre != catalog.centre.code {
+            return Err(foreign());
+        }
+    }
+    Ok(())
 }

@@ -35,6 +35,15 @@ pub enum ServerError {
     BadEnvelope(#[from] fieldkit_protocol::EnvelopeError),
     #[error("part {index} (sha256 {sha256}) has not been uploaded")]
     MissingPart { index: u32, sha256: String },
+    #[error(
+        "case number {case_number} does not belong to device {device_id}: a case's first envelope comes from the device its number names, in this centre"
+    )]
+    ForeignCaseNumber {
+        case_number: String,
+        device_id: String,
+    },
+    #[error("no case {0} has arrived here: a supplement must name an existing case")]
+    UnknownCase(String),
     #[error("envelope {0} was already committed with a different manifest")]
     Conflict(String),
     #[error("the request cannot be read: {0}")]
@@ -73,6 +82,8 @@ impl ServerError {
             Self::BadEnvelope(_) => "bad_envelope",
             Self::MissingPart { .. } => "missing_part",
             Self::Conflict(_) => "conflict",
+            Self::ForeignCaseNumber { .. } => "case_number_not_yours",
+            Self::UnknownCase(_) => "unknown_case",
             Self::Mismatch(_) => "mismatch",
             Self::Malformed(_) => "malformed_request",
             Self::TooManyAttempts { .. } => "too_many_attempts",
@@ -94,11 +105,11 @@ impl ServerError {
             | Self::Mismatch(_)
             | Self::Malformed(_) => 400,
             Self::TooLarge => 413,
-            Self::Revoked(_) | Self::InvalidEnrollCode => 403,
+            Self::Revoked(_) | Self::InvalidEnrollCode | Self::ForeignCaseNumber { .. } => 403,
             Self::Unauthenticated => 401,
             Self::TusVersion => 412,
             Self::WrongContentType => 415,
-            Self::MissingPart { .. } => 422,
+            Self::MissingPart { .. } | Self::UnknownCase(_) => 422,
             Self::TooManyAttempts { .. } | Self::TooManyUploads { .. } => 429,
             // Insufficient Storage: this device's share is full until it commits.
             Self::PendingBytesQuota { .. } => 507,

@@ -54,7 +54,9 @@ pub fn document() -> Value {
                 "delete": { "summary": "tus termination", "parameters": id_and_tus(),
                             "responses": with(json!({ "204": { "description": "terminated" } }), error_responses(&[401, 403, 404, 410, 412])) } },
             "/v1/envelopes/{id}": { "put": {
-                "summary": "Commit a sealed envelope", "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } } ],
+                "summary": "Commit a sealed envelope",
+                "description": "A case's first envelope is taken only from the device its case number names (centre/DEVICE/year/sequence-check), in this centre: otherwise 403 with code `case_number_not_yours`. A supplement (the manifest's `supplement`: `handover`, `withdrawal`, `correction`) may come from any active device of the centre and must name a case that arrived: otherwise 422 with code `unknown_case`. Other codes: 400 `bad_envelope`/`mismatch`/`malformed_request`, 403 `device_revoked`, 409 `conflict`, 422 `missing_part`.",
+                "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } } ],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Commit" } } } },
                 "responses": with(json!({ "200": { "description": "signed receipt (the same for the same envelope)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SignedReceipt" } } } } }), error_responses(&[400, 401, 403, 404, 409, 413, 422])) } },
             "/v1/report": { "post": {

@@ -302,7 +302,7 @@ fn statuses(state: &CentralState, case_number: &str) -> Vec<String> {
         .unwrap()
         .into_iter()
         .filter(|e| e.case_number == case_number)
-        .map(|e| e.status)
+        .map(|e| e.status.name().to_owned())
         .collect()
 }
 
@@ -1076,10 +1076,10 @@ async fn signed_events_move_the_case_and_everything_else_is_refused_without_a_tr
     });
     let (status, body) = client.post(&key, now, &registered).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["status"], "registered");
+    assert_eq!(body["status"], "registered_centrally");
     assert_eq!(
         case_row(&state, &case_number),
-        ("registered".into(), Some("CS-2026-00077".into()))
+        ("registered_centrally".into(), Some("CS-2026-00077".into()))
     );
     // A decision, by case number: the tablets' feed and the audit trail follow.
     let decision = serde_json::json!({
@@ -1094,7 +1094,7 @@ async fn signed_events_move_the_case_and_everything_else_is_refused_without_a_tr
     );
     assert_eq!(
         statuses(&state, &case_number),
-        ["received", "registered", "issued"]
+        ["received", "registered_centrally", "issued"]
     );
     // The applicant asked for a phone call: staff are told to call, twice.
     wait_for_action(&state, &case_number, "notify.call_needed").await;
@@ -1113,7 +1113,7 @@ async fn signed_events_move_the_case_and_everything_else_is_refused_without_a_tr
             .into_iter()
             .filter(|a| a.starts_with("case."))
             .collect::<Vec<_>>(),
-        ["case.registered", "case.issued"]
+        ["case.registered_centrally", "case.issued"]
     );
 
     let before = snapshot(&state, &case_number);
@@ -1243,6 +1243,23 @@ async fn late_and_repeated_events_are_kept_but_never_move_a_case_back_or_tell_tw
         order_clock() - 3600,
     );
     let client = EventClient::start(state.clone()).await;
+    // A refusal without reasons is a step the workflow does not take: refused with the
+    // workflow's sentence, and the case stays where it is.
+    let bare_refusal = serde_json::json!({
+        "event_id": "ev-o0", "case_number": case_number, "type": "decision",
+        "decision": "refused", "at": "2026-09-25T14:30:00+03:00"
+    });
+    let (status, body) = client.post(&key, order_clock(), &bare_refusal).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "transition_refused", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Потрібно вказати причину"),
+        "{body}"
+    );
+    assert_eq!(case_row(&state, &case_number).0, "accepted");
     // (event, type, decision, applied, the case's state after it)
     let steps = [
         ("ev-o1", "decision", Some("issued"), true, "issued"),
@@ -1250,7 +1267,7 @@ async fn late_and_repeated_events_are_kept_but_never_move_a_case_back_or_tell_tw
         ("ev-o2", "registered", None, false, "issued"),
         // The same decision again under a new id: no news.
         ("ev-o3", "decision", Some("issued"), false, "issued"),
-        // A corrected decision is news.
+        // A corrected decision is news (a refusal names its reasons).
         ("ev-o4", "decision", Some("refused"), true, "refused"),
         ("ev-o5", "result_ready", None, true, "result_ready"),
         (
@@ -1268,6 +1285,9 @@ async fn late_and_repeated_events_are_kept_but_never_move_a_case_back_or_tell_tw
         });
         if let Some(decision) = decision {
             event["decision"] = decision.into();
+        }
+        if decision == Some("refused") {
+            event["reasons"] = serde_json::json!(["Не подано згоду власника житла"]);
         }
         let (status, body) = client.post(&key, order_clock(), &event).await;
         assert_eq!(status, 200, "{event_id}: {body}");

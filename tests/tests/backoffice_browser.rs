@@ -43,7 +43,7 @@ async fn staff_work_the_back_office_in_chromium() {
     }
     // What the browser did is on the server: one accepted, one returned.
     let (events, _) = fixture.tablets[1].status(0).await.unwrap();
-    assert!(events.iter().any(|e| e.status == "returned"));
+    assert!(events.iter().any(|e| e.status.as_str() == "returned"));
     if std::env::var_os("FIELDKIT_KEEP_SCREENSHOTS").is_some() {
         let keep = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../target/backoffice-screenshots");

@@ -174,14 +174,19 @@ async fn cases_travel_from_vault_to_server_and_status_comes_back_across_restarts
     // A status change on the server reaches the tablet's stub.
     server
         .meta
-        .add_status_event("LV01/T07/2026/000002-0", "forwarded", now())
+        .add_status_event(
+            "LV01/T07/2026/000002-0",
+            fieldkit_domain::workflow::CaseState::Forwarded,
+            None,
+            now(),
+        )
         .unwrap();
     let next = pull_status(&mut vault, &client, cursor).await.unwrap();
     assert!(next > cursor);
     let stubs = vault.transaction(|tx| tx.tracking()).unwrap();
     let forwarded: Vec<&str> = stubs
         .iter()
-        .filter(|s| s.status == "forwarded")
+        .filter(|s| s.status.as_str() == "forwarded")
         .map(|s| s.case_number.as_str())
         .collect();
     assert_eq!(forwarded, ["LV01/T07/2026/000002-0"]);

@@ -7,6 +7,8 @@ use std::rc::Rc;
 
 use fieldkit_capture::signature::sign;
 use fieldkit_domain::case::SignerRole;
+use fieldkit_domain::workflow::{CaseState, StateName};
+use fieldkit_protocol::SupplementKind;
 use fieldkit_receipt::{SignedBy, handover_receipt, render_pdf, withdrawal_receipt};
 use fieldkit_vault::SealCase;
 use slint::{ComponentHandle, Model, ModelRc, VecModel};
@@ -88,34 +90,28 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
     }
 }
 
-/// Whether the selected case's receipt can be opened, from the listed rows.
+/// Whether the selected case's receipt can be opened, and which later steps it allows, from
+/// the listed rows.
 fn show_selected_receipt(page: &CasesPage<'_>) {
     let selected = page.get_selected();
-    let kept = page
-        .get_cases()
-        .iter()
-        .any(|row| row.number == selected && row.receipt);
-    page.set_selected_receipt(kept);
+    let row = page.get_cases().iter().find(|row| row.number == selected);
+    page.set_selected_receipt(row.as_ref().is_some_and(|r| r.receipt));
+    page.set_selected_may_hand_over(row.as_ref().is_some_and(|r| r.may_hand_over));
+    page.set_selected_may_withdraw(row.as_ref().is_some_and(|r| r.may_withdraw));
+}
+
+/// What the workflow allows a tablet to record for a case in `state`: hand the result over
+/// (8.3, only once it is ready) and take a withdrawal (8.12, only before a decision). A state
+/// this build does not know allows neither.
+fn later_steps(state: Option<CaseState>) -> (bool, bool) {
+    state.map_or((false, false), |s| {
+        (s.result_can_be_handed_over(), s.can_be_withdrawn())
+    })
 }
 
 /// How a status from the centre reads on the tablet.
 pub fn status_text(status: &str, lang: crate::i18n::Lang) -> String {
-    let (uk, en) = match status {
-        "received" => ("отримано сервером", "received by the server"),
-        "accepted" | "forwarded" => ("передано до системи", "forwarded"),
-        "returned" => ("повернуто адміністратору", "returned to the administrator"),
-        "registered" => (
-            "зареєстровано в центральній системі",
-            "registered centrally",
-        ),
-        "duplicate" => ("дублікат іншої справи", "duplicate of another case"),
-        "in_progress" | "forwarded_to_provider" => ("у роботі", "in progress"),
-        "issued" | "decision_issued" => ("рішення прийнято", "decision issued"),
-        "refused" => ("відмовлено", "refused"),
-        "result_ready" => ("результат готовий", "result ready"),
-        "delivered" => ("видано", "delivered"),
-        other => (other, other),
-    };
+    let (uk, en) = StateName::parse(status).words();
     lang.pick(uk, en).to_owned()
 }
 
@@ -148,6 +144,8 @@ impl Controller {
                 status: "".into(),
                 changed: false,
                 delivered: false,
+                may_hand_over: false,
+                may_withdraw: later_steps(Some(CaseState::Sealed)).1,
             });
         }
         let reasons: std::collections::BTreeMap<String, String> = vault
@@ -162,6 +160,7 @@ impl Controller {
             })
             .collect();
         for stub in vault.transaction(|tx| tx.tracking())? {
+            let (may_hand_over, may_withdraw) = later_steps(StateName::parse(&stub.status).known());
             let mut status = status_text(&stub.status, lang);
             if let Some(reason) = reasons.get(&stub.case_number) {
                 status = format!("{status}: {reason}");
@@ -178,6 +177,8 @@ impl Controller {
                 changed: !stub.status.is_empty() && stub.status != "received",
                 delivered: true,
                 receipt: receipts.contains(&stub.case_number),
+                may_hand_over,
+                may_withdraw,
             });
         }
         rows.sort_by(|a, b| b.number.cmp(&a.number));
@@ -195,6 +196,23 @@ impl Controller {
         page.set_error("".into());
         let number = page.get_selected().to_string();
         let action = page.get_action();
+        // The screen offers only what the workflow allows; this holds if it ever did not.
+        let allowed = if action == 1 {
+            page.get_selected_may_hand_over()
+        } else {
+            page.get_selected_may_withdraw()
+        };
+        if !allowed {
+            page.set_error(
+                Message::new(
+                    "Стан справи цього не дозволяє: результат видають, коли він готовий, а заяву відкликають лише до рішення.",
+                    "The case's state does not allow this: a result is handed over once ready, an application withdrawn only before a decision.",
+                )
+                .in_lang(self.lang())
+                .into(),
+            );
+            return Ok(());
+        }
         let now = self.now();
         let when = format!(
             "{:02}.{:02}.{} {:02}:{:02}",
@@ -245,11 +263,12 @@ impl Controller {
                 strokes: &record.strokes,
             }],
         )?);
-        let kind = if action == 1 {
-            "handover"
+        let supplement = if action == 1 {
+            SupplementKind::Handover
         } else {
-            "withdrawal"
+            SupplementKind::Withdrawal
         };
+        let kind = supplement.name();
         let case_id = format!("{kind}-{number}");
         let document = serde_json::json!({
             "kind": kind,
@@ -265,13 +284,16 @@ impl Controller {
             tx.put_draft(&case_id, kind, document.to_string().as_bytes())?;
             tx.put_blob(&case_id, "signature", 0, &record_json)?;
             tx.put_blob(&case_id, kind, 1, &pdf)?;
-            tx.seal_case(&SealCase {
-                case_id: &case_id,
-                envelope_id: &envelope_id,
-                case_number: &number,
-                recipient: &enrolled.sealing_key,
-                device: &enrolled.device,
-            })
+            tx.seal_supplement(
+                &SealCase {
+                    case_id: &case_id,
+                    envelope_id: &envelope_id,
+                    case_number: &number,
+                    recipient: &enrolled.sealing_key,
+                    device: &enrolled.device,
+                },
+                supplement,
+            )
             .map(|_| ())
         })?;
         self.pad.take();

@@ -8,7 +8,7 @@ use crate::hpke_step::{open_content_key, seal_content_key};
 use crate::part_cipher::{PartCipher, TAG_LEN};
 use crate::{
     DevicePublicKey, DeviceSigningKey, EnvelopeError, FORMAT_VERSION, HPKE_SUITE, Manifest,
-    PartEntry, PlainPart, SealingKeyPair, SealingPublicKey,
+    PartEntry, PlainPart, SealingKeyPair, SealingPublicKey, SupplementKind,
 };
 
 /// A sealed case as it travels: the signed manifest and the encrypted parts, in manifest order.
@@ -52,6 +52,28 @@ pub fn seal(
     device: &DeviceSigningKey,
     rng: &dyn SecureRandom,
 ) -> Result<SealedEnvelope, EnvelopeError> {
+    seal_as(request, None, recipient, device, rng)
+}
+
+/// Seal a supplement to the case `request.case_number` names: sealed and signed like a case,
+/// its manifest says what it records.
+pub fn seal_supplement(
+    request: &SealRequest<'_>,
+    kind: SupplementKind,
+    recipient: &SealingPublicKey,
+    device: &DeviceSigningKey,
+    rng: &dyn SecureRandom,
+) -> Result<SealedEnvelope, EnvelopeError> {
+    seal_as(request, Some(kind), recipient, device, rng)
+}
+
+fn seal_as(
+    request: &SealRequest<'_>,
+    supplement: Option<SupplementKind>,
+    recipient: &SealingPublicKey,
+    device: &DeviceSigningKey,
+    rng: &dyn SecureRandom,
+) -> Result<SealedEnvelope, EnvelopeError> {
     let mut content_key = Zeroizing::new([0u8; 32]);
     rng.fill(content_key.as_mut())
         .map_err(|_| EnvelopeError::Random)?;
@@ -86,6 +108,7 @@ pub fn seal(
         enc: hex::encode(enc),
         sealed_content_key: hex::encode(sealed_content_key),
         parts: entries,
+        supplement,
     };
     let manifest_bytes = manifest.to_bytes()?;
     let signature = device.sign(&manifest_bytes);

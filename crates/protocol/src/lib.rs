@@ -17,10 +17,14 @@ mod part_cipher;
 mod receipt;
 mod report;
 
-pub use envelope::{SealRequest, SealedEnvelope, check_parts, open, seal, verify_manifest};
+pub use envelope::{
+    SealRequest, SealedEnvelope, check_parts, open, seal, seal_supplement, verify_manifest,
+};
 pub use error::EnvelopeError;
 pub use hpke_step::{open_content_key, seal_content_key};
 pub use keys::{DevicePublicKey, DeviceSigningKey, SealingKeyPair, SealingPublicKey};
-pub use manifest::{FORMAT_VERSION, HPKE_SUITE, Manifest, PartEntry, PartKind, PlainPart};
+pub use manifest::{
+    FORMAT_VERSION, HPKE_SUITE, Manifest, PartEntry, PartKind, PlainPart, SupplementKind,
+};
 pub use receipt::{CommitReceipt, SignedReceipt};
 pub use report::{ConsultationCount, DeviceReport};

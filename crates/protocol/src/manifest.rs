@@ -69,6 +69,36 @@ pub struct PartEntry {
     pub plain_size: u64,
 }
 
+/// What a supplement to a registered case records (regulation 8.3–8.4, 8.12–8.14, and the
+/// answer to a return for correction). A supplement carries the case's own number and is
+/// stored beside the case, never as a second case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupplementKind {
+    /// The result handed over under the applicant's signature.
+    Handover,
+    /// The application withdrawn under the applicant's signature.
+    Withdrawal,
+    /// New pages or a corrected form for a case returned for correction.
+    Correction,
+}
+
+impl SupplementKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Handover => "handover",
+            Self::Withdrawal => "withdrawal",
+            Self::Correction => "correction",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Handover, Self::Withdrawal, Self::Correction]
+            .into_iter()
+            .find(|kind| kind.name() == name)
+    }
+}
+
 /// The signed description of an envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -85,6 +115,10 @@ pub struct Manifest {
     /// The content key sealed with HPKE, hex.
     pub sealed_content_key: String,
     pub parts: Vec<PartEntry>,
+    /// Set when the envelope is a supplement to the case `case_number` names, not the case.
+    /// Absent (and so unchanged bytes) for a case's first envelope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplement: Option<SupplementKind>,
 }
 
 impl Manifest {

@@ -4,7 +4,8 @@
 //! neither. After this the tablet cannot read the case any more, even unlocked.
 
 use fieldkit_protocol::{
-    DeviceSigningKey, PartKind, PlainPart, SealRequest, SealedEnvelope, SealingPublicKey, seal,
+    DeviceSigningKey, PartKind, PlainPart, SealRequest, SealedEnvelope, SealingPublicKey,
+    SupplementKind, seal, seal_supplement,
 };
 use rusqlite::{OptionalExtension, params};
 
@@ -40,6 +41,24 @@ fn part_kind(blob_kind: &str) -> PartKind {
 impl VaultTx<'_> {
     /// Seal the draft `case_id` into the outbox and delete the draft and its blobs.
     pub fn seal_case(&self, request: &SealCase<'_>) -> Result<SealedEnvelope> {
+        self.seal_draft(request, None)
+    }
+
+    /// Seal the draft `case_id` as a supplement (a hand-over, a withdrawal, a correction) to
+    /// the case `request.case_number` names, like a case otherwise.
+    pub fn seal_supplement(
+        &self,
+        request: &SealCase<'_>,
+        kind: SupplementKind,
+    ) -> Result<SealedEnvelope> {
+        self.seal_draft(request, Some(kind))
+    }
+
+    fn seal_draft(
+        &self,
+        request: &SealCase<'_>,
+        supplement: Option<SupplementKind>,
+    ) -> Result<SealedEnvelope> {
         let record = self.get_draft(request.case_id)?;
         let mut parts = vec![PlainPart::new(PartKind::CaseRecord, record.to_vec())];
         for blob in self.list_blobs(request.case_id)? {
@@ -48,17 +67,22 @@ impl VaultTx<'_> {
                 self.get_blob(&blob.blob_id)?.to_vec(),
             ));
         }
-        let envelope = seal(
-            &SealRequest {
-                envelope_id: request.envelope_id,
-                case_number: request.case_number,
-                created_at: self.now,
-                parts: &parts,
-            },
-            request.recipient,
-            request.device,
-            self.rng,
-        )?;
+        let seal_request = SealRequest {
+            envelope_id: request.envelope_id,
+            case_number: request.case_number,
+            created_at: self.now,
+            parts: &parts,
+        };
+        let envelope = match supplement {
+            None => seal(&seal_request, request.recipient, request.device, self.rng)?,
+            Some(kind) => seal_supplement(
+                &seal_request,
+                kind,
+                request.recipient,
+                request.device,
+                self.rng,
+            )?,
+        };
         drop(parts);
 
         self.tx.execute(

@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use fieldkit_domain::workflow::{CaseEvent, CaseState, StateName, WorkflowError};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -151,44 +152,18 @@ struct Taken {
     applied: bool,
 }
 
-/// How far along its life at the central system a status is. Events can come late or twice
-/// (a retry of an old one, two sent out of order): a case never steps back, and the applicant
-/// is never told the same news twice.
-fn step(status: &str) -> u8 {
-    match status {
-        "registered" => 1,
-        "forwarded_to_provider" => 2,
-        // A corrected decision (refused, then issued) is news: same step, other status.
-        "issued" | "refused" => 3,
-        "result_ready" => 4,
-        "delivered" => 5,
-        _ => 0,
-    }
-}
-
-/// Whether an event with `status` brings nothing new for a case whose events so far had
-/// `known` statuses: one further along came already, or this very status did.
-fn superseded(status: &str, known: &[String]) -> bool {
-    known.iter().any(|k| k == status || step(k) > step(status))
-}
-
-fn known_statuses(state: &CentralState, case_number: &str) -> Result<Vec<String>, ServerError> {
-    state.db.transaction(|tx| {
-        let mut statement =
-            tx.prepare("SELECT status FROM central_events WHERE case_number = ?1")?;
-        let statuses = statement
-            .query_map([case_number], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        Ok(statuses)
-    })
-}
-
-/// The status string of the case register and the tablets' feed (the tablet's `status_text`
-/// knows these, "issued" and "refused" included).
-fn status_of(event: &Event) -> Result<&'static str, Refusal> {
+/// The step of the case's life the event reports: the workflow's event and the state it leads
+/// to. The central system's «delivered» is the centre's own record of a hand-over under the
+/// applicant's signature.
+fn transition_of(event: &Event) -> Result<(CaseEvent, CaseState), Refusal> {
     Ok(match (event.kind, event.decision) {
-        (EventKind::Decision, Some(Decision::Issued)) => "issued",
-        (EventKind::Decision, Some(Decision::Refused)) => "refused",
+        (EventKind::Decision, Some(Decision::Issued)) => (CaseEvent::Issued, CaseState::Issued),
+        (EventKind::Decision, Some(Decision::Refused)) => (
+            CaseEvent::Refused {
+                reasons: event.reasons.clone(),
+            },
+            CaseState::Refused,
+        ),
         (EventKind::Decision, None) => {
             return Err(refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -203,11 +178,61 @@ fn status_of(event: &Event) -> Result<&'static str, Refusal> {
                 "only a decision event carries \"decision\"",
             ));
         }
-        (EventKind::Registered, None) => "registered",
-        (EventKind::ForwardedToProvider, None) => "forwarded_to_provider",
-        (EventKind::ResultReady, None) => "result_ready",
-        (EventKind::Delivered, None) => "delivered",
+        (EventKind::Registered, None) => (
+            CaseEvent::RegisteredCentrally,
+            CaseState::RegisteredCentrally,
+        ),
+        (EventKind::ForwardedToProvider, None) => (
+            CaseEvent::ForwardedToProvider,
+            CaseState::ForwardedToProvider,
+        ),
+        (EventKind::ResultReady, None) => (CaseEvent::ResultReady, CaseState::ResultReady),
+        (EventKind::Delivered, None) => (
+            CaseEvent::ResultHandedOver {
+                applicant_signed: true,
+            },
+            CaseState::ResultDelivered,
+        ),
     })
+}
+
+/// What an event does to the case where it is now.
+enum Outcome {
+    /// The case moves to this state.
+    Applied(CaseState),
+    /// Old news: the case went as far or further. Kept for the record, nothing else changes.
+    Superseded,
+}
+
+/// The workflow decides; a step it refuses is refused to the central system with the same
+/// sentence staff read.
+fn outcome(current: &StateName, event: &CaseEvent, target: CaseState) -> Result<Outcome, Refusal> {
+    let current = match current {
+        StateName::Known(state) => *state,
+        StateName::Unknown(name) => {
+            return Err(refuse(
+                StatusCode::CONFLICT,
+                "transition_refused",
+                format!("the case is in a state this server does not know ({name})"),
+            ));
+        }
+    };
+    match current.apply(event) {
+        Ok(next) => Ok(Outcome::Applied(next)),
+        Err(WorkflowError::NotAllowed { .. }) if current.already_past(target) => {
+            Ok(Outcome::Superseded)
+        }
+        Err(error) => Err(transition_refused(&error)),
+    }
+}
+
+/// The one refusal of a step the workflow does not allow, for every caller of the server.
+pub fn transition_refused(error: &WorkflowError) -> Refusal {
+    refuse(
+        StatusCode::CONFLICT,
+        "transition_refused",
+        format!("{error} ({})", error.sentence_uk()),
+    )
 }
 
 fn plain_text(value: &str, max: usize) -> bool {
@@ -244,16 +269,16 @@ fn check(event: &Event) -> Result<i64, Refusal> {
         .map_err(|_| invalid("at: an RFC 3339 date and time, e.g. 2026-03-02T10:15:00+02:00"))
 }
 
-/// The number of the case the event is about, by envelope id or case number; both must agree
-/// if both are given.
-fn find_case(state: &CentralState, event: &Event) -> Result<String, Refusal> {
-    let found: Option<(String, String)> = state.db.transaction(|tx| {
+/// The number and the state of the case the event is about, by envelope id or case number;
+/// both must agree if both are given.
+fn find_case(state: &CentralState, event: &Event) -> Result<(String, StateName), Refusal> {
+    let found: Option<(String, String, String)> = state.db.transaction(|tx| {
         Ok(tx
             .query_row(
-                "SELECT case_number, envelope_id FROM office_cases
+                "SELECT case_number, envelope_id, state FROM office_cases
                  WHERE envelope_id = ?1 OR case_number = ?2 LIMIT 1",
                 params![event.envelope_id, event.case_number],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?)
     })?;
@@ -264,11 +289,11 @@ fn find_case(state: &CentralState, event: &Event) -> Result<String, Refusal> {
             "no case with this envelope_id or case_number was sent from here",
         )
     };
-    let (case_number, envelope_id) = found.ok_or_else(unknown)?;
+    let (case_number, envelope_id, current) = found.ok_or_else(unknown)?;
     let agrees = event.case_number.as_ref().is_none_or(|n| *n == case_number)
         && event.envelope_id.as_ref().is_none_or(|e| *e == envelope_id);
     if agrees {
-        Ok(case_number)
+        Ok((case_number, StateName::parse(&current)))
     } else {
         Err(unknown())
     }
@@ -319,8 +344,8 @@ async fn receive(
         )
     })?;
     let at = check(&event)?;
-    let status = status_of(&event)?;
-    let case_number = find_case(&state, &event)?;
+    let (step, target) = transition_of(&event)?;
+    let (case_number, current) = find_case(&state, &event)?;
     let seen: bool = state.db.transaction(|tx| {
         Ok(tx
             .query_row(
@@ -334,11 +359,20 @@ async fn receive(
     if seen {
         return Err(replayed(&event.event_id));
     }
-    let applied = !superseded(status, &known_statuses(&state, &case_number)?);
+    let next = match outcome(&current, &step, target)? {
+        Outcome::Applied(next) => Some(next),
+        Outcome::Superseded => None,
+    };
+    let applied = next.is_some();
+    let status = target.name();
     // The tablets' feed first: a crash before the commit below leaves the event unapplied,
     // the central system sends it again, and the feed shows the status twice at worst.
-    if applied {
-        state.meta.add_status_event(&case_number, status, at)?;
+    if let Some(next) = next {
+        // A refusal's reasons travel to the tablet, which shows them in «Справи».
+        let reasons = (next == CaseState::Refused).then(|| event.reasons.join("; "));
+        state
+            .meta
+            .add_status_event(&case_number, next, reasons.as_deref(), at)?;
     }
     let now = state.now();
     let body_text = String::from_utf8_lossy(&body).into_owned();
@@ -371,7 +405,7 @@ async fn receive(
             event.event_id,
             event.kind.name()
         );
-        if !applied {
+        let Some(next) = next else {
             // Kept and audited for the record; the case stays where it is.
             tx.execute(
                 "UPDATE office_cases SET central_number = COALESCE(central_number, ?2)
@@ -387,12 +421,23 @@ async fn receive(
                 now,
             )?;
             return Ok(true);
-        }
-        tx.execute(
+        };
+        // Only from the state the workflow decided from: a staff action or another event in
+        // between is not overwritten.
+        let moved = tx.execute(
             "UPDATE office_cases SET state = ?2, central_number = COALESCE(?3, central_number),
-             updated_at = ?4 WHERE case_number = ?1",
-            params![case_number, status, event.central_number, now],
+             updated_at = ?4 WHERE case_number = ?1 AND state = ?5",
+            params![
+                case_number,
+                next.name(),
+                event.central_number,
+                now,
+                current.name()
+            ],
         )?;
+        if moved == 0 {
+            return Err(ServerError::Conflict(case_number.clone()));
+        }
         audit(
             tx,
             ACTOR,
@@ -402,7 +447,7 @@ async fn receive(
             now,
         )?;
         // Queued with the event: a crash or a mail server that is down cannot lose it.
-        super::notify::enqueue(tx, &event.event_id, &case_number, status, now)?;
+        super::notify::enqueue(tx, &event.event_id, &case_number, next, now)?;
         Ok(true)
     })?;
     if !inserted {

@@ -156,7 +156,7 @@ impl CentralState {
         }))
     }
 
-    fn now(&self) -> i64 {
+    pub fn now(&self) -> i64 {
         (self.clock)()
     }
 }

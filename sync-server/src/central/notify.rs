@@ -16,6 +16,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use fieldkit_domain::case::Notification;
+use fieldkit_domain::workflow::{CaseState, StateName};
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
@@ -37,23 +38,9 @@ pub const ACTOR: &str = "central-connector";
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The status in words, (Ukrainian, English).
-pub fn status_words(status: &str) -> (&'static str, &'static str) {
-    match status {
-        "registered" => (
-            "Справу зареєстровано в системі ЦНАП",
-            "Case registered in the centre's system",
-        ),
-        "forwarded_to_provider" => (
-            "Справу передано суб'єкту надання послуги",
-            "Case forwarded to the service provider",
-        ),
-        "issued" => ("Рішення прийнято: видано", "Decision made: issued"),
-        "refused" => ("Рішення прийнято: відмовлено", "Decision made: refused"),
-        "result_ready" => ("Результат готовий", "Result ready"),
-        "delivered" => ("Результат видано", "Result handed over"),
-        _ => ("Стан справи змінено", "Case status changed"),
-    }
+/// The status in words, (Ukrainian, English), from the domain's one vocabulary.
+pub fn status_words(status: &StateName) -> (&'static str, &'static str) {
+    status.words()
 }
 
 /// What the applicant receives: the case number and the status, nothing more.
@@ -64,7 +51,7 @@ pub struct Message {
 }
 
 pub fn message(case_number: &str, status: &str) -> Message {
-    let (uk, en) = status_words(status);
+    let (uk, en) = status_words(&StateName::parse(status));
     Message {
         subject: format!("Справа {case_number}: {uk} / Case {case_number}: {en}"),
         text: format!(
@@ -258,14 +245,14 @@ pub fn enqueue(
     tx: &Transaction<'_>,
     event_id: &str,
     case_number: &str,
-    status: &str,
+    state: CaseState,
     now: i64,
 ) -> Result<(), ServerError> {
     tx.execute(
         "INSERT OR IGNORE INTO notify_outbox
          (event_id, case_number, status, state, enqueued_at, attempts, next_attempt_at)
          VALUES (?1, ?2, ?3, 'pending', ?4, 0, ?4)",
-        params![event_id, case_number, status, now],
+        params![event_id, case_number, state.name(), now],
     )?;
     Ok(())
 }

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fieldkit_domain::catalog::Catalog;
+use fieldkit_domain::workflow::{CaseEvent, CaseState};
 use ring::rand::{SecureRandom, SystemRandom};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::connector::Delivery;
-use super::package::CasePackage;
+use super::package::{CasePackage, SupplementNotice, rfc3339_at};
 use super::{CentralError, CentralState};
 use crate::ServerError;
 use crate::office::db::{OfficeDb, audit};
@@ -111,15 +112,21 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
 
 /// The outbox row of one envelope, if it was ever queued.
 pub fn outbox_entry(db: &OfficeDb, envelope_id: &str) -> Result<Option<OutboxEntry>, ServerError> {
-    db.transaction(|tx| {
-        Ok(tx
-            .query_row(
-                &format!("SELECT {ENTRY_COLUMNS} FROM central_outbox WHERE envelope_id = ?1"),
-                [envelope_id],
-                entry_from_row,
-            )
-            .optional()?)
-    })
+    db.transaction(|tx| outbox_entry_in(tx, envelope_id))
+}
+
+/// As [`outbox_entry`], inside the caller's transaction.
+pub fn outbox_entry_in(
+    tx: &Transaction<'_>,
+    envelope_id: &str,
+) -> Result<Option<OutboxEntry>, ServerError> {
+    Ok(tx
+        .query_row(
+            &format!("SELECT {ENTRY_COLUMNS} FROM central_outbox WHERE envelope_id = ?1"),
+            [envelope_id],
+            entry_from_row,
+        )
+        .optional()?)
 }
 
 /// Every dead letter, the most recent first.
@@ -249,17 +256,55 @@ async fn pack(state: &Arc<CentralState>, envelope_id: &str) -> Result<CasePackag
     let state = state.clone();
     let id = envelope_id.to_owned();
     let packed = tokio::task::spawn_blocking(move || {
+        // A supplement's message is its case's document with the notice of what it did;
+        // so is an archiving notice.
+        let supplement = state.meta.supplement(&id)?;
+        let archived = crate::office::archive::notice_of(&id).map(str::to_owned);
+        let case_envelope = match (&supplement, &archived) {
+            (Some(s), _) => {
+                state
+                    .meta
+                    .case_envelope(&s.envelope.case_number)?
+                    .ok_or(ServerError::NotFound)?
+                    .envelope_id
+            }
+            (None, Some(case_envelope)) => case_envelope.clone(),
+            (None, None) => id.clone(),
+        };
         let opened = open_stored(
             state.meta.as_ref(),
             state.blobs.as_ref(),
             &state.sealing_keys,
-            &id,
+            &case_envelope,
         )?;
         let catalog = state
             .meta
             .catalog_since(0)?
             .and_then(|(_, toml)| Catalog::from_toml_str(&toml).ok());
-        Ok::<_, ServerError>(CasePackage::build(&opened, catalog.as_ref()))
+        let package = CasePackage::build(&opened, catalog.as_ref());
+        Ok::<_, ServerError>(match supplement {
+            None if archived.is_some() => {
+                let notice = SupplementNotice {
+                    kind: "archive",
+                    case_envelope_id: case_envelope,
+                    device_id: package.document.device_id.clone(),
+                    recorded_at: String::new(),
+                    state: CaseState::Archived.name(),
+                };
+                package.supplement(&id, notice)
+            }
+            None => package,
+            Some(s) => {
+                let notice = SupplementNotice {
+                    kind: s.kind.name(),
+                    case_envelope_id: case_envelope,
+                    device_id: s.envelope.device_id.clone(),
+                    recorded_at: rfc3339_at(s.applied_at.unwrap_or_default()),
+                    state: crate::office::supplements::state_after(s.kind).name(),
+                };
+                package.supplement(&id, notice)
+            }
+        })
     })
     .await;
     match packed {
@@ -311,22 +356,33 @@ fn record(
     let (envelope, case) = (&row.envelope_id, &row.case_number);
     match outcome {
         Delivery::Delivered { central_number } => {
+            // A supplement's delivery tells the central system of a step already taken: the
+            // case does not become «forwarded» again.
+            let is_case = state.meta.supplement(envelope)?.is_none()
+                && crate::office::archive::notice_of(envelope).is_none();
             // The tablets' feed first: a crash before the commit below repeats the delivery
             // and the event (harmless), rather than losing the event.
-            state.meta.add_status_event(case, "forwarded", now)?;
+            if is_case {
+                state
+                    .meta
+                    .add_status_event(case, CaseState::Forwarded, None, now)?;
+            }
             state.db.transaction(|tx| {
                 tx.execute(
                     "UPDATE central_outbox SET delivered_at = ?2, attempts = ?3, last_error = NULL
                      WHERE envelope_id = ?1",
                     params![envelope, now, attempts],
                 )?;
-                // Only an accepted case becomes forwarded: an event from the central system
-                // may already have moved it on.
-                tx.execute(
-                    "UPDATE office_cases SET state = 'forwarded', updated_at = ?2
-                     WHERE case_number = ?1 AND state = 'accepted'",
-                    params![case, now],
-                )?;
+                // Only an accepted case becomes forwarded (the workflow's one step for a
+                // delivery): an event from the central system may already have moved it on.
+                let (from, event) = (CaseState::Accepted, CaseEvent::DeliveredToCentral);
+                if let (true, Ok(forwarded)) = (is_case, from.apply(&event)) {
+                    tx.execute(
+                        "UPDATE office_cases SET state = ?3, updated_at = ?2
+                         WHERE case_number = ?1 AND state = ?4",
+                        params![case, now, forwarded.name(), from.name()],
+                    )?;
+                }
                 if let Some(number) = &central_number {
                     tx.execute(
                         "UPDATE office_cases SET central_number = ?2, updated_at = ?3 WHERE case_number = ?1",
@@ -419,8 +475,10 @@ pub async fn run_outbox(state: Arc<CentralState>) {
 /// when a connector is configured. Returns the cases' worker: `None` when `connector = "none"`
 /// (accepted cases then stay queued until a connector is configured).
 pub fn spawn(state: Arc<CentralState>) -> Option<tokio::task::JoinHandle<()>> {
-    // Here, so that every server running the case outbox also tells applicants.
+    // Here, so that every server running the case outbox also tells applicants and archives
+    // uncollected results (8.5).
     let _notifications = super::notify::spawn(state.clone());
+    let _archive = crate::office::archive::spawn(state.clone());
     state.connector.as_ref()?;
     Some(tokio::spawn(run_outbox(state)))
 }

@@ -83,6 +83,41 @@ pub struct CaseDocument {
     pub signatures: Vec<SignatureItem>,
     pub applicant_cannot_sign: Option<SignatureWaiver>,
     pub dates: Option<CaseDates>,
+    /// Set when the message tells of a supplement to a case sent before (a hand-over, a
+    /// withdrawal, a correction): `envelope_id` is then the supplement's own (the idempotency
+    /// key), the case's is in the notice, and no files travel again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplement: Option<SupplementNotice>,
+}
+
+/// What a supplement did to a case, for the central system.
+#[derive(Serialize)]
+pub struct SupplementNotice {
+    /// `handover`, `withdrawal` or `correction`.
+    pub kind: &'static str,
+    pub case_envelope_id: String,
+    /// The tablet that sealed the supplement.
+    pub device_id: String,
+    /// When the register took it into the case's life (RFC 3339, UTC).
+    pub recorded_at: String,
+    /// The case's state after it, by the workflow's name.
+    pub state: &'static str,
+}
+
+impl CasePackage {
+    /// The message for a supplement: the case's document with the notice, and no files.
+    pub fn supplement(mut self, envelope_id: &str, notice: SupplementNotice) -> Self {
+        self.document.envelope_id = envelope_id.to_owned();
+        self.document.supplement = Some(notice);
+        self.files.clear();
+        self.contents.clear();
+        self
+    }
+}
+
+/// Seconds to RFC 3339 for the central system's documents.
+pub fn rfc3339_at(at: i64) -> String {
+    rfc3339(at)
 }
 
 /// The document and the bytes of its files (same order as the document's `files`).
@@ -239,6 +274,7 @@ impl CasePackage {
             signatures,
             applicant_cannot_sign: case.applicant_cannot_sign.clone(),
             dates: case.dates,
+            supplement: None,
         };
         Self {
             document,

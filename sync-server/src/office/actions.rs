@@ -3,6 +3,7 @@
 //! duplicate of another. Each step is one transaction with its audit event and the status
 //! event the tablet pulls. An applicant's notification given up can be sent again.
 
+use fieldkit_domain::workflow::{CaseEvent, CaseState, StateName, WorkflowError};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::db::{OfficeDb, audit};
@@ -14,8 +15,10 @@ use crate::central::notify;
 #[derive(Debug, PartialEq, Eq)]
 pub enum ActionRefused {
     UnknownCase,
-    /// The case is not in a state the action applies to.
-    WrongState(String),
+    /// The case is not in a state the action applies to: the workflow's own refusal.
+    NotAllowed(WorkflowError),
+    /// The case is in a state this build does not know (written by a newer server).
+    UnknownState(String),
     ReasonRequired,
     UnknownOriginal,
     SameCase,
@@ -25,27 +28,41 @@ pub enum ActionRefused {
     NotificationNotDead(NotificationState),
 }
 
-fn state_of(tx: &Transaction<'_>, case_number: &str) -> Result<Option<String>, ServerError> {
+fn state_of(tx: &Transaction<'_>, case_number: &str) -> Result<Option<StateName>, ServerError> {
     Ok(tx
         .query_row(
             "SELECT state FROM office_cases WHERE case_number = ?1",
             [case_number],
-            |r| r.get(0),
+            |r| r.get::<_, String>(0),
         )
-        .optional()?)
+        .optional()?
+        .map(|name| StateName::parse(&name)))
+}
+
+/// Where `event` takes the case, or why not: the workflow decides, nothing else.
+fn next_state(
+    tx: &Transaction<'_>,
+    case_number: &str,
+    event: &CaseEvent,
+) -> Result<Result<CaseState, ActionRefused>, ServerError> {
+    Ok(match state_of(tx, case_number)? {
+        None => Err(ActionRefused::UnknownCase),
+        Some(StateName::Unknown(name)) => Err(ActionRefused::UnknownState(name)),
+        Some(StateName::Known(state)) => state.apply(event).map_err(ActionRefused::NotAllowed),
+    })
 }
 
 /// A status change for the tablet's feed, with the reason where there is one.
 pub fn status_event(
     tx: &Transaction<'_>,
     case_number: &str,
-    status: &str,
+    state: CaseState,
     detail: Option<&str>,
     now: i64,
 ) -> Result<(), ServerError> {
     tx.execute(
         "INSERT INTO status_events (case_number, status, at) VALUES (?1, ?2, ?3)",
-        params![case_number, status, now],
+        params![case_number, state.name(), now],
     )?;
     if let Some(detail) = detail {
         tx.execute(
@@ -59,14 +76,14 @@ pub fn status_event(
 fn set_state(
     tx: &Transaction<'_>,
     case_number: &str,
-    state: &str,
+    state: CaseState,
     note: Option<&str>,
     duplicate_of: Option<&str>,
     now: i64,
 ) -> Result<(), ServerError> {
     tx.execute(
         "UPDATE office_cases SET state = ?2, note = ?3, duplicate_of = ?4, updated_at = ?5 WHERE case_number = ?1",
-        params![case_number, state, note, duplicate_of, now],
+        params![case_number, state.name(), note, duplicate_of, now],
     )?;
     Ok(())
 }
@@ -79,21 +96,19 @@ pub fn accept(
     now: i64,
 ) -> Result<Result<(), ActionRefused>, ServerError> {
     db.transaction(|tx| {
-        let Some(state) = state_of(tx, case_number)? else {
-            return Ok(Err(ActionRefused::UnknownCase));
+        let accepted = match next_state(tx, case_number, &CaseEvent::AcceptedByBackOffice)? {
+            Ok(next) => next,
+            Err(refused) => return Ok(Err(refused)),
         };
-        if state != "received" {
-            return Ok(Err(ActionRefused::WrongState(state)));
-        }
         let envelope_id: String = tx.query_row(
             "SELECT envelope_id FROM office_cases WHERE case_number = ?1",
             [case_number],
             |r| r.get(0),
         )?;
-        set_state(tx, case_number, "accepted", None, None, now)?;
+        set_state(tx, case_number, accepted, None, None, now)?;
         // The transactional outbox: the case is queued if and only if it is accepted.
         crate::central::outbox::enqueue(tx, &envelope_id, case_number, now)?;
-        status_event(tx, case_number, "accepted", None, now)?;
+        status_event(tx, case_number, accepted, None, now)?;
         audit(tx, actor, "case.accepted", case_number, "", now)?;
         Ok(Ok(()))
     })
@@ -112,14 +127,15 @@ pub fn return_to_administrator(
         return Ok(Err(ActionRefused::ReasonRequired));
     }
     db.transaction(|tx| {
-        let Some(state) = state_of(tx, case_number)? else {
-            return Ok(Err(ActionRefused::UnknownCase));
+        let event = CaseEvent::ReturnedForCorrection {
+            reason: reason.to_owned(),
         };
-        if state != "received" {
-            return Ok(Err(ActionRefused::WrongState(state)));
-        }
-        set_state(tx, case_number, "returned", Some(reason), None, now)?;
-        status_event(tx, case_number, "returned", Some(reason), now)?;
+        let returned = match next_state(tx, case_number, &event)? {
+            Ok(next) => next,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        set_state(tx, case_number, returned, Some(reason), None, now)?;
+        status_event(tx, case_number, returned, Some(reason), now)?;
         audit(tx, actor, "case.returned", case_number, reason, now)?;
         Ok(Ok(()))
     })
@@ -138,17 +154,15 @@ pub fn mark_duplicate(
         return Ok(Err(ActionRefused::SameCase));
     }
     db.transaction(|tx| {
-        let Some(state) = state_of(tx, case_number)? else {
-            return Ok(Err(ActionRefused::UnknownCase));
+        let duplicate = match next_state(tx, case_number, &CaseEvent::MarkedDuplicate)? {
+            Ok(next) => next,
+            Err(refused) => return Ok(Err(refused)),
         };
-        if state != "received" {
-            return Ok(Err(ActionRefused::WrongState(state)));
-        }
         if state_of(tx, original)?.is_none() {
             return Ok(Err(ActionRefused::UnknownOriginal));
         }
-        set_state(tx, case_number, "duplicate", None, Some(original), now)?;
-        status_event(tx, case_number, "duplicate", Some(original), now)?;
+        set_state(tx, case_number, duplicate, None, Some(original), now)?;
+        status_event(tx, case_number, duplicate, Some(original), now)?;
         audit(tx, actor, "case.duplicate", case_number, original, now)?;
         Ok(Ok(()))
     })

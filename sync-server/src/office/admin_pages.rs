@@ -616,11 +616,12 @@ pub async fn reconciliation_page(
                 Ok(rows)
             };
             const DAY: &str = "(?2 = '' OR c.registered_on = ?2)";
+            let accepted_name = fieldkit_domain::workflow::CaseState::Accepted.name();
             Ok((
                 count(&format!("SELECT count(*) FROM office_cases c WHERE c.device_id = ?1 AND {DAY}"))?,
                 count(&format!("SELECT count(*) FROM office_cases c JOIN central_outbox o ON o.envelope_id = c.envelope_id WHERE c.device_id = ?1 AND o.delivered_at IS NOT NULL AND {DAY}"))?,
                 count(&format!("SELECT count(*) FROM office_cases c WHERE c.device_id = ?1 AND c.central_number IS NOT NULL AND {DAY}"))?,
-                list(&format!("SELECT c.case_number FROM office_cases c WHERE c.device_id = ?1 AND c.state = 'accepted' AND {DAY}"))?,
+                list(&format!("SELECT c.case_number FROM office_cases c WHERE c.device_id = ?1 AND c.state = '{accepted_name}' AND {DAY}"))?,
                 list(&format!("SELECT c.case_number FROM office_cases c JOIN central_outbox o ON o.envelope_id = c.envelope_id WHERE c.device_id = ?1 AND o.delivered_at IS NOT NULL AND c.central_number IS NULL AND {DAY}"))?,
             ))
         })?;

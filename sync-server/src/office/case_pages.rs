@@ -15,7 +15,7 @@ use super::actions::{self, ActionRefused};
 use super::auth::{self, LoginRefused, Role, SESSION_SECONDS};
 use super::db::audit_of;
 use super::html::{Frame, Lang, csrf_field, esc, page, url, when};
-use super::register::{self, Filter, STATES};
+use super::register::{self, Filter, server_states};
 use super::web::{
     OfficeError, OfficeState, PageLang, SESSION_COOKIE, Shared, SignedIn, cookie, html,
     html_headers, language_cookie,
@@ -24,14 +24,40 @@ use crate::central::NotificationState;
 use crate::central::notify::{NotificationEntry, notifications_of, status_words};
 use crate::connections::PeerAddress;
 use crate::opened::{OpenedCase, open_stored};
+use crate::store::{MetadataStore, StoredSupplement};
+use fieldkit_domain::workflow::{CaseState, StateName};
+use fieldkit_protocol::SupplementKind;
 
 const READERS: [Role; 2] = [Role::Operator, Role::Supervisor];
 
-fn state_name(state: &str, lang: Lang) -> String {
-    STATES
-        .iter()
-        .find(|(code, _, _)| *code == state)
-        .map_or_else(|| state.to_owned(), |(_, uk, en)| lang.t(uk, en).to_owned())
+/// A case's state in words, from the domain's one vocabulary; a state this build does not know
+/// says so and shows its name, so staff can report it.
+fn state_name(state: &StateName, lang: Lang) -> String {
+    let (uk, en) = state.words();
+    match state {
+        StateName::Known(_) => lang.t(uk, en).to_owned(),
+        StateName::Unknown(name) => format!("{} ({name})", lang.t(uk, en)),
+    }
+}
+
+/// The inbox's state filter: every state a case can have on the server, in words.
+fn state_options(chosen: &str, lang: Lang) -> String {
+    let mut out = format!("<option value=\"\">{}</option>", esc(lang.t("усі", "any")));
+    for state in server_states() {
+        let (uk, en) = state.words();
+        let _ = write!(
+            out,
+            "<option value=\"{}\"{}>{}</option>",
+            esc(state.name()),
+            if state.name() == chosen {
+                " selected"
+            } else {
+                ""
+            },
+            esc(lang.t(uk, en))
+        );
+    }
+    out
 }
 
 /// Where an applicant's notification is, in words.
@@ -42,6 +68,49 @@ fn notification_state_name(state: NotificationState, lang: Lang) -> &'static str
         NotificationState::Skipped => lang.t("не потрібно", "not needed"),
         NotificationState::Dead => lang.t("не вдалося", "failed"),
     }
+}
+
+/// The section «Доповнення»: the hand-over, withdrawal and correction records that arrived for
+/// the case, from which tablet, and what they did (or why the workflow refused them).
+fn supplements_section(supplements: &[StoredSupplement], lang: Lang) -> String {
+    let mut body = format!("<h2>{}</h2>", lang.t("Доповнення", "Supplements"));
+    if supplements.is_empty() {
+        let _ = write!(
+            body,
+            "<p>{}</p>",
+            lang.t("Доповнень не надходило.", "No supplements arrived.")
+        );
+        return body;
+    }
+    let _ = write!(
+        body,
+        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        lang.t("Запис", "Record"),
+        lang.t("Пристрій", "Device"),
+        lang.t("Конверт", "Envelope"),
+        lang.t("Наслідок", "Outcome"),
+    );
+    for supplement in supplements {
+        let kind = match supplement.kind {
+            SupplementKind::Handover => lang.t("Видача результату", "Hand-over of the result"),
+            SupplementKind::Withdrawal => lang.t("Відкликання заяви", "Withdrawal"),
+            SupplementKind::Correction => lang.t("Виправлення", "Correction"),
+        };
+        let outcome = match (&supplement.refused, supplement.applied_at) {
+            (Some(sentence), _) => format!("<span class=\"bad\">{}</span>", esc(sentence)),
+            (None, Some(at)) => format!("{} {}", lang.t("враховано", "taken"), esc(&when(at))),
+            (None, None) => lang.t("очікує", "waiting").to_owned(),
+        };
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{outcome}</td></tr>",
+            esc(kind),
+            esc(&supplement.envelope.device_id),
+            esc(&supplement.envelope.envelope_id),
+        );
+    }
+    body.push_str("</table>");
+    body
 }
 
 /// The section «Сповіщення заявника»: what the applicant was (to be) told after each event of
@@ -75,7 +144,7 @@ fn notifications_section(
         lang.t("Остання помилка", "Last error"),
     );
     for entry in notifications {
-        let (uk, en) = status_words(&entry.status);
+        let (uk, en) = status_words(&StateName::parse(&entry.status));
         let done = match (entry.state, entry.done_at) {
             (NotificationState::Pending, _) => format!(
                 "{} {}",
@@ -303,7 +372,8 @@ pub async fn inbox(
     let lang = user.lang;
     let catalog = state.catalog()?;
     state.index_new_cases(catalog.as_ref().map(|(_, c)| c))?;
-    let counts = register::counts(&state.db)?;
+    let mut counts = register::counts(&state.db)?;
+    counts.sort_by_key(|(state, _)| state.known().map_or(u8::MAX, CaseState::rank));
     let rows = register::list(&state.db, &filter, &state.calendar, state.today())?;
     let mut body = String::from("<p class=\"counts\">");
     let total: i64 = counts.iter().map(|(_, n)| n).sum();
@@ -316,12 +386,11 @@ pub async fn inbox(
         let _ = write!(
             body,
             "<a href=\"/office/inbox?state={}\">{} ({count})</a>",
-            url(code),
+            url(code.name()),
             esc(&state_name(code, lang))
         );
     }
     body.push_str("</p>");
-    let state_values: Vec<String> = STATES.iter().map(|(c, _, _)| (*c).to_owned()).collect();
     let _ = write!(
         body,
         "<form method=\"get\" action=\"/office/inbox\" aria-label=\"{}\">\
@@ -335,7 +404,7 @@ pub async fn inbox(
          <button>{}</button></form>",
         lang.t("Фільтр", "Filter"),
         lang.t("Стан", "State"),
-        options(&state_values, &filter.state, lang.t("усі", "any")),
+        state_options(&filter.state, lang),
         lang.t("Центр", "Centre"),
         options(
             &register::distinct(&state.db, "centre")?,
@@ -673,7 +742,7 @@ pub async fn case_view(
     }
     body.push_str("</div>");
 
-    if user.staff.may(&[Role::Operator]) && row.state == "received" {
+    if user.staff.may(&[Role::Operator]) && row.state.known() == Some(CaseState::Received) {
         let csrf = csrf_field(&user.staff.csrf_token);
         let number = esc(&row.case_number);
         let _ = write!(
@@ -695,6 +764,11 @@ pub async fn case_view(
             lang.t("Позначити як дублікат", "Mark as duplicate"),
         );
     }
+
+    body.push_str(&supplements_section(
+        &state.meta.supplements(Some(&row.case_number))?,
+        lang,
+    ));
 
     let notifications = notifications_of(&state.db, &row.case_number)?;
     let operator_csrf = user
@@ -895,15 +969,13 @@ pub struct ActionForm {
 fn refused(lang: Lang, refusal: ActionRefused) -> OfficeError {
     let message = match refusal {
         ActionRefused::UnknownCase => return OfficeError::NotFound(lang),
-        ActionRefused::WrongState(state) => match lang {
-            Lang::Uk => format!(
-                "Справа вже в стані «{}»: дію не виконано.",
-                state_name(&state, lang)
-            ),
-            Lang::En => format!(
-                "The case is already \"{}\": nothing was done.",
-                state_name(&state, lang)
-            ),
+        ActionRefused::NotAllowed(error) => match lang {
+            Lang::Uk => format!("{} Нічого не змінено.", error.sentence_uk()),
+            Lang::En => format!("{}: nothing was done.", capitalised(&error.to_string())),
+        },
+        ActionRefused::UnknownState(name) => match lang {
+            Lang::Uk => format!("Справа в невідомому стані «{name}»: дію не виконано."),
+            Lang::En => format!("The case is in an unknown state \"{name}\": nothing was done."),
         },
         ActionRefused::ReasonRequired => lang
             .t(
@@ -1094,5 +1166,56 @@ mod tests {
         let older = application_section(&opened(None, true), None, "n", Lang::En);
         assert!(older.contains("sealed before the application was a document"));
         assert!(!older.contains("/office/case/application"));
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+#[cfg(test)]
+mod supplement_tests {
+    use super::*;
+    use crate::store::StoredEnvelope;
+
+    fn supplement(kind: SupplementKind, refused: Option<&str>) -> StoredSupplement {
+        StoredSupplement {
+            envelope: StoredEnvelope {
+                envelope_id: format!("env-{}", kind.name()),
+                device_id: "T08".into(),
+                case_number: "LV01/T07/2026/000001-0".into(),
+                manifest: Vec::new(),
+                signature: Vec::new(),
+                receipt: String::new(),
+                receipt_signature: String::new(),
+            },
+            kind,
+            applied_at: Some(1_795_000_000),
+            refused: refused.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_case_page_lists_each_supplement_with_its_device_and_what_it_did() {
+        let html = supplements_section(
+            &[
+                supplement(SupplementKind::Handover, None),
+                supplement(
+                    SupplementKind::Withdrawal,
+                    Some("Справу в стані «Рішення прийнято: видано» не можна відкликати."),
+                ),
+            ],
+            Lang::Uk,
+        );
+        assert!(html.contains("Видача результату"), "{html}");
+        assert!(html.contains("Відкликання заяви"), "{html}");
+        assert!(html.contains("T08"), "{html}");
+        assert!(html.contains("враховано"), "{html}");
+        assert!(html.contains("не можна відкликати"), "{html}");
+        let none = supplements_section(&[], Lang::En);
+        assert!(none.contains("No supplements arrived."), "{none}");
     }
 }

@@ -35,10 +35,13 @@ CREATE TABLE IF NOT EXISTS office_sessions (
 CREATE TABLE IF NOT EXISTS catalog_drafts (
     draft_id INTEGER PRIMARY KEY, toml TEXT NOT NULL, uploaded_by TEXT NOT NULL,
     uploaded_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS office_migrations (name TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS server_audit (
     seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
     subject TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
 ";
+
+const REGISTERED_CENTRALLY: &str = "state registered_centrally";
 
 /// The connection the back-office and the central connector share.
 pub struct OfficeDb {
@@ -50,8 +53,49 @@ impl OfficeDb {
     pub fn open(path: &Path) -> Result<Self, ServerError> {
         let conn = crate::store::open_connection(path)?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Self {
+        let db = Self {
             conn: Mutex::new(conn),
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// Data written by older builds, brought to today's vocabulary once.
+    fn migrate(&self) -> Result<(), ServerError> {
+        self.transaction(|tx| {
+            let done = tx
+                .query_row(
+                    "SELECT 1 FROM office_migrations WHERE name = ?1",
+                    [REGISTERED_CENTRALLY],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            if done {
+                return Ok(());
+            }
+            // The central system's «registered» was stored as the bare word, which the
+            // domain's vocabulary gives to a case registered on the tablet.
+            let name = fieldkit_domain::workflow::CaseState::RegisteredCentrally.name();
+            for sql in [
+                "UPDATE office_cases SET state = ?1 WHERE state = 'registered'",
+                "UPDATE status_events SET status = ?1 WHERE status = 'registered'",
+                "UPDATE central_events SET status = ?1 WHERE status = 'registered'",
+                "UPDATE notify_outbox SET status = ?1 WHERE status = 'registered'",
+            ] {
+                match tx.execute(sql, [name]) {
+                    Ok(_) => {}
+                    // A table the central connector has not made yet holds nothing to move.
+                    Err(rusqlite::Error::SqliteFailure(_, Some(message)))
+                        if message.starts_with("no such table") => {}
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            tx.execute(
+                "INSERT INTO office_migrations (name, at) VALUES (?1, 0)",
+                [REGISTERED_CENTRALLY],
+            )?;
+            Ok(())
         })
     }
 

@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod admin_pages;
+pub mod archive;
 pub mod auth;
 pub mod case_pages;
 pub mod consultations;
@@ -12,6 +13,7 @@ pub mod html;
 pub mod opened_cache;
 pub mod register;
 pub mod security_headers;
+pub mod supplements;
 mod waiver_view;
 pub mod web;
 

@@ -4,6 +4,7 @@
 
 use fieldkit_domain::calendar::WorkCalendar;
 use fieldkit_domain::catalog::Catalog;
+use fieldkit_domain::workflow::{CaseState, StateName};
 use fieldkit_protocol::SealingKeyPair;
 use rusqlite::{OptionalExtension, params};
 use time::Date;
@@ -13,43 +14,13 @@ use crate::ServerError;
 use crate::opened::open_stored;
 use crate::store::{BlobStore, MetadataStore};
 
-/// Where a case is in the back-office and after.
-pub const STATES: [(&str, &str, &str); 11] = [
-    ("received", "Отримано", "Received"),
-    (
-        "accepted",
-        "Прийнято, чекає передачі",
-        "Accepted, to be forwarded",
-    ),
-    (
-        "returned",
-        "Повернуто адміністратору",
-        "Returned to the administrator",
-    ),
-    ("duplicate", "Дублікат", "Duplicate"),
-    (
-        "forwarded",
-        "Передано до центральної системи",
-        "Forwarded to the central system",
-    ),
-    (
-        "registered",
-        "Зареєстровано в центральній системі",
-        "Registered centrally",
-    ),
-    (
-        "forwarded_to_provider",
-        "Передано суб’єкту надання",
-        "Forwarded to the provider",
-    ),
-    ("issued", "Рішення: видано", "Decision: issued"),
-    ("refused", "Рішення: відмовлено", "Decision: refused"),
-    ("result_ready", "Результат готовий", "Result ready"),
-    ("delivered", "Результат видано", "Result handed over"),
-];
-
-/// States in which the centre still has to act before the case leaves it.
-const AT_CENTRE: [&str; 2] = ["received", "accepted"];
+/// The states a case can be in once it reached the server, in the order of its life: the
+/// inbox filters by each of them. Names and words come from the domain's one vocabulary.
+pub fn server_states() -> impl Iterator<Item = CaseState> {
+    CaseState::ALL
+        .into_iter()
+        .filter(|state| state.rank() >= CaseState::Received.rank())
+}
 
 /// One row of the register.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +28,7 @@ pub struct CaseRow {
     pub case_number: String,
     pub envelope_id: String,
     pub device_id: String,
-    pub state: String,
+    pub state: StateName,
     pub service_code: String,
     pub administrator: String,
     pub centre: String,
@@ -76,12 +47,12 @@ impl CaseRow {
         let Some(registered) = parse_date(&self.registered_on) else {
             return false;
         };
-        let decided = matches!(
-            self.state.as_str(),
-            "issued" | "refused" | "result_ready" | "delivered" | "duplicate"
-        );
-        let forwarding_late = AT_CENTRE.contains(&self.state.as_str())
-            && today > calendar.forwarding_deadline(registered);
+        // A state this build does not know is never called overdue: nobody knows what it means.
+        let Some(state) = self.state.known() else {
+            return false;
+        };
+        let decided = state.decided() || state.is_final();
+        let forwarding_late = state.at_centre() && today > calendar.forwarding_deadline(registered);
         let decision_late = !decided
             && self
                 .deadline
@@ -170,7 +141,7 @@ pub fn index_new(db: &OfficeDb, sources: &Sources<'_>, now: i64) -> Result<usize
             tx.execute(
                 "INSERT OR IGNORE INTO office_cases (case_number, envelope_id, device_id, state, service_code,
                    administrator, centre, registered_on, deadline, received_at, updated_at)
-                 VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 VALUES (?1, ?2, ?3, ?11, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     case_number,
                     envelope_id,
@@ -181,7 +152,8 @@ pub fn index_new(db: &OfficeDb, sources: &Sources<'_>, now: i64) -> Result<usize
                     date_text(registered),
                     deadline,
                     received_at,
-                    now
+                    now,
+                    CaseState::Received.name()
                 ],
             )?;
             Ok(())
@@ -216,7 +188,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
         case_number: r.get(0)?,
         envelope_id: r.get(1)?,
         device_id: r.get(2)?,
-        state: r.get(3)?,
+        state: StateName::parse(&r.get::<_, String>(3)?),
         service_code: r.get(4)?,
         administrator: r.get(5)?,
         centre: r.get(6)?,
@@ -273,12 +245,14 @@ pub fn list(
 }
 
 /// How many cases are in each state.
-pub fn counts(db: &OfficeDb) -> Result<Vec<(String, i64)>, ServerError> {
+pub fn counts(db: &OfficeDb) -> Result<Vec<(StateName, i64)>, ServerError> {
     db.transaction(|tx| {
         let mut statement =
             tx.prepare("SELECT state, count(*) FROM office_cases GROUP BY state ORDER BY state")?;
         let rows = statement
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([], |r| {
+                Ok((StateName::parse(&r.get::<_, String>(0)?), r.get(1)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     })

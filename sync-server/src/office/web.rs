@@ -53,9 +53,10 @@ impl OfficeState {
             .unwrap_or(time::Date::MIN)
     }
 
-    /// Add the envelopes that arrived since the last look to the case register.
+    /// Add the envelopes that arrived since the last look to the case register, then take
+    /// the supplements that arrived into their cases' lives.
     pub fn index_new_cases(&self, catalog: Option<&Catalog>) -> Result<usize, ServerError> {
-        super::register::index_new(
+        let added = super::register::index_new(
             &self.db,
             &super::register::Sources {
                 meta: self.meta.as_ref(),
@@ -65,7 +66,9 @@ impl OfficeState {
                 calendar: &self.calendar,
             },
             self.now(),
-        )
+        )?;
+        super::supplements::apply_pending(&self.db, self.meta.as_ref(), self.now())?;
+        Ok(added)
     }
 
     /// The catalog published now, if any.

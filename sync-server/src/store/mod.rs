@@ -12,6 +12,9 @@ pub use files::FileBlobStore;
 pub use sqlite::{SqliteMetadata, open_connection};
 pub(crate) use sqlite_attempts::forget_sign_in_attempts;
 
+use fieldkit_domain::workflow::{CaseState, StateName};
+use fieldkit_protocol::SupplementKind;
+
 use crate::ServerError;
 
 /// A device's standing.
@@ -70,12 +73,25 @@ pub struct StoredEnvelope {
     pub receipt_signature: String,
 }
 
+/// A supplement to a case as stored: a hand-over, a withdrawal or a correction, sealed on a
+/// tablet of the centre and kept beside the case's first envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSupplement {
+    pub envelope: StoredEnvelope,
+    pub kind: SupplementKind,
+    /// When the back-office's register took it into the case's life (`None`: not yet).
+    pub applied_at: Option<i64>,
+    /// The workflow's refusal, in words, when the step it records was not allowed.
+    pub refused: Option<String>,
+}
+
 /// A change in a case's status, in the feed tablets pull (`GET /v1/status?since=cursor`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StatusEvent {
     pub cursor: i64,
     pub case_number: String,
-    pub status: String,
+    /// The case's state by its domain name; a name this build does not know is kept.
+    pub status: StateName,
     pub at: i64,
     /// Why, where the back-office gave a reason (a returned case) or the original's number
     /// (a duplicate). No personal data.
@@ -201,13 +217,36 @@ pub trait MetadataStore: AttemptStore + Send + Sync {
         since: i64,
         limit: u32,
     ) -> Result<Vec<StatusEvent>, ServerError>;
-    /// Record a status change of a case (the back-office and the central system do this).
+    /// Record a status change of a case (the back-office and the central system do this),
+    /// with why where there is a reason the tablet shows (a refusal's reasons).
     fn add_status_event(
         &self,
         case_number: &str,
-        status: &str,
+        state: CaseState,
+        detail: Option<&str>,
         now: i64,
     ) -> Result<i64, ServerError>;
+    /// The first envelope of the case numbered `case_number`, if it arrived.
+    fn case_envelope(&self, case_number: &str) -> Result<Option<StoredEnvelope>, ServerError>;
+    /// A stored supplement by its envelope id.
+    fn supplement(&self, envelope_id: &str) -> Result<Option<StoredSupplement>, ServerError>;
+    /// Store a supplement once, beside its case; if one with this id exists, return it.
+    fn insert_supplement(
+        &self,
+        supplement: &StoredSupplement,
+        part_hashes: &[String],
+        now: i64,
+    ) -> Result<StoredSupplement, ServerError>;
+    /// Supplements of `case_number`, oldest first (`None`: of every case).
+    fn supplements(&self, case_number: Option<&str>) -> Result<Vec<StoredSupplement>, ServerError>;
+    /// Record what the register made of a supplement: taken into the case's life, or refused
+    /// by the workflow with `refused` in words.
+    fn mark_supplement(
+        &self,
+        envelope_id: &str,
+        refused: Option<&str>,
+        now: i64,
+    ) -> Result<(), ServerError>;
     /// Store an envelope once, with its "received" status event; if one with this id exists,
     /// return it instead.
     fn insert_envelope(

@@ -3,13 +3,15 @@
 use std::path::Path;
 use std::sync::Mutex;
 
+use fieldkit_domain::workflow::{CaseState, StateName};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
     ConsultationTotal, Device, DeviceOverview, DeviceReport, DeviceState, MetadataStore,
-    StatusEvent, StoredEnvelope, Upload,
+    StatusEvent, StoredEnvelope, StoredSupplement, Upload,
 };
 use crate::ServerError;
+use fieldkit_protocol::SupplementKind;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS devices (
@@ -65,6 +67,15 @@ CREATE TABLE IF NOT EXISTS status_events (
 CREATE INDEX IF NOT EXISTS status_by_case ON status_events(case_number);
 CREATE TABLE IF NOT EXISTS status_details (
     cursor INTEGER PRIMARY KEY REFERENCES status_events(cursor), detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS supplements (
+    envelope_id TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(device_id),
+    case_number TEXT NOT NULL, kind TEXT NOT NULL, manifest BLOB NOT NULL, signature BLOB NOT NULL,
+    receipt TEXT NOT NULL, receipt_signature TEXT NOT NULL, received_at INTEGER NOT NULL,
+    applied_at INTEGER, refused TEXT);
+CREATE INDEX IF NOT EXISTS supplements_by_case ON supplements(case_number);
+CREATE TABLE IF NOT EXISTS supplement_parts (
+    envelope_id TEXT NOT NULL REFERENCES supplements(envelope_id), idx INTEGER NOT NULL,
+    sha256 TEXT NOT NULL, PRIMARY KEY (envelope_id, idx));
 CREATE TABLE IF NOT EXISTS envelope_parts (
     envelope_id TEXT NOT NULL REFERENCES envelopes(envelope_id), idx INTEGER NOT NULL,
     sha256 TEXT NOT NULL, PRIMARY KEY (envelope_id, idx));
@@ -167,6 +178,27 @@ fn envelope_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEnvelope
         receipt_signature: row.get(6)?,
     })
 }
+
+fn supplement_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredSupplement> {
+    let kind: String = row.get(7)?;
+    let kind = SupplementKind::from_name(&kind).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            7,
+            rusqlite::types::Type::Text,
+            format!("unknown supplement kind {kind}").into(),
+        )
+    })?;
+    Ok(StoredSupplement {
+        envelope: envelope_from_row(row)?,
+        kind,
+        applied_at: row.get(8)?,
+        refused: row.get(9)?,
+    })
+}
+
+const SUPPLEMENT_COLUMNS: &str =
+    "envelope_id, device_id, case_number, manifest, signature, receipt,
+    receipt_signature, kind, applied_at, refused";
 
 const ENVELOPE_COLUMNS: &str =
     "envelope_id, device_id, case_number, manifest, signature, receipt, receipt_signature";
@@ -722,14 +754,16 @@ impl MetadataStore for SqliteMetadata {
             let mut statement = conn.prepare(
                 "SELECT s.cursor, s.case_number, s.status, s.at, d.detail FROM status_events s
                  LEFT JOIN status_details d ON d.cursor = s.cursor
-                 WHERE s.cursor > ?2 AND s.case_number IN (SELECT case_number FROM envelopes WHERE device_id = ?1)
+                 WHERE s.cursor > ?2 AND (
+                   s.case_number IN (SELECT case_number FROM envelopes WHERE device_id = ?1)
+                   OR s.case_number IN (SELECT case_number FROM supplements WHERE device_id = ?1))
                  ORDER BY s.cursor LIMIT ?3",
             )?;
             let rows = statement.query_map(params![device_id, since, limit], |r| {
                 Ok(StatusEvent {
                     cursor: r.get(0)?,
                     case_number: r.get(1)?,
-                    status: r.get(2)?,
+                    status: StateName::parse(&r.get::<_, String>(2)?),
                     at: r.get(3)?,
                     detail: r.get(4)?,
                 })
@@ -741,15 +775,25 @@ impl MetadataStore for SqliteMetadata {
     fn add_status_event(
         &self,
         case_number: &str,
-        status: &str,
+        state: CaseState,
+        detail: Option<&str>,
         now: i64,
     ) -> Result<i64, ServerError> {
         self.with(|conn| {
-            conn.execute(
+            let tx = conn.transaction()?;
+            tx.execute(
                 "INSERT INTO status_events (case_number, status, at) VALUES (?1, ?2, ?3)",
-                params![case_number, status, now],
+                params![case_number, state.name(), now],
             )?;
-            Ok(conn.last_insert_rowid())
+            let cursor = tx.last_insert_rowid();
+            if let Some(detail) = detail {
+                tx.execute(
+                    "INSERT INTO status_details (cursor, detail) VALUES (?1, ?2)",
+                    params![cursor, detail],
+                )?;
+            }
+            tx.commit()?;
+            Ok(cursor)
         })
     }
 
@@ -762,6 +806,109 @@ impl MetadataStore for SqliteMetadata {
                     envelope_from_row,
                 )
                 .optional()?)
+        })
+    }
+
+    fn case_envelope(&self, case_number: &str) -> Result<Option<StoredEnvelope>, ServerError> {
+        self.with(|conn| {
+            Ok(conn
+                .query_row(
+                    &format!(
+                        "SELECT {ENVELOPE_COLUMNS} FROM envelopes WHERE case_number = ?1
+                         ORDER BY received_at, envelope_id LIMIT 1"
+                    ),
+                    [case_number],
+                    envelope_from_row,
+                )
+                .optional()?)
+        })
+    }
+
+    fn supplement(&self, envelope_id: &str) -> Result<Option<StoredSupplement>, ServerError> {
+        self.with(|conn| {
+            Ok(conn
+                .query_row(
+                    &format!("SELECT {SUPPLEMENT_COLUMNS} FROM supplements WHERE envelope_id = ?1"),
+                    [envelope_id],
+                    supplement_from_row,
+                )
+                .optional()?)
+        })
+    }
+
+    fn insert_supplement(
+        &self,
+        supplement: &StoredSupplement,
+        part_hashes: &[String],
+        now: i64,
+    ) -> Result<StoredSupplement, ServerError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let existing = tx
+                .query_row(
+                    &format!("SELECT {SUPPLEMENT_COLUMNS} FROM supplements WHERE envelope_id = ?1"),
+                    [&supplement.envelope.envelope_id],
+                    supplement_from_row,
+                )
+                .optional()?;
+            if let Some(existing) = existing {
+                return Ok(existing);
+            }
+            let envelope = &supplement.envelope;
+            tx.execute(
+                "INSERT INTO supplements (envelope_id, device_id, case_number, manifest, signature,
+                   receipt, receipt_signature, kind, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    envelope.envelope_id,
+                    envelope.device_id,
+                    envelope.case_number,
+                    envelope.manifest,
+                    envelope.signature,
+                    envelope.receipt,
+                    envelope.receipt_signature,
+                    supplement.kind.name(),
+                    now
+                ],
+            )?;
+            for (index, sha256) in part_hashes.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO supplement_parts (envelope_id, idx, sha256) VALUES (?1, ?2, ?3)",
+                    params![envelope.envelope_id, index as i64, sha256],
+                )?;
+            }
+            tx.commit()?;
+            Ok(StoredSupplement {
+                applied_at: None,
+                refused: None,
+                ..supplement.clone()
+            })
+        })
+    }
+
+    fn supplements(&self, case_number: Option<&str>) -> Result<Vec<StoredSupplement>, ServerError> {
+        self.with(|conn| {
+            let mut statement = conn.prepare(&format!(
+                "SELECT {SUPPLEMENT_COLUMNS} FROM supplements
+                 WHERE ?1 IS NULL OR case_number = ?1 ORDER BY received_at, envelope_id"
+            ))?;
+            let rows = statement.query_map([case_number], supplement_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn mark_supplement(
+        &self,
+        envelope_id: &str,
+        refused: Option<&str>,
+        now: i64,
+    ) -> Result<(), ServerError> {
+        self.with(|conn| {
+            conn.execute(
+                "UPDATE supplements SET applied_at = ?2, refused = ?3 WHERE envelope_id = ?1",
+                params![envelope_id, now, refused],
+            )?;
+            Ok(())
         })
     }
 
@@ -793,8 +940,8 @@ impl MetadataStore for SqliteMetadata {
                 ],
             )?;
             tx.execute(
-                "INSERT INTO status_events (case_number, status, at) VALUES (?1, 'received', ?2)",
-                params![envelope.case_number, now],
+                "INSERT INTO status_events (case_number, status, at) VALUES (?1, ?2, ?3)",
+                params![envelope.case_number, CaseState::Received.name(), now],
             )?;
             for (index, sha256) in part_hashes.iter().enumerate() {
                 tx.execute(

@@ -1,0 +1,485 @@
+#![allow(clippy::unwrap_used)]
+//! One case, one life, over real mutual TLS and the real SQLite store: a case number belongs
+//! to the device it names; a device's feed shows only its own cases; hand-over and withdrawal
+//! records are supplements stored beside the case that move it through the workflow and queue
+//! a message for the central system.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use fieldkit_domain::calendar::WorkCalendar;
+use fieldkit_protocol::{
+    DeviceSigningKey, PartKind, PlainPart, SealRequest, SealedEnvelope, SealingPublicKey,
+    SupplementKind, seal, seal_supplement,
+};
+use fieldkit_sync_client::{Enrollment, SyncClient, SyncError, enroll};
+use fieldkit_sync_server::central::CentralConfig;
+use fieldkit_sync_server::local::LocalServer;
+use fieldkit_sync_server::office::db::OfficeDb;
+use fieldkit_sync_server::office::register::{self, Sources};
+use fieldkit_sync_server::office::supplements::{Taken, apply_pending};
+use fieldkit_sync_server::office::{actions, archive, db};
+use fieldkit_sync_server::setup::Layout;
+use fieldkit_sync_server::store::{FileBlobStore, MetadataStore};
+use ring::hmac;
+use ring::rand::SystemRandom;
+
+fn now() -> i64 {
+    1_795_000_000
+}
+
+struct Tablet {
+    client: SyncClient,
+    signing: DeviceSigningKey,
+    sealing: SealingPublicKey,
+}
+
+async fn tablet(server: &LocalServer, code: &str, device_id: &str) -> Tablet {
+    server.enroll_code(code, now()).unwrap();
+    let enrollment: Enrollment = enroll(&server.url, &server.server_ca, code, device_id)
+        .await
+        .unwrap();
+    let client = SyncClient::new(
+        &server.url,
+        &server.server_ca,
+        &enrollment.client_certificate,
+        &enrollment.tls_key_pkcs8,
+        &enrollment.receipt_public_key,
+    )
+    .unwrap();
+    Tablet {
+        client,
+        signing: DeviceSigningKey::from_pkcs8(device_id, &enrollment.signing_key_pkcs8).unwrap(),
+        sealing: enrollment.sealing_key,
+    }
+}
+
+impl Tablet {
+    fn seal(
+        &self,
+        envelope_id: &str,
+        case_number: &str,
+        supplement: Option<SupplementKind>,
+    ) -> SealedEnvelope {
+        let record = serde_json::json!({ "case_number": case_number, "kind": supplement.map(SupplementKind::name) });
+        let parts = vec![
+            PlainPart::new(PartKind::CaseRecord, record.to_string().into_bytes()),
+            PlainPart::new(PartKind::Signature, vec![7u8; 2_000]),
+        ];
+        let request = SealRequest {
+            envelope_id,
+            case_number,
+            created_at: now(),
+            parts: &parts,
+        };
+        let rng = SystemRandom::new();
+        match supplement {
+            None => seal(&request, &self.sealing, &self.signing, &rng).unwrap(),
+            Some(kind) => {
+                seal_supplement(&request, kind, &self.sealing, &self.signing, &rng).unwrap()
+            }
+        }
+    }
+
+    async fn send(
+        &self,
+        envelope_id: &str,
+        case_number: &str,
+        supplement: Option<SupplementKind>,
+    ) -> Result<(), SyncError> {
+        let envelope = self.seal(envelope_id, case_number, supplement);
+        self.client
+            .upload_envelope(envelope_id, &envelope, &mut BTreeMap::new(), &mut |_| {})
+            .await
+            .map(|_| ())
+    }
+
+    async fn feed(&self) -> Vec<(String, String)> {
+        let (events, _) = self.client.status(0).await.unwrap();
+        events
+            .into_iter()
+            .map(|e| (e.case_number, e.status))
+            .collect()
+    }
+}
+
+fn refused_with(result: Result<(), SyncError>, status: u16, code: &str) {
+    match result {
+        Err(SyncError::Refused {
+            status: s, code: c, ..
+        }) if s == status && c == code => {}
+        other => panic!("expected {status} {code}, got {other:?}"),
+    }
+}
+
+/// The back-office's view of the same data directory, as the server's pages use it.
+struct Office {
+    db: OfficeDb,
+    blobs: FileBlobStore,
+}
+
+impl Office {
+    fn open(data: &Path) -> Self {
+        let layout = Layout::new(data);
+        Self {
+            db: OfficeDb::open(&layout.database()).unwrap(),
+            blobs: FileBlobStore::open(&layout.blobs()).unwrap(),
+        }
+    }
+
+    /// What a back-office page does before it shows the register.
+    fn look(&self, server: &LocalServer) -> Vec<(String, Taken)> {
+        let calendar = WorkCalendar::weekends_only();
+        register::index_new(
+            &self.db,
+            &Sources {
+                meta: server.meta.as_ref(),
+                blobs: &self.blobs,
+                sealing_keys: std::slice::from_ref(&server.sealing),
+                catalog: None,
+                calendar: &calendar,
+            },
+            now(),
+        )
+        .unwrap();
+        apply_pending(&self.db, server.meta.as_ref(), now()).unwrap()
+    }
+
+    fn state(&self, case_number: &str) -> String {
+        register::get(&self.db, case_number)
+            .unwrap()
+            .unwrap()
+            .state
+            .name()
+            .to_owned()
+    }
+
+    fn queued_for_central(&self, envelope_id: &str) -> bool {
+        fieldkit_sync_server::central::outbox::outbox_entry(&self.db, envelope_id)
+            .unwrap()
+            .is_some()
+    }
+
+    fn actions(&self, case_number: &str) -> Vec<String> {
+        self.db
+            .transaction(|tx| db::audit_of(tx, case_number))
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect()
+    }
+}
+
+async fn server_with_events(dir: &Path) -> (LocalServer, hmac::Key) {
+    let secret = b"0123456789abcdef0123456789abcdef".to_vec();
+    let key_file = dir.join("events-hmac.key");
+    std::fs::write(&key_file, [secret.as_slice(), b"\n"].concat()).unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = CentralConfig {
+        events_hmac_key_file: Some(key_file),
+        ..CentralConfig::default()
+    };
+    let server = LocalServer::start_with(&dir.join("data"), now, 0, config)
+        .await
+        .unwrap();
+    (server, hmac::Key::new(hmac::HMAC_SHA256, &secret))
+}
+
+/// The central system reports a step, signed as it does it.
+async fn central_event(server: &LocalServer, key: &hmac::Key, body: serde_json::Value) -> u16 {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(
+            server.server_ca.clone(),
+        ))
+        .unwrap();
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let http = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .unwrap();
+    let body = body.to_string().into_bytes();
+    let mut message = now().to_string().into_bytes();
+    message.push(b'.');
+    message.extend_from_slice(&body);
+    let signature = format!("sha256={}", hex::encode(hmac::sign(key, &message).as_ref()));
+    http.post(format!("{}/central/v1/events", server.url))
+        .header("Content-Type", "application/json")
+        .header("X-Fieldkit-Timestamp", now().to_string())
+        .header("X-Fieldkit-Signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+const A_FIRST: &str = "LV01/T07/2026/000001-0";
+const A_SECOND: &str = "LV01/T07/2026/000002-0";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tablet_cannot_take_another_tablets_case_number_or_read_its_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = LocalServer::start(&dir.path().join("data"), now)
+        .await
+        .unwrap();
+    // The centre's catalog is published: its code is the centre's (LV01).
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/catalog/catalog.toml"),
+    )
+    .unwrap();
+    let catalog = fieldkit_domain::catalog::Catalog::from_toml_str(&text).unwrap();
+    assert_eq!(catalog.centre.code, "LV01");
+    server
+        .meta
+        .publish_catalog(catalog.version, &text, now())
+        .unwrap();
+    let a = tablet(&server, "CODE-A", "T07").await;
+    let b = tablet(&server, "CODE-B", "T08").await;
+
+    // B takes A's next number first: refused with its own code, nothing stored.
+    refused_with(
+        b.send("env-b-1", A_FIRST, None).await,
+        403,
+        "case_number_not_yours",
+    );
+    assert!(server.meta.case_envelope(A_FIRST).unwrap().is_none());
+    // Nor another centre's number under B's own code.
+    refused_with(
+        b.send("env-b-2", "KY02/T08/2026/000001-0", None).await,
+        403,
+        "case_number_not_yours",
+    );
+
+    // A's real case arrives.
+    a.send("env-a-1", A_FIRST, None).await.unwrap();
+    assert_eq!(
+        server
+            .meta
+            .case_envelope(A_FIRST)
+            .unwrap()
+            .unwrap()
+            .device_id,
+        "T07"
+    );
+    // B's own case arrives too.
+    b.send("env-b-3", "LV01/T08/2026/000001-0", None)
+        .await
+        .unwrap();
+
+    // A supplement must name a case that arrived.
+    refused_with(
+        b.send("env-b-4", A_SECOND, Some(SupplementKind::Withdrawal))
+            .await,
+        422,
+        "unknown_case",
+    );
+
+    // Each feed holds its own cases only, whatever happens to the other's.
+    server
+        .meta
+        .add_status_event(
+            A_FIRST,
+            fieldkit_domain::workflow::CaseState::Accepted,
+            None,
+            now(),
+        )
+        .unwrap();
+    let a_feed = a.feed().await;
+    let b_feed = b.feed().await;
+    assert!(a_feed.iter().all(|(n, _)| n == A_FIRST), "{a_feed:?}");
+    assert_eq!(
+        a_feed.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>(),
+        ["received", "accepted"]
+    );
+    assert!(b_feed.iter().all(|(n, _)| n != A_FIRST), "{b_feed:?}");
+    assert_eq!(b_feed.len(), 1, "{b_feed:?}");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hand_over_and_withdrawal_are_supplements_that_move_the_case_and_reach_the_central_outbox()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let (server, key) = server_with_events(dir.path()).await;
+    let a = tablet(&server, "CODE-A", "T07").await;
+    let b = tablet(&server, "CODE-B", "T08").await;
+    let office = Office::open(&server.data);
+
+    a.send("env-a-1", A_FIRST, None).await.unwrap();
+    a.send("env-a-2", A_SECOND, None).await.unwrap();
+    office.look(&server);
+    assert_eq!(office.state(A_FIRST), "received");
+
+    // A withdrawal before a decision, signed on tablet B of the same centre.
+    b.send("env-withdraw-1", A_FIRST, Some(SupplementKind::Withdrawal))
+        .await
+        .unwrap();
+    // The supplement is stored beside the case, not instead of it.
+    assert_eq!(
+        server
+            .meta
+            .case_envelope(A_FIRST)
+            .unwrap()
+            .unwrap()
+            .envelope_id,
+        "env-a-1"
+    );
+    let taken = office.look(&server);
+    assert_eq!(
+        taken,
+        [(
+            "env-withdraw-1".to_owned(),
+            Taken::Moved(fieldkit_domain::workflow::CaseState::Withdrawn)
+        )]
+    );
+    assert_eq!(office.state(A_FIRST), "withdrawn");
+    assert!(office.queued_for_central("env-withdraw-1"));
+    assert!(
+        office
+            .actions(A_FIRST)
+            .contains(&"case.supplement.withdrawal".to_owned())
+    );
+    // Both tablets now follow the case: A sealed it, B sent its supplement.
+    assert!(
+        a.feed()
+            .await
+            .contains(&(A_FIRST.into(), "withdrawn".into()))
+    );
+    assert!(
+        b.feed()
+            .await
+            .contains(&(A_FIRST.into(), "withdrawn".into()))
+    );
+    // Taken once: a second look changes nothing.
+    assert!(office.look(&server).is_empty());
+
+    // The second case goes on to a decision.
+    assert_eq!(
+        actions::accept(&office.db, A_SECOND, "operator", now()).unwrap(),
+        Ok(())
+    );
+    let decided = serde_json::json!({
+        "event_id": "ev-1", "case_number": A_SECOND, "type": "decision",
+        "decision": "issued", "at": "2026-11-20T10:00:00+02:00"
+    });
+    assert_eq!(central_event(&server, &key, decided).await, 200);
+    assert_eq!(office.state(A_SECOND), "issued");
+
+    // A withdrawal after the decision is kept, with the workflow's sentence, and moves nothing.
+    b.send("env-withdraw-2", A_SECOND, Some(SupplementKind::Withdrawal))
+        .await
+        .unwrap();
+    let taken = office.look(&server);
+    let [(id, Taken::Refused(sentence))] = taken.as_slice() else {
+        panic!("{taken:?}");
+    };
+    assert_eq!(id, "env-withdraw-2");
+    assert!(sentence.contains("не можна відкликати"), "{sentence}");
+    assert_eq!(office.state(A_SECOND), "issued");
+    assert!(!office.queued_for_central("env-withdraw-2"));
+    let kept = server.meta.supplement("env-withdraw-2").unwrap().unwrap();
+    assert_eq!(kept.refused.as_deref(), Some(sentence.as_str()));
+
+    // The hand-over under signature on tablet B: handed over, and the central system told.
+    b.send("env-handover-2", A_SECOND, Some(SupplementKind::Handover))
+        .await
+        .unwrap();
+    office.look(&server);
+    assert_eq!(office.state(A_SECOND), "delivered");
+    assert!(office.queued_for_central("env-handover-2"));
+    assert!(
+        a.feed()
+            .await
+            .contains(&(A_SECOND.into(), "delivered".into()))
+    );
+    assert!(
+        b.feed()
+            .await
+            .contains(&(A_SECOND.into(), "delivered".into()))
+    );
+    // Both records are kept beside the case, the refused one too.
+    assert_eq!(server.meta.supplements(Some(A_SECOND)).unwrap().len(), 2);
+    assert_eq!(office.db.transaction(db::verify_audit_chain).unwrap(), None);
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uncollected_result_is_archived_three_calendar_months_after_it_was_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, key) = server_with_events(dir.path()).await;
+    let a = tablet(&server, "CODE-A", "T07").await;
+    let office = Office::open(&server.data);
+    a.send("env-a-1", A_FIRST, None).await.unwrap();
+    office.look(&server);
+    assert_eq!(
+        actions::accept(&office.db, A_FIRST, "operator", now()).unwrap(),
+        Ok(())
+    );
+    let ready = serde_json::json!({
+        "event_id": "ev-ready", "case_number": A_FIRST, "type": "result_ready",
+        "at": "2026-11-19T10:00:00+02:00"
+    });
+    assert_eq!(central_event(&server, &key, ready).await, 200);
+    assert_eq!(office.state(A_FIRST), "result_ready");
+
+    // The server's clock says the result got ready on 2026-11-18 (UTC day of `now`).
+    let ready_on = time::OffsetDateTime::from_unix_timestamp(now())
+        .unwrap()
+        .date();
+    assert_eq!(ready_on, time::macros::date!(2026 - 11 - 18));
+    let day = 86_400;
+    // 2027-02-17: 91 days on, more than 90 but a day short of three calendar months.
+    let early = now() + 91 * day;
+    assert!(archive::run_once(&office.db, early).unwrap().is_empty());
+    assert_eq!(office.state(A_FIRST), "result_ready");
+    // 2027-02-18: due (three calendar months, not 90 days).
+    let due = now() + 92 * day;
+    assert_eq!(
+        archive::run_once(&office.db, due).unwrap(),
+        [A_FIRST.to_owned()]
+    );
+    assert_eq!(office.state(A_FIRST), "archived");
+    // Once: the next run finds nothing.
+    assert!(archive::run_once(&office.db, due + day).unwrap().is_empty());
+    // The central system is told with its own message; the tablet's feed and the audit
+    // trail have it; the back-office lists it under «archived».
+    assert!(office.queued_for_central(&archive::notice_id("env-a-1")));
+    assert!(
+        a.feed()
+            .await
+            .contains(&(A_FIRST.into(), "archived".into()))
+    );
+    assert!(
+        office
+            .actions(A_FIRST)
+            .contains(&"case.archived".to_owned())
+    );
+    let listed = register::list(
+        &office.db,
+        &register::Filter {
+            state: "archived".into(),
+            ..register::Filter::default()
+        },
+        &WorkCalendar::weekends_only(),
+        ready_on,
+    )
+    .unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|r| r.case_number.as_str())
+            .collect::<Vec<_>>(),
+        [A_FIRST]
+    );
+    server.stop();
+}
