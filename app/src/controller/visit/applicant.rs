@@ -7,6 +7,7 @@ use super::no_visit;
 use crate::controller::Controller;
 use crate::draft::ApplicantForm;
 use crate::error::{AppError, Result};
+use crate::i18n::Message;
 use crate::ui::{AppWindow, ApplicantPage, ChoicesPage, Screen};
 
 /// The draft's applicant onto the screen (after unlock, or a new visit).
@@ -125,7 +126,12 @@ impl Controller {
             }
             Err(problems) => {
                 for problem in problems {
-                    show(problem.field, problem.message.in_lang(lang).into());
+                    show(
+                        problem.field,
+                        Message::new(problem.message_uk, problem.message_en)
+                            .in_lang(lang)
+                            .into(),
+                    );
                 }
                 Err(AppError::user(
                     "Перевірте позначені поля.",
