@@ -6,52 +6,23 @@
 use std::collections::BTreeMap;
 
 use fieldkit_domain::case::{
-    Address, Applicant, AuthorityDocument, AuthorityKind, CapturedDocument, Case,
-    ConformityOverride, Contact, IdentityDocument, IdentityDocumentKind, LegalEntity,
-    NaturalPerson, Notification, PersonName, Representative, ResultDelivery, SignatureRef,
-    SignerRole, Substitute, VisitPlace, VisitPlaceKind, WaiverGround,
+    Address, CapturedDocument, Case, ConformityOverride, Contact, Notification, ResultDelivery,
+    SignatureRef, SignerRole, Substitute, WaiverGround,
 };
 use fieldkit_domain::catalog::Service;
 use fieldkit_domain::common::{RequirementId, ServiceCode};
 use fieldkit_domain::conditions::{CaseFacts, FeePayment};
 use fieldkit_domain::conformity::Assessment;
 use fieldkit_domain::ink::InkSignedSheets;
-use fieldkit_domain::validators::{Edrpou, Email, MobileNumber, Rnokpp, check_birth_date};
+use fieldkit_domain::validators::{Email, MobileNumber};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::i18n::Message;
 
-/// What the applicant screen holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ApplicantForm {
-    pub legal_entity: bool,
-    pub surname: String,
-    pub given_name: String,
-    pub patronymic: String,
-    pub rnokpp: String,
-    pub birth_date: String,
-    pub document_number: String,
-    pub document_issuer: String,
-    pub address: String,
-    pub phone: String,
-    pub email: String,
-    pub entity_name: String,
-    pub edrpou: String,
-    pub acting_as: String,
-    /// 0 home, 1 hospital, 2 care facility.
-    pub place: u8,
-    pub has_representative: bool,
-    pub rep_surname: String,
-    pub rep_given_name: String,
-    pub rep_rnokpp: String,
-    pub rep_birth_date: String,
-    pub rep_document_number: String,
-    pub authority_number: String,
-    pub authority_date: String,
-    pub authority_issuer: String,
-}
+pub use fieldkit_domain::applicant_form::{
+    ApplicantField, ApplicantForm, FieldProblem, parse_date,
+};
 
 /// Notification and delivery as chosen (regulation 6.15).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,280 +101,6 @@ pub struct DraftRecord {
     pub screen: String,
 }
 
-/// A field of the applicant screen that validation can find wrong; each has its own place
-/// for the message on the screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApplicantField {
-    /// Прізвище та ім'я фізичної особи.
-    PersonName,
-    /// Назва юридичної особи.
-    EntityName,
-    /// Код ЄДРПОУ.
-    Edrpou,
-    /// РНОКПП.
-    Rnokpp,
-    /// Дата народження.
-    BirthDate,
-    /// Адреса.
-    Address,
-    /// Мобільний телефон.
-    Phone,
-    /// Електронна пошта.
-    Email,
-    /// Представник і документ про повноваження.
-    Representative,
-}
-
-/// One problem with a typed field: which field, and the message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldProblem {
-    pub field: ApplicantField,
-    pub message: Message,
-}
-
-fn problem(field: ApplicantField, uk: &str, en: &str) -> FieldProblem {
-    FieldProblem {
-        field,
-        message: Message::new(uk, en),
-    }
-}
-
-fn validation(
-    field: ApplicantField,
-    error: fieldkit_domain::validators::ValidationError,
-) -> FieldProblem {
-    FieldProblem {
-        field,
-        message: Message::new(error.message_uk(), error.to_string()),
-    }
-}
-
-/// "15.03.1946" (as people write dates here) or "1946-03-15".
-pub fn parse_date(text: &str) -> Option<Date> {
-    let text = text.trim();
-    let parts: Vec<&str> = text.split(['.', '-', '/']).collect();
-    let [a, b, c] = parts.as_slice() else {
-        return None;
-    };
-    let (day, month, year) = if a.len() == 4 { (c, b, a) } else { (a, b, c) };
-    let month = time::Month::try_from(month.parse::<u8>().ok()?).ok()?;
-    Date::from_calendar_date(year.parse().ok()?, month, day.parse().ok()?).ok()
-}
-
-fn optional(text: &str) -> Option<String> {
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.to_owned())
-}
-
-fn name(surname: &str, given: &str, patronymic: &str) -> PersonName {
-    PersonName {
-        surname: surname.trim().to_owned(),
-        given_name: given.trim().to_owned(),
-        patronymic: optional(patronymic),
-    }
-}
-
-impl ApplicantForm {
-    /// The applicant as the case records it, or every problem found (all at once, so the
-    /// administrator fixes them in one pass).
-    pub fn build(
-        &self,
-        today: Date,
-    ) -> Result<(Applicant, Option<Representative>, VisitPlace), Vec<FieldProblem>> {
-        let mut problems = Vec::new();
-        let address = Address(self.address.trim().to_owned());
-        if self.address.trim().is_empty() {
-            problems.push(problem(
-                ApplicantField::Address,
-                "Вкажіть адресу.",
-                "Enter the address.",
-            ));
-        }
-        let phone = match optional(&self.phone) {
-            Some(text) => match MobileNumber::parse(&text) {
-                Ok(number) => Some(Contact(number.as_str().to_owned())),
-                Err(e) => {
-                    problems.push(validation(ApplicantField::Phone, e));
-                    None
-                }
-            },
-            None => None,
-        };
-        let email = match optional(&self.email) {
-            Some(text) => match Email::parse(&text) {
-                Ok(address) => Some(Contact(address.as_str().to_owned())),
-                Err(e) => {
-                    problems.push(validation(ApplicantField::Email, e));
-                    None
-                }
-            },
-            None => None,
-        };
-        let applicant = if self.legal_entity {
-            if self.entity_name.trim().is_empty() {
-                problems.push(problem(
-                    ApplicantField::EntityName,
-                    "Вкажіть назву юридичної особи.",
-                    "Enter the legal entity's name.",
-                ));
-            }
-            let edrpou = match Edrpou::parse(self.edrpou.trim()) {
-                Ok(code) => code.as_str().to_owned(),
-                Err(e) => {
-                    problems.push(validation(ApplicantField::Edrpou, e));
-                    String::new()
-                }
-            };
-            Applicant::LegalEntity(LegalEntity {
-                name: self.entity_name.trim().to_owned(),
-                edrpou,
-                address: address.clone(),
-                acting_person: name(&self.surname, &self.given_name, &self.patronymic),
-                acting_as: self.acting_as.trim().to_owned(),
-            })
-        } else {
-            if self.surname.trim().is_empty() || self.given_name.trim().is_empty() {
-                problems.push(problem(
-                    ApplicantField::PersonName,
-                    "Вкажіть прізвище та ім'я.",
-                    "Enter the surname and given name.",
-                ));
-            }
-            let birth = parse_date(&self.birth_date);
-            match birth {
-                None => problems.push(problem(
-                    ApplicantField::BirthDate,
-                    "Дата народження у вигляді ДД.ММ.РРРР.",
-                    "Date of birth as DD.MM.YYYY.",
-                )),
-                Some(date) => {
-                    if let Err(e) = check_birth_date(date, today) {
-                        problems.push(validation(ApplicantField::BirthDate, e));
-                    }
-                }
-            }
-            let rnokpp = match optional(&self.rnokpp) {
-                Some(text) => match Rnokpp::parse(&text) {
-                    Ok(code) => {
-                        if let Some(date) = birth
-                            && let Err(e) = code.check_birth_date(date)
-                        {
-                            problems.push(validation(ApplicantField::Rnokpp, e));
-                        }
-                        Some(code.as_str().to_owned())
-                    }
-                    Err(e) => {
-                        problems.push(validation(ApplicantField::Rnokpp, e));
-                        None
-                    }
-                },
-                None => None,
-            };
-            Applicant::NaturalPerson(NaturalPerson {
-                name: name(&self.surname, &self.given_name, &self.patronymic),
-                rnokpp,
-                birth_date: birth.unwrap_or(today),
-                identity_document: IdentityDocument {
-                    kind: IdentityDocumentKind::IdCard,
-                    number: self.document_number.trim().to_owned(),
-                    issued_by: self.document_issuer.trim().to_owned(),
-                    issued_on: None,
-                },
-                address: address.clone(),
-                phone,
-                email,
-            })
-        };
-        let representative = if self.has_representative {
-            let birth = parse_date(&self.rep_birth_date);
-            let authority_date = parse_date(&self.authority_date);
-            if self.rep_surname.trim().is_empty()
-                || birth.is_none()
-                || authority_date.is_none()
-                || self.authority_number.trim().is_empty()
-            {
-                problems.push(problem(
-                    ApplicantField::Representative,
-                    "Представник: вкажіть прізвище, дату народження, номер і дату довіреності.",
-                    "Representative: enter the surname, date of birth, and the power of attorney's number and date.",
-                ));
-            }
-            let rnokpp = match optional(&self.rep_rnokpp) {
-                Some(text) => match Rnokpp::parse(&text) {
-                    Ok(code) => Some(code.as_str().to_owned()),
-                    Err(e) => {
-                        problems.push(FieldProblem {
-                            field: ApplicantField::Representative,
-                            message: Message::new(
-                                format!("Представник: {}", e.message_uk()),
-                                format!("Representative: {e}"),
-                            ),
-                        });
-                        None
-                    }
-                },
-                None => None,
-            };
-            let representative = Representative {
-                person: NaturalPerson {
-                    name: name(&self.rep_surname, &self.rep_given_name, ""),
-                    rnokpp,
-                    birth_date: birth.unwrap_or(today),
-                    identity_document: IdentityDocument {
-                        kind: IdentityDocumentKind::IdCard,
-                        number: self.rep_document_number.trim().to_owned(),
-                        issued_by: String::new(),
-                        issued_on: None,
-                    },
-                    address: address.clone(),
-                    phone: None,
-                    email: None,
-                },
-                authority: AuthorityDocument {
-                    kind: AuthorityKind::PowerOfAttorney,
-                    number: self.authority_number.trim().to_owned(),
-                    date: authority_date.unwrap_or(today),
-                    issued_by: self.authority_issuer.trim().to_owned(),
-                    valid_until: None,
-                },
-            };
-            if authority_date.is_some() && !representative.authority.valid_on(today) {
-                problems.push(problem(
-                    ApplicantField::Representative,
-                    "Довіреність не чинна на сьогодні.",
-                    "The power of attorney is not valid today.",
-                ));
-            }
-            Some(representative)
-        } else {
-            None
-        };
-        let kind = match self.place {
-            1 => VisitPlaceKind::Hospital,
-            2 => VisitPlaceKind::CareFacility,
-            _ => VisitPlaceKind::Home,
-        };
-        if problems.is_empty() {
-            Ok((applicant, representative, VisitPlace { kind, address }))
-        } else {
-            Err(problems)
-        }
-    }
-
-    /// The applicant's name as printed on the inventory.
-    pub fn display_name(&self) -> String {
-        if self.legal_entity {
-            return self.entity_name.trim().to_owned();
-        }
-        [&self.surname, &self.given_name, &self.patronymic]
-            .iter()
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
-
 impl Choices {
     pub fn build(&self, allowed_email: bool) -> Result<(Notification, ResultDelivery), Message> {
         let contact = self.contact.trim();
@@ -474,8 +171,8 @@ impl DraftRecord {
     pub fn build_case(&self, service: &Service, today: Date) -> Result<Case, Message> {
         let (applicant, representative, place) =
             self.applicant.build(today).map_err(|problems| {
-                let uk: Vec<&str> = problems.iter().map(|p| p.message.uk.as_str()).collect();
-                let en: Vec<&str> = problems.iter().map(|p| p.message.en.as_str()).collect();
+                let uk: Vec<&str> = problems.iter().map(|p| p.message_uk.as_str()).collect();
+                let en: Vec<&str> = problems.iter().map(|p| p.message_en.as_str()).collect();
                 Message::new(uk.join(" "), en.join(" "))
             })?;
         let mut case = Case::new_draft(

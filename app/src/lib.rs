@@ -16,6 +16,7 @@ pub mod images;
 pub mod keyboard;
 pub mod locked_watch;
 pub mod outgoing;
+pub mod planned_visit;
 pub mod prefs;
 pub mod sync_pass;
 pub mod sync_worker;

@@ -2,7 +2,9 @@
 //! The kiosk really starts: the tablet unit's `ExecStart=` (cage, and the app inside it) runs
 //! here on wlroots' headless backend — no GPU, no screen — with a fresh data folder, and the
 //! app's first screen («Налаштування планшета», enrollment) is on cage's output: a screenshot
-//! taken with `grim` through cage's Wayland socket shows its colours.
+//! taken with `grim` through cage's Wayland socket shows its colours. The demo started the same
+//! way shows its notice above the unlock screen's heading, not over it. That the app fills the
+//! whole output (no black band at the bottom) is checked by an ignored test: not fixed yet.
 //!
 //! Needs the Debian packages `cage`, `xwayland` (cage 0.1.4 refuses to start without
 //! /usr/bin/Xwayland, even for a Wayland app) and `grim`. cage refuses to run as root, so as
@@ -32,6 +34,16 @@ const UNPRIVILEGED: u32 = 65534;
 const BACKGROUND: [u8; 3] = [0xee, 0xf1, 0xf4];
 const PRIMARY: [u8; 3] = [0x0b, 0x4f, 0x9c];
 const TEXT: [u8; 3] = [0x10, 0x14, 0x18];
+/// The border and text of a notice that is not an error (Theme.ok).
+const OK: [u8; 3] = [0x17, 0x61, 0x2a];
+const BLACK: [u8; 3] = [0, 0, 0];
+
+/// How many rows at the bottom of the output are checked for a black band: a window made a
+/// title bar (35 px) shorter than the output leaves that many rows of cage's black background.
+const BOTTOM_ROWS: u32 = 8;
+
+/// Two cages at once would race for Xwayland's display number: one kiosk at a time.
+static ONE_KIOSK_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The folders of one run, laid out as the unit has them on the tablet.
 struct Folders {
@@ -336,18 +348,72 @@ fn screenshot(runtime: &Path, socket: &str) -> Result<image::RgbImage, String> {
         .map_err(|e| format!("grim's PNG: {e}"))
 }
 
+fn near(pixel: &image::Rgb<u8>, colour: [u8; 3]) -> bool {
+    pixel.0.iter().zip(colour).all(|(a, b)| a.abs_diff(b) <= 3)
+}
+
 /// Share of the pixels within a small distance of a colour (anti-aliasing, rounding).
 fn share(shot: &image::RgbImage, colour: [u8; 3]) -> f64 {
-    let near = shot
-        .pixels()
-        .filter(|p| p.0.iter().zip(colour).all(|(a, b)| a.abs_diff(b) <= 3))
-        .count();
+    let near = shot.pixels().filter(|p| near(p, colour)).count();
     near as f64 / (shot.width() * shot.height()).max(1) as f64
 }
 
-/// What the enrollment screen looks like from afar: the theme's background over most of it,
-/// the wide primary button «Зареєструвати планшет», dark text.
-fn enrollment_screen_drawn(shot: &image::RgbImage) -> Result<(), String> {
+/// The app draws to the output's last row: its bottom rows are not cage's black background.
+fn no_black_band_at_the_bottom(shot: &image::RgbImage) -> Result<(), String> {
+    let rows = BOTTOM_ROWS.min(shot.height());
+    let black_rows: Vec<u32> = (shot.height() - rows..shot.height())
+        .filter(|&y| (0..shot.width()).all(|x| near(shot.get_pixel(x, y), BLACK)))
+        .collect();
+    if black_rows.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}×{}: rows {black_rows:?} are all black: the app's window is shorter than the output",
+            shot.width(),
+            shot.height()
+        ))
+    }
+}
+
+/// First and last row, within the columns `columns`, holding a pixel of `colour`.
+fn rows_with(
+    shot: &image::RgbImage,
+    colour: [u8; 3],
+    columns: std::ops::Range<u32>,
+) -> Option<(u32, u32)> {
+    let rows: Vec<u32> = (0..shot.height())
+        .filter(|&y| {
+            columns
+                .clone()
+                .any(|x| x < shot.width() && near(shot.get_pixel(x, y), colour))
+        })
+        .collect();
+    Some((*rows.first()?, *rows.last()?))
+}
+
+/// The demo's unlock screen: the notice (ok-green border and text) on top, the heading «Хто
+/// працює?» (the first dark text, left of the notice's «OK» button) wholly below it.
+fn notice_above_heading(shot: &image::RgbImage) -> Result<(), String> {
+    // The notice spans the width but its «OK» button (dark text too) sits at the right end.
+    let left = 0..shot.width() * 3 / 4;
+    let Some((notice_top, notice_bottom)) = rows_with(shot, OK, left.clone()) else {
+        return Err("no notice drawn".to_owned());
+    };
+    let Some((heading_top, _)) = rows_with(shot, TEXT, left) else {
+        return Err("no heading drawn".to_owned());
+    };
+    if heading_top > notice_bottom {
+        Ok(())
+    } else {
+        Err(format!(
+            "the notice (rows {notice_top}–{notice_bottom}) covers the heading (from row {heading_top})"
+        ))
+    }
+}
+
+/// What the enrollment and unlock screens look like from afar: the theme's background over
+/// most of it, the wide primary button («Зареєструвати планшет», «Розблокувати»), dark text.
+fn first_screen_drawn(shot: &image::RgbImage) -> Result<(), String> {
     let (background, primary, text) = (
         share(shot, BACKGROUND),
         share(shot, PRIMARY),
@@ -377,12 +443,22 @@ fn running_as_root() -> bool {
     std::fs::metadata("/proc/self").unwrap().uid() == 0
 }
 
-#[test]
-fn kiosk_unit_starts_cage_and_the_app_draws_its_first_screen() {
+/// Starts the kiosk unit's command (with `extra` arguments after the app's own), waits until
+/// `drawn` accepts a screenshot of cage's output, stops everything and returns that screenshot
+/// (also saved as `name`.png in the test's folder).
+fn kiosk_screenshot(
+    extra: &[&str],
+    drawn: fn(&image::RgbImage) -> Result<(), String>,
+    name: &str,
+) -> image::RgbImage {
+    let _alone = ONE_KIOSK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let user = running_as_root().then_some(UNPRIVILEGED);
     let folders = Folders::new(user);
     let unit = std::fs::read_to_string(UNIT).unwrap();
-    let command = exec_start(&unit, &folders);
+    let mut command = exec_start(&unit, &folders);
+    command.extend(extra.iter().map(|&a| a.to_owned()));
     let env = environment(&unit, &folders);
     assert!(
         Path::new(&command[0]).exists(),
@@ -393,6 +469,7 @@ fn kiosk_unit_starts_cage_and_the_app_draws_its_first_screen() {
     let started = Instant::now();
     let mut kiosk = Kiosk::start(&command, &env, &folders, user);
     let mut last = String::from("no Wayland socket yet");
+    let kept = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-last.png"));
     let shot = loop {
         if let Some(status) = kiosk.cage.try_wait().unwrap() {
             panic!(
@@ -402,18 +479,17 @@ fn kiosk_unit_starts_cage_and_the_app_draws_its_first_screen() {
         }
         assert!(
             started.elapsed() < FIRST_SCREEN_WITHIN,
-            "no enrollment screen on cage's output within {FIRST_SCREEN_WITHIN:?} ({last}):\n{}",
+            "no first screen on cage's output within {FIRST_SCREEN_WITHIN:?} ({last}, {}):\n{}",
+            kept.display(),
             log_tail(&folders)
         );
         if let Some(socket) = wayland_socket(&folders.runtime) {
             match screenshot(&folders.runtime, &socket) {
-                Ok(shot) => match enrollment_screen_drawn(&shot) {
+                Ok(shot) => match drawn(&shot) {
                     Ok(()) => break shot,
                     Err(summary) => {
                         // Kept for a person to look at when the wait runs out.
-                        let _ = shot.save(
-                            Path::new(env!("CARGO_TARGET_TMPDIR")).join("kiosk-last-screen.png"),
-                        );
+                        let _ = shot.save(&kept);
                         last = summary;
                     }
                 },
@@ -423,7 +499,7 @@ fn kiosk_unit_starts_cage_and_the_app_draws_its_first_screen() {
         std::thread::sleep(Duration::from_millis(250));
     };
     let first_screen = started.elapsed();
-    let saved = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kiosk-first-screen.png");
+    let saved = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.png"));
     shot.save(&saved).unwrap();
     println!("first screen after {first_screen:?}: {}", saved.display());
 
@@ -434,4 +510,43 @@ fn kiosk_unit_starts_cage_and_the_app_draws_its_first_screen() {
         live_in_group(group)
     );
     assert!(live_in_group(group).is_empty());
+    shot
+}
+
+#[test]
+fn kiosk_unit_starts_cage_and_the_app_draws_its_first_screen() {
+    kiosk_screenshot(&[], first_screen_drawn, "kiosk-first-screen");
+}
+
+/// Fails today: under cage 0.1.4 winit draws its own window frame (cage offers no server-side
+/// decorations) and makes the window one title bar (35 px, sctk-adwaita's header) shorter than
+/// the output, its header off screen above and cage's black background below. Hiding the frame
+/// (`no-frame`) gives the right size, but cage's headless output then kept showing the app's
+/// first frame (a notice set later never appeared), so that is not the fix either; fullscreen
+/// is ignored by cage 0.1.4. Run it with `--ignored` when trying a fix.
+#[test]
+#[ignore = "issue #15: the 35 px band under cage is not fixed yet (see the comment)"]
+fn kiosk_fills_the_whole_output() {
+    let shot = kiosk_screenshot(&[], first_screen_drawn, "kiosk-whole-output");
+    if let Err(band) = no_black_band_at_the_bottom(&shot) {
+        panic!("{band}");
+    }
+}
+
+#[test]
+fn demo_in_the_kiosk_shows_its_notice_above_the_heading() {
+    // The demo's notice (its passphrase) is on screen from the start, over the unlock screen.
+    let shot = kiosk_screenshot(
+        &["--demo"],
+        |shot| {
+            first_screen_drawn(shot)?;
+            rows_with(shot, OK, 0..shot.width())
+                .map(|_| ())
+                .ok_or_else(|| "no notice yet".to_owned())
+        },
+        "kiosk-demo-unlock",
+    );
+    if let Err(overlap) = notice_above_heading(&shot) {
+        panic!("{overlap}");
+    }
 }

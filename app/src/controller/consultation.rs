@@ -15,6 +15,7 @@ use time::PrimitiveDateTime;
 use super::{Controller, OPEN_DRAFT, act};
 use crate::error::Result;
 use crate::i18n::{Lang, Message};
+use crate::planned_visit::PlannedVisit;
 use crate::ui::{App, AppWindow, ConsultationPage, Screen, ServicePage, ServiceRow, TodayPage};
 
 /// Where the consultation being entered came from: what saving it closes.
@@ -73,14 +74,6 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
     }
 }
 
-fn place_of_visit(place: Option<&str>) -> i32 {
-    match place {
-        Some("hospital") => 1,
-        Some("care_facility") => 2,
-        _ => 0,
-    }
-}
-
 fn place_kind(place: i32) -> ConsultationPlace {
     match place {
         1 => ConsultationPlace::Hospital,
@@ -125,20 +118,13 @@ pub fn clear_screen(window: &AppWindow) {
 impl Controller {
     /// A planned visit from Today: its place and first service, its time as the label.
     fn consultation_for_visit(&mut self, window: &AppWindow, visit_id: &str) -> Result<()> {
-        let details = self.vault()?.get_setting(&format!("visit.{visit_id}"))?;
-        let json = details
-            .and_then(|v| serde_json::from_slice::<serde_json::Value>(&v).ok())
-            .unwrap_or_default();
-        let service = json["services"]
-            .as_array()
-            .and_then(|l| l.first())
-            .and_then(|s| s.as_str())
-            .map(str::to_owned);
+        let visit = PlannedVisit::load(self.vault()?, visit_id)?.unwrap_or_default();
+        let service = visit.first_service().map(str::to_owned);
         let origin = ConsultationOrigin {
             visit_id: Some(visit_id.to_owned()),
             draft_case_id: None,
         };
-        let place = place_of_visit(json["place"].as_str());
+        let place = i32::from(visit.place.screen_index());
         self.open_consultation(window, origin, place, service)
     }
 
@@ -173,11 +159,8 @@ impl Controller {
         let lang = self.lang();
         let page = window.global::<ConsultationPage>();
         let visit_label = match &origin.visit_id {
-            Some(id) => self
-                .vault()?
-                .get_setting(&format!("visit.{id}"))?
-                .and_then(|v| serde_json::from_slice::<serde_json::Value>(&v).ok())
-                .and_then(|json| json["time"].as_str().map(str::to_owned))
+            Some(id) => PlannedVisit::load(self.vault()?, id)?
+                .map(|visit| visit.time)
                 .unwrap_or_default(),
             None => String::new(),
         };
@@ -266,7 +249,7 @@ impl Controller {
         self.vault()?.transaction(|tx| {
             crate::consultations::save(tx, &consultation)?;
             if let Some(visit) = &origin.visit_id {
-                tx.put_setting(&format!("visit.done.{visit}"), b"1")?;
+                tx.put_setting(&crate::planned_visit::done_setting(visit), b"1")?;
             }
             if let Some(case_id) = &dropped_draft {
                 tx.delete_draft(case_id)?;

@@ -7,6 +7,7 @@
 //! It must never do I/O, read the clock or draw random numbers: time and randomness are passed
 //! in by the caller, so every rule here is a plain function that tests can pin down exactly.
 
+pub mod applicant_form;
 pub mod calendar;
 pub mod case;
 pub mod case_number;
