@@ -13,7 +13,7 @@ use fieldkit_app::config::AppConfig;
 use fieldkit_app::i18n::{Lang, apply};
 use fieldkit_app::ui::*;
 use fieldkit_app::{RunningApp, demo};
-use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
+use i_slint_backend_testing::{ElementHandle, TestingBackend, TestingBackendOptions};
 use slint::platform::{PointerEventButton, WindowEvent};
 use slint::{ComponentHandle, LogicalPosition, LogicalSize, Model};
 
@@ -54,13 +54,21 @@ fn wait(app: &RunningApp, mut done: impl FnMut(&RunningApp) -> bool) {
     }
 }
 
-fn sign_on_pad(app: &RunningApp, top: f32) {
+/// Draws two strokes inside the pad with this accessible label, wherever the layout put it.
+fn sign_on_pad(app: &RunningApp, pad_label: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let pad = ElementHandle::find_by_accessible_label(&app.window, pad_label)
+        .next()
+        .ok_or_else(|| format!("no signature pad labelled {pad_label:?} on screen"))?;
+    let origin = pad.absolute_position();
+    let size = pad.size();
     let window = app.window.window();
     for stroke in 0..2 {
         let at = |t: f32| {
             LogicalPosition::new(
-                200.0 + 900.0 * t,
-                top + 60.0 * stroke as f32 + 30.0 * (t * 15.0).sin(),
+                origin.x + size.width * (0.1 + 0.8 * t),
+                origin.y
+                    + size.height * (0.35 + 0.25 * stroke as f32)
+                    + size.height * 0.12 * (t * 15.0).sin(),
             )
         };
         window.dispatch_event(WindowEvent::PointerPressed {
@@ -79,6 +87,7 @@ fn sign_on_pad(app: &RunningApp, top: f32) {
         });
     }
     app.pump();
+    Ok(())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -175,7 +184,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     app.window.global::<InkPage>().invoke_done();
     sign.invoke_hand_to_applicant();
     app.pump();
-    sign_on_pad(&app, 900.0);
+    sign_on_pad(&app, "Підпис заявника")?;
     shoot(&app, &out, "10-applicant-signs")?;
     finish(&app, &out)
 }
@@ -185,7 +194,7 @@ fn finish(app: &RunningApp, out: &Path) -> Result<(), Box<dyn std::error::Error>
     sign.invoke_sign();
     sign.set_leave_passphrase(demo::DEMO_PASSPHRASE.into());
     sign.invoke_leave_applicant_mode();
-    sign_on_pad(app, 950.0);
+    sign_on_pad(app, "Підпис адміністратора")?;
     sign.invoke_sign();
     app.pump();
     sign.invoke_seal();
