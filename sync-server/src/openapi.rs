@@ -48,7 +48,7 @@ pub fn document() -> Value {
             "/v1/uploads/{id}": {
                 "head": { "summary": "tus offset", "parameters": id_and_tus(),
                           "responses": { "200": { "description": "Upload-Offset, Upload-Length" }, "401": { "description": "no client certificate" }, "404": { "description": "unknown" }, "410": { "description": "terminated or expired" }, "412": { "description": "wrong Tus-Resumable" } } },
-                "patch": { "summary": "tus append", "parameters": id_and_tus(),
+                "patch": { "summary": "tus append", "parameters": append_headers(),
                            "requestBody": { "required": true, "content": { "application/offset+octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
                            "responses": with(json!({ "204": { "description": "appended; Upload-Offset" } }), error_responses(&[400, 401, 403, 404, 409, 410, 412, 413, 415, 460])) },
                 "delete": { "summary": "tus termination", "parameters": id_and_tus(),
@@ -63,49 +63,50 @@ pub fn document() -> Value {
                 "responses": with(json!({ "204": { "description": "recorded; the audit head is anchored" } }), error_responses(&[400, 401, 403, 409, 413])) } },
             "/v1/catalog": { "get": {
                 "summary": "The latest service catalog, if newer than `since`, with the server's limits",
-                "parameters": [ { "name": "since", "in": "query", "schema": { "type": "integer" } } ],
-                "responses": with(json!({ "200": { "description": "version, catalog (TOML), max_upload_bytes" }, "204": { "description": "nothing newer" } }), error_responses(&[401, 403])) } },
+                "parameters": [ { "name": "since", "in": "query", "schema": { "type": "integer", "minimum": 0, "maximum": u64::MAX } } ],
+                "responses": with(with(json!({ "200": { "description": "version, catalog (TOML), max_upload_bytes" }, "204": { "description": "nothing newer" } }), query_refused()), error_responses(&[401, 403])) } },
             "/v1/visits": { "get": {
                 "summary": "Visits planned for this tablet after `since`",
-                "parameters": [ { "name": "since", "in": "query", "schema": { "type": "integer" } } ],
-                "responses": with(json!({ "200": { "description": "visits and the next cursor" } }), error_responses(&[401, 403])) } },
+                "parameters": [ { "name": "since", "in": "query", "schema": signed_cursor() } ],
+                "responses": with(with(json!({ "200": { "description": "visits and the next cursor" } }), query_refused()), error_responses(&[401, 403])) } },
             "/v1/keys": { "get": {
                 "summary": "The current sealing key (changes when rotated) and the receipt key",
                 "responses": with(json!({ "200": { "description": "sealing_key_id, sealing_public_key, receipt_public_key (hex), device_ca (SHA-256 of the CA that issues now)" } }), error_responses(&[401, 403])) } },
             "/v1/certificate": { "post": {
                 "summary": "A new client certificate from the current device CA for a new TLS key (after a device CA rotation)",
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["tls_public_key"], "properties": { "tls_public_key": { "type": "string", "description": "uncompressed P-256 point, base64" } } } } } },
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["tls_public_key"], "properties": { "tls_public_key": p256_point() } } } } },
                 "responses": with(json!({ "200": { "description": "client_certificate (DER, base64) and device_ca (SHA-256 hex)" } }), error_responses(&[400, 401, 403, 422])) } },
             "/v1/commands": { "get": {
                 "summary": "Commands for this tablet (such as wipe), each handed over once; also over the tablet's command-only certificate, and to a revoked tablet",
                 "responses": with(json!({ "200": { "description": "commands" } }), error_responses(&[401, 403])) } },
             "/v1/commands/certificate": { "post": {
                 "summary": "A certificate good for the command feed only, for a TLS key the tablet keeps outside its vault (so a locked tablet picks up a wipe); replaces the earlier one",
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["tls_public_key"], "properties": { "tls_public_key": { "type": "string", "description": "uncompressed P-256 point, base64" } } } } } },
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["tls_public_key"], "properties": { "tls_public_key": p256_point() } } } } },
                 "responses": with(json!({ "200": { "description": "client_certificate (DER, base64) and device_ca (SHA-256 hex)" } }), error_responses(&[400, 401, 403, 422])) } },
             "/v1/status": { "get": {
-                "summary": "Status changes of this tablet's cases", "parameters": [ { "name": "since", "in": "query", "schema": { "type": "integer" } } ],
-                "responses": with(json!({ "200": { "description": "events and the next cursor" } }), error_responses(&[401, 403])) } }
+                "summary": "Status changes of this tablet's cases", "parameters": [ { "name": "since", "in": "query", "schema": signed_cursor() } ],
+                "responses": with(with(json!({ "200": { "description": "events and the next cursor" } }), query_refused()), error_responses(&[401, 403])) } }
         },
         "components": { "schemas": {
             "Error": { "type": "object", "required": ["code", "message"], "properties": {
                 "code": { "type": "string", "description": "stable: not_found, gone, wrong_offset, checksum_mismatch, unsupported_checksum, too_large, unauthenticated, invalid_enroll_code, tus_version, wrong_content_type, audit_rollback, device_revoked, unknown_device, bad_envelope, missing_part, conflict, mismatch, malformed_request, too_many_attempts (429, with Retry-After), too_many_uploads (429), pending_bytes_quota (507), storage" },
                 "message": { "type": "string" } } },
             "EnrollRequest": { "type": "object", "required": ["code", "device_id", "signing_public_key", "tls_public_key"],
-                "properties": { "code": { "type": "string" }, "device_id": { "type": "string", "maxLength": 32 },
-                                "signing_public_key": { "type": "string", "description": "Ed25519, hex" },
-                                "tls_public_key": { "type": "string", "description": "uncompressed P-256 point, base64" } } },
+                "properties": { "code": { "type": "string" }, "device_id": { "type": "string", "pattern": "^[A-Za-z0-9-]{1,32}$" },
+                                "signing_public_key": { "type": "string", "pattern": "^[0-9A-Fa-f]{64}$", "description": "Ed25519, 32 bytes, hex" },
+                                "tls_public_key": base64_text("the TLS key: uncompressed P-256 point; a string that decodes but is not a point on the curve is refused with 400 mismatch, after the code is checked") } },
             "EnrollResponse": { "type": "object", "properties": { "device_id": { "type": "string" }, "client_certificate": { "type": "string" },
                 "sealing_key_id": { "type": "string" }, "sealing_public_key": { "type": "string" }, "receipt_public_key": { "type": "string" } } },
-            "Commit": { "type": "object", "required": ["manifest", "signature"], "properties": { "manifest": { "type": "string" }, "signature": { "type": "string" } } },
+            "Commit": { "type": "object", "required": ["manifest", "signature"], "description": "A manifest that does not open, whose signature does not verify with the tablet's key, or whose envelope id is not the path's, is refused with 400 bad_envelope or mismatch.",
+                "properties": { "manifest": base64_text("the signed manifest"), "signature": base64_text("Ed25519 signature of the manifest") } },
             "DeviceReport": { "type": "object", "required": ["cases_sealed", "envelopes_waiting", "audit_seq", "audit_hash"],
-                "properties": { "cases_sealed": { "type": "integer" }, "envelopes_waiting": { "type": "integer" },
-                                "last_case_number": { "type": ["string", "null"] }, "audit_seq": { "type": "integer" }, "audit_hash": { "type": "string" },
+                "properties": { "cases_sealed": counter(), "envelopes_waiting": counter(),
+                                "last_case_number": { "type": ["string", "null"] }, "audit_seq": counter(), "audit_hash": { "type": "string" },
                                 "waiting_cases": { "type": "array", "items": { "type": "string" } },
                                 "consultations": { "type": "array", "maxItems": 20000, "items": { "$ref": "#/components/schemas/ConsultationCount" } } } },
             "ConsultationCount": { "type": "object", "required": ["day", "count"],
                 "description": "Consultations without a case (regulation 2.36) on one day about one service; no service_code for «інше питання». Counts only, never what was asked.",
-                "properties": { "day": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" }, "service_code": { "type": "string", "minLength": 1, "maxLength": 64 }, "count": { "type": "integer", "minimum": 0 } } },
+                "properties": { "day": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" }, "service_code": { "type": "string", "minLength": 1, "maxLength": 64 }, "count": counter() } },
             "SignedReceipt": { "type": "object", "properties": { "receipt": { "type": "string" }, "signature": { "type": "string" } } }
         } }
     })
@@ -114,7 +115,7 @@ pub fn document() -> Value {
 fn with_length() -> Value {
     let mut parameters = tus_headers();
     if let Some(list) = parameters.as_array_mut() {
-        list.push(json!({ "name": "Upload-Length", "in": "header", "required": true, "schema": { "type": "integer" } }));
+        list.push(json!({ "name": "Upload-Length", "in": "header", "required": true, "schema": { "type": "integer", "minimum": 0, "maximum": u64::MAX } }));
     }
     parameters
 }
@@ -123,8 +124,50 @@ fn id_and_tus() -> Value {
     let mut parameters = tus_headers();
     if let Some(list) = parameters.as_array_mut() {
         list.push(
-            json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }),
+            json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-f]{32}$" } }),
         );
     }
     parameters
+}
+
+/// PATCH's headers: where the chunk starts, and optionally its checksum (tus checksum
+/// extension: "sha1 <base64>" or "sha256 <base64>"; one that does not match is 460).
+fn append_headers() -> Value {
+    let mut parameters = id_and_tus();
+    if let Some(list) = parameters.as_array_mut() {
+        list.push(json!({ "name": "Upload-Offset", "in": "header", "required": true, "schema": { "type": "integer", "minimum": 0, "maximum": u64::MAX } }));
+        list.push(json!({ "name": "Upload-Checksum", "in": "header", "required": false,
+                          "schema": { "type": "string", "pattern": "^(sha1|sha256) (?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$" } }));
+    }
+    parameters
+}
+
+/// A 400 from a query string the server cannot read (a cursor that is not a number, or given
+/// twice): axum's own plain-text answer, before the route runs.
+fn query_refused() -> Value {
+    json!({ "400": { "description": "the query string cannot be read", "content": { "text/plain": { "schema": { "type": "string" } } } } })
+}
+
+/// The cursor of the status and visit feeds: a signed 64-bit number.
+fn signed_cursor() -> Value {
+    json!({ "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX })
+}
+
+/// A count the tablet reports: an unsigned 64-bit number.
+fn counter() -> Value {
+    json!({ "type": "integer", "minimum": 0, "maximum": u64::MAX })
+}
+
+/// Standard base64 with padding and no stray bits in the last character: the only form the
+/// server decodes.
+fn base64_text(description: &str) -> Value {
+    json!({ "type": "string", "contentEncoding": "base64", "description": description,
+            "pattern": "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$" })
+}
+
+/// An uncompressed P-256 point (65 bytes, first 0x04) in standard base64: 88 characters.
+fn p256_point() -> Value {
+    json!({ "type": "string", "contentEncoding": "base64",
+            "description": "uncompressed P-256 point (65 bytes starting 0x04), base64; one that is not on the curve is refused with 400 mismatch",
+            "pattern": "^B[A-Za-z0-9+/]{85}[AEIMQUYcgkosw048]=$" })
 }

@@ -67,7 +67,11 @@ async fn schemathesis_finds_the_server_does_what_its_document_says() {
     .unwrap();
 
     let schema = format!("{}/v1/openapi.json", server.url);
+    let settings = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemathesis");
     let output = schemathesis()
+        // What each check accepts beyond its defaults, and why (tus's 412, semantic refusals).
+        .arg("--config-file")
+        .arg(settings.join("config.toml"))
         .arg("run")
         .arg(&schema)
         .args(["--checks", "all"])
@@ -83,6 +87,8 @@ async fn schemathesis_finds_the_server_does_what_its_document_says() {
         .arg("--tls-verify")
         .arg(files.join("ca.pem"))
         .args(["--no-color", "--output-truncate", "false"])
+        // Sends tus chunks (application/offset+octet-stream) as raw bytes.
+        .env("SCHEMATHESIS_HOOKS", settings.join("hooks.py"))
         .current_dir(files)
         .output()
         .unwrap();
