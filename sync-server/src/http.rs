@@ -715,7 +715,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route(
             "/v1/openapi.json",
-            get(|| async { Json(crate::openapi::document()) }),
+            get(|State(state): Shared| async move {
+                Json(crate::openapi::document(state.limits.max_size))
+            }),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -22,8 +22,9 @@ fn tus_headers() -> Value {
     json!([{ "name": "Tus-Resumable", "in": "header", "required": true, "schema": { "const": "1.0.0" } }])
 }
 
-/// The document.
-pub fn document() -> Value {
+/// The document, for a server that takes uploads of at most `max_upload_bytes` (the
+/// `Upload-Length` it accepts).
+pub fn document(max_upload_bytes: u64) -> Value {
     json!({
         "openapi": "3.1.0",
         "info": { "title": "fieldkit sync API", "version": env!("CARGO_PKG_VERSION"),
@@ -42,16 +43,20 @@ pub fn document() -> Value {
                 "responses": with(json!({ "200": { "description": "enrolled", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrollResponse" } } } } }), error_responses(&[400, 403, 409, 413, 429])) } },
             "/v1/uploads": {
                 "options": { "summary": "tus capabilities", "responses": { "204": { "description": "Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm" } } },
-                "post": { "summary": "tus creation", "parameters": with_length(),
+                "post": { "summary": "tus creation", "parameters": with_length(max_upload_bytes),
                           "description": "Each tablet may have a limited number of unfinished uploads (429 too_many_uploads) and bytes uploaded but not yet in a committed envelope (507 pending_bytes_quota, counted by declared Upload-Length) at once; finishing, committing, terminating or expiry gives them back. Unfinished uploads past Upload-Expires are deleted by a sweeper.",
-                          "responses": with(json!({ "201": { "description": "created; Location names the upload" } }), error_responses(&[400, 401, 403, 412, 413, 429, 507])) } },
+                          "responses": with(json!({ "201": { "description": "created; Location names the upload",
+                                                             "headers": { "Location": header_text(true), "Upload-Expires": header_text(true), "Tus-Resumable": header_text(true) },
+                                                             "links": upload_links() } }), error_responses(&[400, 401, 403, 412, 413, 429, 507])) } },
             "/v1/uploads/{id}": {
-                "head": { "summary": "tus offset", "parameters": id_and_tus(),
-                          "responses": { "200": { "description": "Upload-Offset, Upload-Length" }, "401": { "description": "no client certificate" }, "404": { "description": "unknown" }, "410": { "description": "terminated or expired" }, "412": { "description": "wrong Tus-Resumable" } } },
-                "patch": { "summary": "tus append", "parameters": append_headers(),
+                "head": { "summary": "tus offset", "operationId": "tusOffset", "parameters": id_and_tus(),
+                          "responses": { "200": { "description": "where the upload is", "headers": { "Upload-Offset": header_text(true), "Upload-Length": header_text(true), "Tus-Resumable": header_text(true) } },
+                                         "401": { "description": "no client certificate" }, "403": { "description": "the device is revoked" }, "404": { "description": "unknown" },
+                                         "410": { "description": "terminated or expired" }, "412": { "description": "wrong Tus-Resumable" } } },
+                "patch": { "summary": "tus append", "operationId": "tusAppend", "parameters": append_headers(),
                            "requestBody": { "required": true, "content": { "application/offset+octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
-                           "responses": with(json!({ "204": { "description": "appended; Upload-Offset" } }), error_responses(&[400, 401, 403, 404, 409, 410, 412, 413, 415, 460])) },
-                "delete": { "summary": "tus termination", "parameters": id_and_tus(),
+                           "responses": with(json!({ "204": { "description": "appended", "headers": { "Upload-Offset": header_text(true), "Tus-Resumable": header_text(true) } } }), error_responses(&[400, 401, 403, 404, 409, 410, 412, 413, 415, 460])) },
+                "delete": { "summary": "tus termination", "operationId": "tusTerminate", "parameters": id_and_tus(),
                             "responses": with(json!({ "204": { "description": "terminated" } }), error_responses(&[401, 403, 404, 410, 412])) } },
             "/v1/envelopes/{id}": { "put": {
                 "summary": "Commit a sealed envelope", "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } } ],
@@ -100,22 +105,25 @@ pub fn document() -> Value {
             "Commit": { "type": "object", "required": ["manifest", "signature"], "description": "A manifest that does not open, whose signature does not verify with the tablet's key, or whose envelope id is not the path's, is refused with 400 bad_envelope or mismatch.",
                 "properties": { "manifest": base64_text("the signed manifest"), "signature": base64_text("Ed25519 signature of the manifest") } },
             "DeviceReport": { "type": "object", "required": ["cases_sealed", "envelopes_waiting", "audit_seq", "audit_hash"],
+                "description": "Counts are JSON integers written without a fraction: 1.0, which JSON Schema also calls an integer, is refused with 400 malformed_request.",
                 "properties": { "cases_sealed": counter(), "envelopes_waiting": counter(),
                                 "last_case_number": { "type": ["string", "null"] }, "audit_seq": counter(), "audit_hash": { "type": "string" },
                                 "waiting_cases": { "type": "array", "items": { "type": "string" } },
                                 "consultations": { "type": "array", "maxItems": 20000, "items": { "$ref": "#/components/schemas/ConsultationCount" } } } },
             "ConsultationCount": { "type": "object", "required": ["day", "count"],
                 "description": "Consultations without a case (regulation 2.36) on one day about one service; no service_code for «інше питання». Counts only, never what was asked.",
-                "properties": { "day": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" }, "service_code": { "type": "string", "minLength": 1, "maxLength": 64 }, "count": counter() } },
+                "properties": { "day": { "type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$", "description": "YYYY-MM-DD: month 01–12, day 01–31" },
+                                "service_code": { "type": ["string", "null"], "minLength": 1, "maxLength": 64, "description": "1 to 64 bytes of UTF-8; absent or null for «інше питання»" }, "count": counter() } },
             "SignedReceipt": { "type": "object", "properties": { "receipt": { "type": "string" }, "signature": { "type": "string" } } }
         } }
     })
 }
 
-fn with_length() -> Value {
+fn with_length(max_upload_bytes: u64) -> Value {
     let mut parameters = tus_headers();
     if let Some(list) = parameters.as_array_mut() {
-        list.push(json!({ "name": "Upload-Length", "in": "header", "required": true, "schema": { "type": "integer", "minimum": 0, "maximum": u64::MAX } }));
+        // Longer than the server's maximum is 413 too_large (Tus-Max-Size says the same).
+        list.push(json!({ "name": "Upload-Length", "in": "header", "required": true, "schema": { "type": "integer", "minimum": 0, "maximum": max_upload_bytes } }));
     }
     parameters
 }
@@ -170,4 +178,20 @@ fn p256_point() -> Value {
     json!({ "type": "string", "contentEncoding": "base64",
             "description": "uncompressed P-256 point (65 bytes starting 0x04), base64; one that is not on the curve is refused with 400 mismatch",
             "pattern": "^B[A-Za-z0-9+/]{85}[AEIMQUYcgkosw048]=$" })
+}
+
+/// A response header the server always (or sometimes) sends.
+fn header_text(required: bool) -> Value {
+    json!({ "required": required, "schema": { "type": "string" } })
+}
+
+/// An upload created is the one its offset, append and termination take: its id is the last
+/// part of Location (schemathesis's stateful phase follows these links).
+fn upload_links() -> Value {
+    let id = "$response.header.Location#regex:/v1/uploads/([0-9a-f]+)$";
+    json!({
+        "Offset": { "operationId": "tusOffset", "parameters": { "id": id } },
+        "Append": { "operationId": "tusAppend", "parameters": { "id": id } },
+        "Terminate": { "operationId": "tusTerminate", "parameters": { "id": id } }
+    })
 }
