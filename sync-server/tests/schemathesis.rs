@@ -67,6 +67,10 @@ async fn schemathesis_finds_the_server_does_what_its_document_says() {
     .unwrap();
 
     let schema = format!("{}/v1/openapi.json", server.url);
+    // A longer or different run: FIELDKIT_SCHEMATHESIS_EXAMPLES, FIELDKIT_SCHEMATHESIS_SEED.
+    let examples =
+        std::env::var("FIELDKIT_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "25".to_owned());
+    let seed = std::env::var("FIELDKIT_SCHEMATHESIS_SEED").unwrap_or_else(|_| "16".to_owned());
     let settings = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemathesis");
     let output = schemathesis()
         // What each check accepts beyond its defaults, and why (tus's 412, semantic refusals).
@@ -78,7 +82,14 @@ async fn schemathesis_finds_the_server_does_what_its_document_says() {
         .args(["--phases", "examples,coverage,fuzzing,stateful"])
         // Bounded so the whole run stays within a couple of minutes on a busy machine; the
         // seed makes a failure reproducible.
-        .args(["--max-examples", "25", "--seed", "16", "--workers", "2"])
+        .args([
+            "--max-examples",
+            &examples,
+            "--seed",
+            &seed,
+            "--workers",
+            "2",
+        ])
         .args(["--request-timeout", "20"])
         .arg("--request-cert")
         .arg(files.join("cert.pem"))
@@ -95,6 +106,8 @@ async fn schemathesis_finds_the_server_does_what_its_document_says() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     server.stop();
+    // The summary (phases, operations, cases generated) shows with --nocapture.
+    println!("{stdout}");
     assert!(
         output.status.success(),
         "schemathesis found the server and its document disagree:\n{stdout}\n{stderr}"
