@@ -69,11 +69,11 @@ pub fn document(max_upload_bytes: u64) -> Value {
             "/v1/catalog": { "get": {
                 "summary": "The latest service catalog, if newer than `since`, with the server's limits",
                 "parameters": [ { "name": "since", "in": "query", "schema": { "type": "integer", "minimum": 0, "maximum": u64::MAX } } ],
-                "responses": with(with(json!({ "200": { "description": "version, catalog (TOML), max_upload_bytes" }, "204": { "description": "nothing newer" } }), query_refused()), error_responses(&[401, 403])) } },
+                "responses": with(json!({ "200": { "description": "version, catalog (TOML), max_upload_bytes" }, "204": { "description": "nothing newer" } }), error_responses(&[400, 401, 403])) } },
             "/v1/visits": { "get": {
                 "summary": "Visits planned for this tablet after `since`",
                 "parameters": [ { "name": "since", "in": "query", "schema": signed_cursor() } ],
-                "responses": with(with(json!({ "200": { "description": "visits and the next cursor" } }), query_refused()), error_responses(&[401, 403])) } },
+                "responses": with(json!({ "200": { "description": "visits and the next cursor" } }), error_responses(&[400, 401, 403])) } },
             "/v1/keys": { "get": {
                 "summary": "The current sealing key (changes when rotated) and the receipt key",
                 "responses": with(json!({ "200": { "description": "sealing_key_id, sealing_public_key, receipt_public_key (hex), device_ca (SHA-256 of the CA that issues now)" } }), error_responses(&[401, 403])) } },
@@ -90,7 +90,7 @@ pub fn document(max_upload_bytes: u64) -> Value {
                 "responses": with(json!({ "200": { "description": "client_certificate (DER, base64) and device_ca (SHA-256 hex)" } }), error_responses(&[400, 401, 403, 422])) } },
             "/v1/status": { "get": {
                 "summary": "Status changes of this tablet's cases", "parameters": [ { "name": "since", "in": "query", "schema": signed_cursor() } ],
-                "responses": with(with(json!({ "200": { "description": "events and the next cursor" } }), query_refused()), error_responses(&[401, 403])) } }
+                "responses": with(json!({ "200": { "description": "events and the next cursor" } }), error_responses(&[400, 401, 403])) } }
         },
         "components": { "schemas": {
             "Error": { "type": "object", "required": ["code", "message"], "properties": {
@@ -148,12 +148,6 @@ fn append_headers() -> Value {
                           "schema": { "type": "string", "pattern": "^(sha1|sha256) (?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$" } }));
     }
     parameters
-}
-
-/// A 400 from a query string the server cannot read (a cursor that is not a number, or given
-/// twice): axum's own plain-text answer, before the route runs.
-fn query_refused() -> Value {
-    json!({ "400": { "description": "the query string cannot be read", "content": { "text/plain": { "schema": { "type": "string" } } } } })
 }
 
 /// The cursor of the status and visit feeds: a signed 64-bit number.
