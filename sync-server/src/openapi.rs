@@ -68,11 +68,11 @@ pub fn document(max_upload_bytes: u64) -> Value {
                 "responses": with(json!({ "204": { "description": "recorded; the audit head is anchored" } }), error_responses(&[400, 401, 403, 409, 413])) } },
             "/v1/catalog": { "get": {
                 "summary": "The latest service catalog, if newer than `since`, with the server's limits",
-                "parameters": [ { "name": "since", "in": "query", "schema": { "type": "integer", "minimum": 0, "maximum": u64::MAX } } ],
+                "parameters": [ { "name": "since", "in": "query", "example": 0, "schema": { "type": "integer", "minimum": 0, "maximum": u64::MAX } } ],
                 "responses": with(json!({ "200": { "description": "version, catalog (TOML), max_upload_bytes" }, "204": { "description": "nothing newer" } }), error_responses(&[400, 401, 403])) } },
             "/v1/visits": { "get": {
                 "summary": "Visits planned for this tablet after `since`",
-                "parameters": [ { "name": "since", "in": "query", "schema": signed_cursor() } ],
+                "parameters": [ { "name": "since", "in": "query", "example": 0, "schema": signed_cursor() } ],
                 "responses": with(json!({ "200": { "description": "visits and the next cursor" } }), error_responses(&[400, 401, 403])) } },
             "/v1/keys": { "get": {
                 "summary": "The current sealing key (changes when rotated) and the receipt key",
@@ -89,7 +89,7 @@ pub fn document(max_upload_bytes: u64) -> Value {
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["tls_public_key"], "properties": { "tls_public_key": p256_point() } } } } },
                 "responses": with(json!({ "200": { "description": "client_certificate (DER, base64) and device_ca (SHA-256 hex)" } }), error_responses(&[400, 401, 403, 422])) } },
             "/v1/status": { "get": {
-                "summary": "Status changes of this tablet's cases", "parameters": [ { "name": "since", "in": "query", "schema": signed_cursor() } ],
+                "summary": "Status changes of this tablet's cases", "parameters": [ { "name": "since", "in": "query", "example": 0, "schema": signed_cursor() } ],
                 "responses": with(json!({ "200": { "description": "events and the next cursor" } }), error_responses(&[400, 401, 403])) } }
         },
         "components": { "schemas": {
@@ -97,6 +97,8 @@ pub fn document(max_upload_bytes: u64) -> Value {
                 "code": { "type": "string", "description": "stable: not_found, gone, wrong_offset, checksum_mismatch, unsupported_checksum, too_large, unauthenticated, invalid_enroll_code, tus_version, wrong_content_type, audit_rollback, device_revoked, unknown_device, bad_envelope, missing_part, conflict, mismatch, malformed_request, too_many_attempts (429, with Retry-After), too_many_uploads (429), pending_bytes_quota (507), storage" },
                 "message": { "type": "string" } } },
             "EnrollRequest": { "type": "object", "required": ["code", "device_id", "signing_public_key", "tls_public_key"],
+                "examples": [ { "code": "K7Q2-99XA", "device_id": "T07", "signing_public_key": "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+                                "tls_public_key": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE" } ],
                 "properties": { "code": { "type": "string" }, "device_id": { "type": "string", "pattern": "^[A-Za-z0-9-]{1,32}$" },
                                 "signing_public_key": { "type": "string", "pattern": "^[0-9A-Fa-f]{64}$", "description": "Ed25519, 32 bytes, hex" },
                                 "tls_public_key": base64_text("the TLS key: uncompressed P-256 point; a string that decodes but is not a point on the curve is refused with 400 mismatch, after the code is checked") } },
@@ -105,6 +107,9 @@ pub fn document(max_upload_bytes: u64) -> Value {
             "Commit": { "type": "object", "required": ["manifest", "signature"], "description": "A manifest that does not open, whose signature does not verify with the tablet's key, or whose envelope id is not the path's, is refused with 400 bad_envelope or mismatch.",
                 "properties": { "manifest": base64_text("the signed manifest"), "signature": base64_text("Ed25519 signature of the manifest") } },
             "DeviceReport": { "type": "object", "required": ["cases_sealed", "envelopes_waiting", "audit_seq", "audit_hash"],
+                "examples": [ { "cases_sealed": 3, "envelopes_waiting": 1, "last_case_number": "ЦНАП-2026-000123", "audit_seq": 41,
+                                "audit_hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "waiting_cases": ["ЦНАП-2026-000123"],
+                                "consultations": [ { "day": "2026-12-05", "service_code": "01-002", "count": 2 }, { "day": "2026-12-05", "count": 1 } ] } ],
                 "description": "Counts are JSON integers written without a fraction: 1.0, which JSON Schema also calls an integer, is refused with 400 malformed_request.",
                 "properties": { "cases_sealed": counter(), "envelopes_waiting": counter(),
                                 "last_case_number": { "type": ["string", "null"] }, "audit_seq": counter(), "audit_hash": { "type": "string" },
