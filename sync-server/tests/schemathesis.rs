@@ -82,14 +82,10 @@ async fn schemathesis_finds_the_server_does_what_its_document_says() {
         .args(["--phases", "examples,coverage,fuzzing,stateful"])
         // Bounded so the whole run stays within a couple of minutes on a busy machine; the
         // seed makes a failure reproducible.
-        .args([
-            "--max-examples",
-            &examples,
-            "--seed",
-            &seed,
-            "--workers",
-            "2",
-        ])
+        .args(["--max-examples", &examples, "--seed", &seed])
+        // One worker: hypothesis, in several threads under CPython 3.11, can fail inside
+        // `ast.parse` ("AST constructor recursion depth mismatch"), a tool error, not a finding.
+        .args(["--workers", "1"])
         .args(["--request-timeout", "20"])
         .arg("--request-cert")
         .arg(files.join("cert.pem"))
