@@ -42,7 +42,7 @@ pub fn document(max_upload_bytes: u64) -> Value {
                 "summary": "Enroll a tablet with a one-time code",
                 "description": "The code is checked before anything is signed. Attempts are counted per address: after five failures the address waits (429 too_many_attempts, Retry-After in seconds), a minute doubling up to an hour; an enrollment that succeeds forgets them.",
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrollRequest" } } } },
-                "responses": with(json!({ "200": { "description": "enrolled", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrollResponse" } } } } }), error_responses(&[400, 403, 409, 413, 429])) } },
+                "responses": with(json!({ "200": { "description": "enrolled", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EnrollResponse" } } } } }), with(error_responses(&[400, 403, 409, 413]), waited_out())) } },
             "/v1/uploads": {
                 "options": { "summary": "tus capabilities", "responses": { "204": { "description": "Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm" } } },
                 "post": { "summary": "tus creation", "parameters": with_length(max_upload_bytes),
@@ -196,4 +196,11 @@ fn upload_links() -> Value {
         "Append": { "operationId": "tusAppend", "parameters": { "id": id } },
         "Terminate": { "operationId": "tusTerminate", "parameters": { "id": id } }
     })
+}
+
+/// Enrollment's 429 too_many_attempts: the JSON error and how long the address waits.
+fn waited_out() -> Value {
+    json!({ "429": { "description": "too_many_attempts: this address waits before it may try again",
+                     "headers": { "Retry-After": { "required": true, "description": "seconds", "schema": { "type": "string", "pattern": "^[0-9]+$" } } },
+                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } })
 }
