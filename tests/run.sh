@@ -26,11 +26,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive "${sudo_if_needed[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# From PyPI: a real SMTP server for the e-mail tests, and tuspy, a third-party tus client.
+# From PyPI: a real SMTP server for the e-mail tests, tuspy, a third-party tus client, and
+# schemathesis, which tests the server against its OpenAPI document.
 python3 -c "import aiosmtpd" 2>/dev/null || python3 -m pip install --quiet aiosmtpd
 python3 -c "import tusclient" 2>/dev/null || python3 -m pip install --quiet tuspy
 # Selenium drives Debian's Chromium through Debian's ChromeDriver (no driver download).
 python3 -c "import selenium" 2>/dev/null || python3 -m pip install --quiet selenium
+# schemathesis checks the server against its own OpenAPI document (sync-server/tests/schemathesis.rs);
+# pinned, because its checks grow between versions.
+python3 -c "import schemathesis; assert schemathesis.__version__ == '4.32.5'" 2>/dev/null || python3 -m pip install --quiet schemathesis==4.32.5
 
 echo "== CUPS test queue"
 if [ "$(id -u)" -eq 0 ]; then bash tests/cups/setup.sh; else sudo bash tests/cups/setup.sh; fi

@@ -103,6 +103,16 @@ impl From<axum::extract::rejection::BytesRejection> for ServerError {
 
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
+impl From<axum::extract::rejection::QueryRejection> for ServerError {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        ServerError::Malformed(rejection.body_text())
+    }
+}
+
+/// A feed's query string, refused (a cursor that is not a number, or given twice) in the same
+/// JSON error form as every other refusal rather than axum's plain text.
+type FeedQuery<T> = Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>;
+
 fn device_of(state: &AppState, certificate: &ClientCertificate) -> Result<Device, ServerError> {
     let fingerprint = certificate
         .0
@@ -438,9 +448,10 @@ pub struct CatalogFeed {
 async fn catalog_feed(
     State(state): Shared,
     Extension(cert): Extension<ClientCertificate>,
-    axum::extract::Query(query): axum::extract::Query<CatalogQuery>,
+    query: FeedQuery<CatalogQuery>,
 ) -> Result<Response, ServerError> {
     device_of(&state, &cert)?;
+    let axum::extract::Query(query) = query?;
     Ok(match state.meta.catalog_since(query.since)? {
         Some((version, catalog)) => Json(CatalogFeed {
             version,
@@ -462,9 +473,10 @@ pub struct VisitFeed {
 async fn visit_feed(
     State(state): Shared,
     Extension(cert): Extension<ClientCertificate>,
-    axum::extract::Query(query): axum::extract::Query<StatusQuery>,
+    query: FeedQuery<StatusQuery>,
 ) -> Result<Json<VisitFeed>, ServerError> {
     let device = device_of(&state, &cert)?;
+    let axum::extract::Query(query) = query?;
     let rows = state.meta.visits_since(&device.device_id, query.since)?;
     let next = rows.last().map_or(query.since, |(id, _)| *id);
     let visits = rows
@@ -659,9 +671,10 @@ pub struct StatusFeed {
 async fn status_feed(
     State(state): Shared,
     Extension(cert): Extension<ClientCertificate>,
-    axum::extract::Query(query): axum::extract::Query<StatusQuery>,
+    query: FeedQuery<StatusQuery>,
 ) -> Result<Json<StatusFeed>, ServerError> {
     let device = device_of(&state, &cert)?;
+    let axum::extract::Query(query) = query?;
     let events = state
         .meta
         .status_events(&device.device_id, query.since, 500)?;
@@ -715,7 +728,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route(
             "/v1/openapi.json",
-            get(|| async { Json(crate::openapi::document()) }),
+            get(|State(state): Shared| async move {
+                Json(crate::openapi::document(state.limits.max_size))
+            }),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

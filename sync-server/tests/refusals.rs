@@ -110,6 +110,24 @@ async fn every_refusal_has_its_status_and_code() {
         .await
         .unwrap();
     assert_eq!(code_of(response).await, (400, "malformed_request".into()));
+    // A feed's cursor that is not a number, or is given twice: the same JSON refusal.
+    for query in ["since=soon", "since=1&since=2", "since=-1"] {
+        let feed = if query == "since=-1" {
+            "catalog"
+        } else {
+            "status"
+        };
+        let response = tablet
+            .get(format!("{base}/v1/{feed}?{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            code_of(response).await,
+            (400, "malformed_request".into()),
+            "{feed}?{query}"
+        );
+    }
     let huge = format!("{{\"code\":\"{}\"}}", "x".repeat(300 * 1024));
     let response = anonymous
         .post(format!("{base}/v1/enroll"))
