@@ -85,9 +85,11 @@ fn sealed_case(
             vec![seed ^ i; 150_000 + usize::from(i) * 1000],
         )
     }));
+    // A case's number names the device that seals it; the server refuses any other.
+    let case_number = format!("LV01/{}/2026/000001-5", device.device_id());
     let request = SealRequest {
         envelope_id,
-        case_number: "LV01/T07/2026/000001-5",
+        case_number: &case_number,
         created_at: now(),
         parts: &parts,
     };
