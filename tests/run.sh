@@ -35,6 +35,8 @@ python3 -c "import selenium" 2>/dev/null || python3 -m pip install --quiet selen
 # schemathesis checks the server against its own OpenAPI document (sync-server/tests/schemathesis.rs);
 # pinned, because its checks grow between versions.
 python3 -c "import schemathesis; assert schemathesis.__version__ == '4.32.5'" 2>/dev/null || python3 -m pip install --quiet schemathesis==4.32.5
+# Under pyenv a newly installed command (`st`) is reached through a shim made by a rehash.
+if command -v pyenv >/dev/null; then pyenv rehash; fi
 
 echo "== CUPS test queue"
 if [ "$(id -u)" -eq 0 ]; then bash tests/cups/setup.sh; else sudo bash tests/cups/setup.sh; fi
