@@ -688,6 +688,10 @@ pub const MAX_HEADERS: usize = 32 * 1024;
 /// Largest tus chunk accepted in one PATCH, and largest JSON body.
 pub const MAX_CHUNK: usize = 8 * 1024 * 1024;
 pub const MAX_JSON: usize = 256 * 1024;
+/// Largest device report: the whole consultation count is sent every time, and the most a
+/// report may carry (`MAX_CONSULTATION_COUNTS` counts with the longest service codes and
+/// counts, 2.64 MB as JSON) must fit, or a busy tablet's every report would be refused.
+pub const MAX_REPORT: usize = 4 * 1024 * 1024;
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -723,7 +727,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route(
             "/v1/report",
-            post(device_report).layer(DefaultBodyLimit::max(MAX_JSON)),
+            post(device_report).layer(DefaultBodyLimit::max(MAX_REPORT)),
         )
         .route("/metrics", get(metrics))
         .route(

@@ -29,8 +29,8 @@ pub fn document(max_upload_bytes: u64) -> Value {
         "openapi": "3.1.0",
         "info": { "title": "fieldkit sync API", "version": env!("CARGO_PKG_VERSION"),
                   "description": format!("Mutual TLS 1.3: every /v1 operation except enrollment and this document needs the client certificate issued at enrollment. \
-                      JSON bodies are at most {} bytes and a tus chunk (PATCH) at most {} bytes: a longer body is refused with 413 too_large, \
-                      and the connection may be closed before the rest of the body is read.", crate::http::MAX_JSON, crate::http::MAX_CHUNK) },
+                      JSON bodies are at most {} bytes (a device report {}) and a tus chunk (PATCH) at most {} bytes: a longer body is refused with 413 too_large, \
+                      and the connection may be closed before the rest of the body is read.", crate::http::MAX_JSON, crate::http::MAX_REPORT, crate::http::MAX_CHUNK) },
         "paths": {
             "/healthz": { "get": { "summary": "Liveness", "responses": { "200": { "description": "ok" } } } },
             "/metrics": { "get": { "summary": "Prometheus counters, for a scraper with the configured bearer token",
@@ -68,7 +68,7 @@ pub fn document(max_upload_bytes: u64) -> Value {
                 "responses": with(json!({ "200": { "description": "signed receipt (the same for the same envelope)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SignedReceipt" } } } } }), error_responses(&[400, 401, 403, 404, 409, 413, 422])) } },
             "/v1/report": { "post": {
                 "summary": "The tablet's counts and audit-chain head, at every sync",
-                "description": format!("The body is at most {} bytes (413 too_large), whatever the number of consultation counts.", crate::http::MAX_JSON),
+                "description": format!("The body is at most {} bytes (413 too_large): room for the most consultation counts a report may carry.", crate::http::MAX_REPORT),
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/DeviceReport" } } } },
                 "responses": with(json!({ "204": { "description": "recorded; the audit head is anchored" } }), error_responses(&[400, 401, 403, 409, 413])) } },
             "/v1/catalog": { "get": {

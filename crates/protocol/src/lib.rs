@@ -27,4 +27,4 @@ pub use manifest::{
     FORMAT_VERSION, HPKE_SUITE, Manifest, PartEntry, PartKind, PlainPart, SupplementKind,
 };
 pub use receipt::{CommitReceipt, SignedReceipt};
-pub use report::{ConsultationCount, DeviceReport};
+pub use report::{ConsultationCount, DeviceReport, MAX_CONSULTATION_COUNTS};
