@@ -20,7 +20,7 @@ use fieldkit_sync_server::local::LocalServer;
 use fieldkit_sync_server::office::db::OfficeDb;
 use fieldkit_sync_server::office::register::{self, Sources};
 use fieldkit_sync_server::office::supplements::{Taken, apply_pending};
-use fieldkit_sync_server::office::{actions, archive, db};
+use fieldkit_sync_server::office::{actions, archive, db, intake};
 use fieldkit_sync_server::setup::Layout;
 use fieldkit_sync_server::store::{FileBlobStore, MetadataStore};
 use ring::hmac;
@@ -179,6 +179,9 @@ async fn server_with_events(dir: &Path) -> (LocalServer, hmac::Key) {
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let config = CentralConfig {
         events_hmac_key_file: Some(key_file),
+        // The server's own intake job passes once at start, then not again during a test:
+        // these tests take supplements in themselves and check what each look did.
+        intake_interval_seconds: 86_400,
         ..CentralConfig::default()
     };
     let server = LocalServer::start_with(&dir.join("data"), now, 0, config)
@@ -481,5 +484,71 @@ async fn an_uncollected_result_is_archived_three_calendar_months_after_it_was_re
             .collect::<Vec<_>>(),
         [A_FIRST]
     );
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_intake_job_takes_a_hand_over_into_its_case_without_a_back_office_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, key) = server_with_events(dir.path()).await;
+    let a = tablet(&server, "CODE-A", "T07").await;
+    let b = tablet(&server, "CODE-B", "T08").await;
+    // What the server's job runs on: its central state over the same data directory.
+    let central = fieldkit_sync_server::central::CentralState::open(
+        &server.data,
+        CentralConfig::default(),
+        now,
+    )
+    .unwrap();
+    let calendar = fieldkit_sync_server::office::calendar().unwrap();
+    let office = Office::open(&server.data);
+
+    a.send("env-a-1", A_FIRST, None).await.unwrap();
+    // No page looked: the job indexes the new envelope (the server's own first pass ran at
+    // its start, before the envelope came).
+    let first = intake::run_once(&central, &calendar).unwrap();
+    assert!(first.supplements.is_empty());
+    assert_eq!(office.state(A_FIRST), "received");
+
+    assert_eq!(
+        actions::accept(&office.db, A_FIRST, "operator", now()).unwrap(),
+        Ok(())
+    );
+    let decided = serde_json::json!({
+        "event_id": "ev-1", "case_number": A_FIRST, "type": "decision",
+        "decision": "issued", "at": "2026-11-20T10:00:00+02:00"
+    });
+    assert_eq!(central_event(&server, &key, decided).await, 200);
+    assert_eq!(office.state(A_FIRST), "issued");
+
+    b.send("env-handover-1", A_FIRST, Some(SupplementKind::Handover))
+        .await
+        .unwrap();
+    // Arrived, and still waiting for a look.
+    assert_eq!(office.state(A_FIRST), "issued");
+    let taken = intake::run_once(&central, &calendar).unwrap();
+    assert_eq!(taken.indexed, 0);
+    assert_eq!(
+        taken.supplements,
+        [(
+            "env-handover-1".to_owned(),
+            Taken::Moved(fieldkit_domain::workflow::CaseState::ResultDelivered)
+        )]
+    );
+    assert!(taken.moved_any());
+    assert_eq!(office.state(A_FIRST), "delivered");
+    assert!(office.queued_for_central("env-handover-1"));
+    assert!(
+        a.feed()
+            .await
+            .contains(&(A_FIRST.into(), "delivered".into()))
+    );
+    // Taken once: the next pass, or a page looking after it, changes nothing.
+    assert_eq!(
+        intake::run_once(&central, &calendar).unwrap(),
+        intake::Intake::default()
+    );
+    assert!(office.look(&server).is_empty());
+    assert_eq!(office.db.transaction(db::verify_audit_chain).unwrap(), None);
     server.stop();
 }
