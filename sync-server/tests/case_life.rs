@@ -162,6 +162,15 @@ impl Office {
             .is_some()
     }
 
+    /// The applicant's notifications queued for a case: (key, status).
+    fn notices(&self, case_number: &str) -> Vec<(String, String)> {
+        fieldkit_sync_server::central::notify::notifications_of(&self.db, case_number)
+            .unwrap()
+            .into_iter()
+            .map(|n| (n.event_id, n.status))
+            .collect()
+    }
+
     fn actions(&self, case_number: &str) -> Vec<String> {
         self.db
             .transaction(|tx| db::audit_of(tx, case_number))
@@ -347,6 +356,14 @@ async fn hand_over_and_withdrawal_are_supplements_that_move_the_case_and_reach_t
     );
     assert_eq!(office.state(A_FIRST), "withdrawn");
     assert!(office.queued_for_central("env-withdraw-1"));
+    // The applicant is told, once, in the workflow's words for «withdrawn».
+    assert_eq!(
+        office.notices(A_FIRST),
+        [(
+            "supplement:env-withdraw-1".to_owned(),
+            "withdrawn".to_owned()
+        )]
+    );
     assert!(
         office
             .actions(A_FIRST)
@@ -390,6 +407,11 @@ async fn hand_over_and_withdrawal_are_supplements_that_move_the_case_and_reach_t
     assert!(sentence.contains("не можна відкликати"), "{sentence}");
     assert_eq!(office.state(A_SECOND), "issued");
     assert!(!office.queued_for_central("env-withdraw-2"));
+    // Nor is the applicant told of a step that did not happen.
+    assert_eq!(
+        office.notices(A_SECOND),
+        [("ev-1".to_owned(), "issued".to_owned())]
+    );
     let kept = server.meta.supplement("env-withdraw-2").unwrap().unwrap();
     assert_eq!(kept.refused.as_deref(), Some(sentence.as_str()));
 
@@ -400,6 +422,16 @@ async fn hand_over_and_withdrawal_are_supplements_that_move_the_case_and_reach_t
     office.look(&server);
     assert_eq!(office.state(A_SECOND), "delivered");
     assert!(office.queued_for_central("env-handover-2"));
+    assert_eq!(
+        office.notices(A_SECOND),
+        [
+            ("ev-1".to_owned(), "issued".to_owned()),
+            (
+                "supplement:env-handover-2".to_owned(),
+                "delivered".to_owned()
+            )
+        ]
+    );
     assert!(
         a.feed()
             .await
@@ -457,6 +489,14 @@ async fn an_uncollected_result_is_archived_three_calendar_months_after_it_was_re
     // The central system is told with its own message; the tablet's feed and the audit
     // trail have it; the back-office lists it under «archived».
     assert!(office.queued_for_central(&archive::notice_id("env-a-1")));
+    // The applicant is told too, once.
+    assert_eq!(
+        office.notices(A_FIRST),
+        [
+            ("ev-ready".to_owned(), "result_ready".to_owned()),
+            ("archive:env-a-1".to_owned(), "archived".to_owned())
+        ]
+    );
     assert!(
         a.feed()
             .await
