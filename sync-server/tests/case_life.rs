@@ -20,7 +20,7 @@ use fieldkit_sync_server::local::LocalServer;
 use fieldkit_sync_server::office::db::OfficeDb;
 use fieldkit_sync_server::office::register::{self, Sources};
 use fieldkit_sync_server::office::supplements::{Taken, apply_pending};
-use fieldkit_sync_server::office::{actions, archive, db};
+use fieldkit_sync_server::office::{actions, archive, db, intake};
 use fieldkit_sync_server::setup::Layout;
 use fieldkit_sync_server::store::{FileBlobStore, MetadataStore};
 use ring::hmac;
@@ -162,6 +162,15 @@ impl Office {
             .is_some()
     }
 
+    /// The applicant's notifications queued for a case: (key, status).
+    fn notices(&self, case_number: &str) -> Vec<(String, String)> {
+        fieldkit_sync_server::central::notify::notifications_of(&self.db, case_number)
+            .unwrap()
+            .into_iter()
+            .map(|n| (n.event_id, n.status))
+            .collect()
+    }
+
     fn actions(&self, case_number: &str) -> Vec<String> {
         self.db
             .transaction(|tx| db::audit_of(tx, case_number))
@@ -179,6 +188,9 @@ async fn server_with_events(dir: &Path) -> (LocalServer, hmac::Key) {
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let config = CentralConfig {
         events_hmac_key_file: Some(key_file),
+        // The server's own intake job passes once at start, then not again during a test:
+        // these tests take supplements in themselves and check what each look did.
+        intake_interval_seconds: 86_400,
         ..CentralConfig::default()
     };
     let server = LocalServer::start_with(&dir.join("data"), now, 0, config)
@@ -344,6 +356,14 @@ async fn hand_over_and_withdrawal_are_supplements_that_move_the_case_and_reach_t
     );
     assert_eq!(office.state(A_FIRST), "withdrawn");
     assert!(office.queued_for_central("env-withdraw-1"));
+    // The applicant is told, once, in the workflow's words for «withdrawn».
+    assert_eq!(
+        office.notices(A_FIRST),
+        [(
+            "supplement:env-withdraw-1".to_owned(),
+            "withdrawn".to_owned()
+        )]
+    );
     assert!(
         office
             .actions(A_FIRST)
@@ -387,6 +407,11 @@ async fn hand_over_and_withdrawal_are_supplements_that_move_the_case_and_reach_t
     assert!(sentence.contains("не можна відкликати"), "{sentence}");
     assert_eq!(office.state(A_SECOND), "issued");
     assert!(!office.queued_for_central("env-withdraw-2"));
+    // Nor is the applicant told of a step that did not happen.
+    assert_eq!(
+        office.notices(A_SECOND),
+        [("ev-1".to_owned(), "issued".to_owned())]
+    );
     let kept = server.meta.supplement("env-withdraw-2").unwrap().unwrap();
     assert_eq!(kept.refused.as_deref(), Some(sentence.as_str()));
 
@@ -397,6 +422,16 @@ async fn hand_over_and_withdrawal_are_supplements_that_move_the_case_and_reach_t
     office.look(&server);
     assert_eq!(office.state(A_SECOND), "delivered");
     assert!(office.queued_for_central("env-handover-2"));
+    assert_eq!(
+        office.notices(A_SECOND),
+        [
+            ("ev-1".to_owned(), "issued".to_owned()),
+            (
+                "supplement:env-handover-2".to_owned(),
+                "delivered".to_owned()
+            )
+        ]
+    );
     assert!(
         a.feed()
             .await
@@ -454,6 +489,14 @@ async fn an_uncollected_result_is_archived_three_calendar_months_after_it_was_re
     // The central system is told with its own message; the tablet's feed and the audit
     // trail have it; the back-office lists it under «archived».
     assert!(office.queued_for_central(&archive::notice_id("env-a-1")));
+    // The applicant is told too, once.
+    assert_eq!(
+        office.notices(A_FIRST),
+        [
+            ("ev-ready".to_owned(), "result_ready".to_owned()),
+            ("archive:env-a-1".to_owned(), "archived".to_owned())
+        ]
+    );
     assert!(
         a.feed()
             .await
@@ -481,5 +524,71 @@ async fn an_uncollected_result_is_archived_three_calendar_months_after_it_was_re
             .collect::<Vec<_>>(),
         [A_FIRST]
     );
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_intake_job_takes_a_hand_over_into_its_case_without_a_back_office_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, key) = server_with_events(dir.path()).await;
+    let a = tablet(&server, "CODE-A", "T07").await;
+    let b = tablet(&server, "CODE-B", "T08").await;
+    // What the server's job runs on: its central state over the same data directory.
+    let central = fieldkit_sync_server::central::CentralState::open(
+        &server.data,
+        CentralConfig::default(),
+        now,
+    )
+    .unwrap();
+    let calendar = fieldkit_sync_server::office::calendar().unwrap();
+    let office = Office::open(&server.data);
+
+    a.send("env-a-1", A_FIRST, None).await.unwrap();
+    // No page looked: the job indexes the new envelope (the server's own first pass ran at
+    // its start, before the envelope came).
+    let first = intake::run_once(&central, &calendar).unwrap();
+    assert!(first.supplements.is_empty());
+    assert_eq!(office.state(A_FIRST), "received");
+
+    assert_eq!(
+        actions::accept(&office.db, A_FIRST, "operator", now()).unwrap(),
+        Ok(())
+    );
+    let decided = serde_json::json!({
+        "event_id": "ev-1", "case_number": A_FIRST, "type": "decision",
+        "decision": "issued", "at": "2026-11-20T10:00:00+02:00"
+    });
+    assert_eq!(central_event(&server, &key, decided).await, 200);
+    assert_eq!(office.state(A_FIRST), "issued");
+
+    b.send("env-handover-1", A_FIRST, Some(SupplementKind::Handover))
+        .await
+        .unwrap();
+    // Arrived, and still waiting for a look.
+    assert_eq!(office.state(A_FIRST), "issued");
+    let taken = intake::run_once(&central, &calendar).unwrap();
+    assert_eq!(taken.indexed, 0);
+    assert_eq!(
+        taken.supplements,
+        [(
+            "env-handover-1".to_owned(),
+            Taken::Moved(fieldkit_domain::workflow::CaseState::ResultDelivered)
+        )]
+    );
+    assert!(taken.moved_any());
+    assert_eq!(office.state(A_FIRST), "delivered");
+    assert!(office.queued_for_central("env-handover-1"));
+    assert!(
+        a.feed()
+            .await
+            .contains(&(A_FIRST.into(), "delivered".into()))
+    );
+    // Taken once: the next pass, or a page looking after it, changes nothing.
+    assert_eq!(
+        intake::run_once(&central, &calendar).unwrap(),
+        intake::Intake::default()
+    );
+    assert!(office.look(&server).is_empty());
+    assert_eq!(office.db.transaction(db::verify_audit_chain).unwrap(), None);
     server.stop();
 }

@@ -30,7 +30,7 @@ use fieldkit_domain::case::{
 use fieldkit_domain::case_number::CaseNumber;
 use fieldkit_domain::common::{DocumentForm, RequirementId, ServiceCode};
 use fieldkit_domain::workflow::CaseState;
-use fieldkit_protocol::{DeviceSigningKey, PartKind, PlainPart, SealRequest, seal};
+use fieldkit_protocol::{DeviceSigningKey, PartKind, PlainPart, SealRequest, SupplementKind, seal};
 use fieldkit_sync_server::ServerError;
 use fieldkit_sync_server::central::notify::notifications_of;
 use fieldkit_sync_server::central::outbox::{
@@ -40,9 +40,11 @@ use fieldkit_sync_server::central::{
     CentralConfig, CentralState, ConnectorKind, NotificationState, NotifyConfig, events,
 };
 use fieldkit_sync_server::local::LocalServer;
+use fieldkit_sync_server::office::archive;
 use fieldkit_sync_server::office::db::{audit_of, verify_audit_chain};
+use fieldkit_sync_server::office::supplements::{self, Taken, apply_pending};
 use fieldkit_sync_server::setup::{ServerFiles, init};
-use fieldkit_sync_server::store::{Device, DeviceState, StoredEnvelope};
+use fieldkit_sync_server::store::{Device, DeviceState, StoredEnvelope, StoredSupplement};
 use ring::digest::{SHA256, digest};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
@@ -1755,4 +1757,257 @@ async fn an_email_queued_before_a_restart_goes_out_once_after_it() {
     );
     assert_sent_once_after_failing(&state, &case_number);
     assert!(audit_chain_intact(&state));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The back-office's own steps tell the applicant too: a hand-over and a withdrawal (supplements
+// from a tablet) and the archive job, each once, in the workflow's words.
+
+fn steps_clock() -> i64 {
+    T0 + 200 * 86_400
+}
+
+/// Store a supplement of `kind` to `case_number` as the server does after a tablet's commit.
+fn supplement(state: &CentralState, envelope_id: &str, case_number: &str, kind: SupplementKind) {
+    state
+        .meta
+        .insert_supplement(
+            &StoredSupplement {
+                envelope: StoredEnvelope {
+                    envelope_id: envelope_id.into(),
+                    device_id: "T07".into(),
+                    case_number: case_number.into(),
+                    manifest: b"{}".to_vec(),
+                    signature: Vec::new(),
+                    receipt: String::new(),
+                    receipt_signature: String::new(),
+                },
+                kind,
+                applied_at: None,
+                refused: None,
+            },
+            &[],
+            steps_clock(),
+        )
+        .unwrap();
+}
+
+fn set_state(state: &CentralState, case_number: &str, name: &str, since: i64) {
+    state
+        .db
+        .transaction(|tx| {
+            tx.execute(
+                "UPDATE office_cases SET state = ?2, updated_at = ?3 WHERE case_number = ?1",
+                params![case_number, name, since],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Every mail aiosmtpd stored, read with Python's own parser: (subject, body), by subject.
+fn read_all_mail(maildir: &Path) -> Vec<(String, String)> {
+    let script = r#"
+import email, email.policy, json, mailbox, sys
+box = mailbox.Maildir(sys.argv[1], create=False)
+mails = [email.message_from_bytes(m.as_bytes(), policy=email.policy.default) for m in box]
+print(json.dumps(sorted([str(m["subject"]), m.get_content()] for m in mails), ensure_ascii=False))
+"#;
+    let output = Command::new("python3")
+        .args(["-c", script])
+        .arg(maildir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hand_over_withdrawal_and_archive_each_tell_the_applicant_once_by_email() {
+    let fixture = fixture();
+    let port = free_port();
+    let maildir = fixture.dir.path().join("maildir");
+    let _smtp = start_smtp(port, &maildir);
+    let notify: NotifyConfig = toml::from_str(&format!(
+        r#"
+        smtp_host = "127.0.0.1"
+        smtp_port = {port}
+        smtp_security = "none"
+        from = "ЦНАП м. Львова <cnap@example.lviv.ua>"
+        "#
+    ))
+    .unwrap();
+    let state = fixture.open(
+        CentralConfig {
+            notify: Some(notify),
+            ..CentralConfig::default()
+        },
+        steps_clock,
+    );
+    let by_mail = || Notification::Email {
+        address: Contact(EMAIL.into()),
+    };
+    let now = steps_clock();
+    let (_, handed) = accepted_case(&fixture, &state, 61, by_mail(), now - 3600);
+    let (_, withdrawn) = accepted_case(&fixture, &state, 62, by_mail(), now - 3600);
+    let (archived_envelope, archived) = accepted_case(&fixture, &state, 63, by_mail(), now - 3600);
+    // The first case's result waits to be handed over; the third's has waited four months.
+    set_state(&state, &handed, "issued", now - 3600);
+    set_state(&state, &archived, "result_ready", now - 120 * 86_400);
+    supplement(&state, "env-handover-61", &handed, SupplementKind::Handover);
+    supplement(
+        &state,
+        "env-withdraw-62",
+        &withdrawn,
+        SupplementKind::Withdrawal,
+    );
+
+    let taken = apply_pending(&state.db, state.meta.as_ref(), now).unwrap();
+    assert!(
+        taken.iter().all(|(_, t)| matches!(t, Taken::Moved(_))),
+        "{taken:?}"
+    );
+    assert_eq!(
+        archive::run_once(&state.db, now).unwrap(),
+        std::slice::from_ref(&archived)
+    );
+    for (case_number, key, status) in [
+        (
+            &handed,
+            supplements::notice_id("env-handover-61"),
+            "delivered",
+        ),
+        (
+            &withdrawn,
+            supplements::notice_id("env-withdraw-62"),
+            "withdrawn",
+        ),
+        (
+            &archived,
+            archive::notice_id(&archived_envelope),
+            "archived",
+        ),
+    ] {
+        let queued = notifications_of(&state.db, case_number).unwrap();
+        assert_eq!(queued.len(), 1, "{queued:?}");
+        assert_eq!(
+            (queued[0].event_id.as_str(), queued[0].status.as_str()),
+            (key.as_str(), status)
+        );
+    }
+
+    let report = fieldkit_sync_server::central::notify::run_once(&state)
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 3, "{report:?}");
+    let mails = read_all_mail(&maildir);
+    assert_eq!(mails.len(), 3, "{mails:?}");
+    for (case_number, uk, en) in [
+        (&handed, "Результат видано", "Result handed over"),
+        (&withdrawn, "Заяву відкликано", "Application withdrawn"),
+        (&archived, "Передано до архіву", "Archived"),
+    ] {
+        let (subject, body) = mails
+            .iter()
+            .find(|(subject, _)| subject.contains(case_number.as_str()))
+            .unwrap_or_else(|| panic!("no mail for {case_number}: {mails:?}"));
+        for text in [subject, body] {
+            assert!(text.contains(uk) && text.contains(en), "{text}");
+            assert_no_personal_data(text);
+        }
+        assert!(body.find(uk).unwrap() < body.find(en).unwrap());
+    }
+
+    // Once: the steps are taken, and nothing is sent again.
+    assert!(
+        apply_pending(&state.db, state.meta.as_ref(), now)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(archive::run_once(&state.db, now).unwrap().is_empty());
+    let again = fieldkit_sync_server::central::notify::run_once(&state)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        fieldkit_sync_server::central::NotifyReport::default()
+    );
+    assert_eq!(read_all_mail(&maildir).len(), 3);
+    assert!(audit_chain_intact(&state));
+}
+
+#[test]
+fn an_older_files_notification_queue_keeps_its_rows_and_takes_the_back_offices_steps() {
+    let fixture = fixture();
+    // The queue as older builds made it: every row tied to a central event.
+    let database = fieldkit_sync_server::setup::Layout::new(&fixture.data).database();
+    {
+        let conn = rusqlite::Connection::open(&database).unwrap();
+        conn.execute_batch(
+            "DROP TABLE IF EXISTS notify_outbox;
+             CREATE TABLE IF NOT EXISTS office_migrations (name TEXT PRIMARY KEY, at INTEGER NOT NULL);
+             DELETE FROM office_migrations WHERE name = 'notify_outbox for every step';
+             CREATE TABLE IF NOT EXISTS central_events (
+                 event_id TEXT PRIMARY KEY, case_number TEXT NOT NULL, type TEXT NOT NULL,
+                 status TEXT NOT NULL, central_number TEXT, at INTEGER NOT NULL,
+                 received_at INTEGER NOT NULL, body TEXT NOT NULL);
+             CREATE TABLE notify_outbox (
+                 seq INTEGER PRIMARY KEY,
+                 event_id TEXT NOT NULL UNIQUE REFERENCES central_events(event_id),
+                 case_number TEXT NOT NULL, status TEXT NOT NULL,
+                 state TEXT NOT NULL DEFAULT 'pending'
+                     CHECK (state IN ('pending', 'sent', 'skipped', 'dead')),
+                 enqueued_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+                 next_attempt_at INTEGER NOT NULL, done_at INTEGER, last_error TEXT);
+             INSERT INTO central_events VALUES
+                 ('ev-old', 'LV01/T07/2026/000071-0', 'decision', 'issued', NULL, 1, 1, '{}');
+             INSERT INTO notify_outbox (event_id, case_number, status, state, enqueued_at,
+                 attempts, next_attempt_at, done_at)
+                 VALUES ('ev-old', 'LV01/T07/2026/000071-0', 'issued', 'sent', 1, 1, 1, 2);",
+        )
+        .unwrap();
+    }
+    let state = fixture.open(CentralConfig::default(), steps_clock);
+    let definition: String = state
+        .db
+        .transaction(|tx| {
+            Ok(tx.query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'notify_outbox'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert!(!definition.contains("REFERENCES"), "{definition}");
+    let kept = notifications_of(&state.db, "LV01/T07/2026/000071-0").unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0].event_id.as_str(), kept[0].state, kept[0].done_at),
+        ("ev-old", NotificationState::Sent, Some(2))
+    );
+    // A step of the back-office's own is queued beside it, after it.
+    state
+        .db
+        .transaction(|tx| {
+            fieldkit_sync_server::central::notify::enqueue(
+                tx,
+                &supplements::notice_id("env-handover-71"),
+                "LV01/T07/2026/000071-0",
+                CaseState::ResultDelivered,
+                steps_clock(),
+            )
+        })
+        .unwrap();
+    let queued = notifications_of(&state.db, "LV01/T07/2026/000071-0").unwrap();
+    assert_eq!(
+        queued
+            .iter()
+            .map(|n| n.event_id.as_str())
+            .collect::<Vec<_>>(),
+        ["ev-old", "supplement:env-handover-71"]
+    );
 }

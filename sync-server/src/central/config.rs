@@ -75,6 +75,9 @@ pub struct CentralConfig {
     /// events endpoint refuses everything.
     pub events_hmac_key_file: Option<PathBuf>,
     pub notify: Option<NotifyConfig>,
+    /// How often the server takes new envelopes into the register and supplements into their
+    /// cases without a back-office page being looked at (seconds, at least 1).
+    pub intake_interval_seconds: u64,
 }
 
 impl Default for CentralConfig {
@@ -91,6 +94,7 @@ impl Default for CentralConfig {
             drop_dir: None,
             events_hmac_key_file: None,
             notify: None,
+            intake_interval_seconds: 30,
         }
     }
 }
@@ -120,9 +124,10 @@ impl CentralConfig {
             }
             ConnectorKind::None => {}
         }
-        if self.timeout_seconds == 0 || self.max_attempts == 0 {
+        if self.timeout_seconds == 0 || self.max_attempts == 0 || self.intake_interval_seconds == 0
+        {
             return Err(invalid(
-                "timeout_seconds and max_attempts must be at least 1",
+                "timeout_seconds, max_attempts and intake_interval_seconds must be at least 1",
             ));
         }
         if self.backoff_base_seconds < 1 || self.backoff_max_seconds < self.backoff_base_seconds {

@@ -67,25 +67,15 @@ impl From<rusqlite::Error> for CentralError {
 }
 
 /// Tables only the connector uses: the events received from the central system (their ids
-/// refuse a replay), and the applicants' notifications those events queued (`seq` keeps one
-/// case's notifications in the order its events came). A notification row holds no contact:
-/// the address is read from the sealed case when it is sent.
+/// refuse a replay). The applicants' notifications they queue (`notify_outbox`) live with the
+/// back-office's tables: the back-office's own steps (hand-over, withdrawal, archive) queue
+/// them too.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS central_events (
     event_id TEXT PRIMARY KEY, case_number TEXT NOT NULL, type TEXT NOT NULL,
     status TEXT NOT NULL, central_number TEXT, at INTEGER NOT NULL,
     received_at INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS central_events_by_case ON central_events(case_number);
-CREATE TABLE IF NOT EXISTS notify_outbox (
-    seq INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE REFERENCES central_events(event_id),
-    case_number TEXT NOT NULL, status TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending'
-        CHECK (state IN ('pending', 'sent', 'skipped', 'dead')),
-    enqueued_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at INTEGER NOT NULL, done_at INTEGER, last_error TEXT);
-CREATE INDEX IF NOT EXISTS notify_outbox_pending ON notify_outbox(state, next_attempt_at);
-CREATE INDEX IF NOT EXISTS notify_outbox_by_case ON notify_outbox(case_number, seq);
 ";
 
 /// Everything the outbox workers and the events endpoint share.

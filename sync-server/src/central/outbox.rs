@@ -471,7 +471,8 @@ pub async fn run_outbox(state: Arc<CentralState>) {
 }
 
 /// Start the outbox workers on the current tokio runtime: the applicants' notifications always
-/// (once per state, see [`super::notify::spawn`]; it runs until the runtime ends), the cases'
+/// (once per state, see [`super::notify::spawn`]; it runs until the runtime ends), the archive
+/// and register intake jobs, the cases'
 /// when a connector is configured. Returns the cases' worker: `None` when `connector = "none"`
 /// (accepted cases then stay queued until a connector is configured).
 pub fn spawn(state: Arc<CentralState>) -> Option<tokio::task::JoinHandle<()>> {
@@ -479,6 +480,14 @@ pub fn spawn(state: Arc<CentralState>) -> Option<tokio::task::JoinHandle<()>> {
     // uncollected results (8.5).
     let _notifications = super::notify::spawn(state.clone());
     let _archive = crate::office::archive::spawn(state.clone());
+    // And takes hand-overs and withdrawals into their cases without waiting for a page.
+    match crate::office::calendar() {
+        Ok(calendar) => {
+            let every = std::time::Duration::from_secs(state.config.intake_interval_seconds);
+            let _intake = crate::office::intake::spawn(state.clone(), calendar, every);
+        }
+        Err(error) => tracing::error!(%error, "the register intake job cannot start"),
+    }
     state.connector.as_ref()?;
     Some(tokio::spawn(run_outbox(state)))
 }

@@ -2,7 +2,8 @@
 //! job looks at every decided case whose result waits (issued, refused, result ready), counts
 //! three calendar months from the day it got there (`calendar::archive_due`), and moves the
 //! due ones to «archived» through the workflow: the register, the tablets' feed, the audit
-//! trail and a message for the central system, in one transaction per case. The clock is
+//! trail, a message for the central system and the applicant's notification, in one
+//! transaction per case. The clock is
 //! passed in, so a test moves it instead of waiting three months.
 
 use std::sync::Arc;
@@ -94,6 +95,8 @@ pub fn run_once(db: &OfficeDb, now: i64) -> Result<Vec<String>, ServerError> {
             }
             status_event(tx, &case_number, next, None, now)?;
             crate::central::outbox::enqueue(tx, &notice_id(&envelope_id), &case_number, now)?;
+            // And the applicant, the way they chose: their result is no longer waiting here.
+            crate::central::notify::enqueue(tx, &notice_id(&envelope_id), &case_number, next, now)?;
             audit(
                 tx,
                 ACTOR,
@@ -116,8 +119,11 @@ pub fn run_once(db: &OfficeDb, now: i64) -> Result<Vec<String>, ServerError> {
 pub fn spawn(state: Arc<CentralState>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            if let Err(error) = run_once(&state.db, state.now()) {
-                tracing::error!(%error, "the archive job failed");
+            match run_once(&state.db, state.now()) {
+                // Their applicants' notifications go out now.
+                Ok(archived) if !archived.is_empty() => crate::central::notify::wake(&state),
+                Ok(_) => {}
+                Err(error) => tracing::error!(%error, "the archive job failed"),
             }
             tokio::time::sleep(INTERVAL).await;
         }

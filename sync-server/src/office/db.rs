@@ -1,7 +1,7 @@
 //! The back-office's own tables, in the same SQLite file as the metadata (one file to back up,
 //! and one transaction can change a case and queue it for the central system together): the
-//! case register, the central outbox, back-office users and sessions, and the server's audit
-//! chain.
+//! case register, the central outbox, the applicants' notifications, back-office users and
+//! sessions, and the server's audit chain.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -35,6 +35,15 @@ CREATE TABLE IF NOT EXISTS office_sessions (
 CREATE TABLE IF NOT EXISTS catalog_drafts (
     draft_id INTEGER PRIMARY KEY, toml TEXT NOT NULL, uploaded_by TEXT NOT NULL,
     uploaded_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS notify_outbox (
+    seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE,
+    case_number TEXT NOT NULL, status TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'sent', 'skipped', 'dead')),
+    enqueued_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL, done_at INTEGER, last_error TEXT);
+CREATE INDEX IF NOT EXISTS notify_outbox_pending ON notify_outbox(state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS notify_outbox_by_case ON notify_outbox(case_number, seq);
 CREATE TABLE IF NOT EXISTS office_migrations (name TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS server_audit (
     seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
@@ -42,6 +51,7 @@ CREATE TABLE IF NOT EXISTS server_audit (
 ";
 
 const REGISTERED_CENTRALLY: &str = "state registered_centrally";
+const NOTIFY_ANY_STEP: &str = "notify_outbox for every step";
 
 /// The connection the back-office and the central connector share.
 pub struct OfficeDb {
@@ -60,13 +70,22 @@ impl OfficeDb {
         Ok(db)
     }
 
-    /// Data written by older builds, brought to today's vocabulary once.
+    /// Data written by older builds, brought to today's tables and vocabulary, each once.
     fn migrate(&self) -> Result<(), ServerError> {
+        self.migrate_once(REGISTERED_CENTRALLY, registered_centrally)?;
+        self.migrate_once(NOTIFY_ANY_STEP, notify_any_step)
+    }
+
+    fn migrate_once(
+        &self,
+        name: &str,
+        step: fn(&Transaction<'_>) -> Result<(), ServerError>,
+    ) -> Result<(), ServerError> {
         self.transaction(|tx| {
             let done = tx
                 .query_row(
                     "SELECT 1 FROM office_migrations WHERE name = ?1",
-                    [REGISTERED_CENTRALLY],
+                    [name],
                     |_| Ok(()),
                 )
                 .optional()?
@@ -74,31 +93,14 @@ impl OfficeDb {
             if done {
                 return Ok(());
             }
-            // The central system's «registered» was stored as the bare word, which the
-            // domain's vocabulary gives to a case registered on the tablet.
-            let name = fieldkit_domain::workflow::CaseState::RegisteredCentrally.name();
-            for sql in [
-                "UPDATE office_cases SET state = ?1 WHERE state = 'registered'",
-                "UPDATE status_events SET status = ?1 WHERE status = 'registered'",
-                "UPDATE central_events SET status = ?1 WHERE status = 'registered'",
-                "UPDATE notify_outbox SET status = ?1 WHERE status = 'registered'",
-            ] {
-                match tx.execute(sql, [name]) {
-                    Ok(_) => {}
-                    // A table the central connector has not made yet holds nothing to move.
-                    Err(rusqlite::Error::SqliteFailure(_, Some(message)))
-                        if message.starts_with("no such table") => {}
-                    Err(other) => return Err(other.into()),
-                }
-            }
+            step(tx)?;
             tx.execute(
                 "INSERT INTO office_migrations (name, at) VALUES (?1, 0)",
-                [REGISTERED_CENTRALLY],
+                [name],
             )?;
             Ok(())
         })
     }
-
     /// Run `work` in one transaction: all of it is stored, or none.
     pub fn transaction<T>(
         &self,
@@ -113,6 +115,57 @@ impl OfficeDb {
         tx.commit()?;
         Ok(value)
     }
+}
+
+/// The central system's «registered» was stored as the bare word, which the domain's
+/// vocabulary gives to a case registered on the tablet.
+fn registered_centrally(tx: &Transaction<'_>) -> Result<(), ServerError> {
+    let name = fieldkit_domain::workflow::CaseState::RegisteredCentrally.name();
+    for sql in [
+        "UPDATE office_cases SET state = ?1 WHERE state = 'registered'",
+        "UPDATE status_events SET status = ?1 WHERE status = 'registered'",
+        "UPDATE central_events SET status = ?1 WHERE status = 'registered'",
+        "UPDATE notify_outbox SET status = ?1 WHERE status = 'registered'",
+    ] {
+        match tx.execute(sql, [name]) {
+            Ok(_) => {}
+            // A table the central connector has not made yet holds nothing to move.
+            Err(rusqlite::Error::SqliteFailure(_, Some(message)))
+                if message.starts_with("no such table") => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Older builds tied each notification to a central event (`REFERENCES central_events`), so
+/// only the central system's steps could tell the applicant. A hand-over, a withdrawal and the
+/// archive job queue them too now: the table is rebuilt without the reference, rows kept.
+fn notify_any_step(tx: &Transaction<'_>) -> Result<(), ServerError> {
+    let definition: Option<String> = tx
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'notify_outbox'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if !definition.is_some_and(|sql| sql.contains("REFERENCES central_events")) {
+        return Ok(());
+    }
+    tx.execute_batch(
+        "ALTER TABLE notify_outbox RENAME TO notify_outbox_before;
+         DROP INDEX IF EXISTS notify_outbox_pending;
+         DROP INDEX IF EXISTS notify_outbox_by_case;",
+    )?;
+    tx.execute_batch(SCHEMA)?;
+    tx.execute_batch(
+        "INSERT INTO notify_outbox (seq, event_id, case_number, status, state, enqueued_at,
+             attempts, next_attempt_at, done_at, last_error)
+         SELECT seq, event_id, case_number, status, state, enqueued_at, attempts,
+             next_attempt_at, done_at, last_error FROM notify_outbox_before;
+         DROP TABLE notify_outbox_before;",
+    )?;
+    Ok(())
 }
 
 /// Append an event to the server's audit chain inside `tx`: each event carries the hash of the

@@ -10,6 +10,7 @@ pub mod case_pages;
 pub mod consultations;
 pub mod db;
 pub mod html;
+pub mod intake;
 pub mod opened_cache;
 pub mod register;
 pub mod security_headers;

@@ -1,7 +1,8 @@
 //! Supplements taken into a case's life: a hand-over (8.3–8.4) moves the case to «handed
 //! over», a withdrawal (8.12–8.14, only before a decision) to «withdrawn», a correction answers
 //! a return. The workflow decides; each step is one transaction that moves the register, puts
-//! the status event the tablets pull, audits it and queues the message to the central system.
+//! the status event the tablets pull, audits it and queues the message to the central system
+//! and the applicant's notification.
 //! A step the workflow refuses is kept with its sentence, for staff to see; nothing is lost.
 
 use fieldkit_domain::workflow::{CaseEvent, CaseState, StateName};
@@ -12,6 +13,12 @@ use super::actions::status_event;
 use super::db::{OfficeDb, audit};
 use crate::ServerError;
 use crate::store::{MetadataStore, StoredSupplement};
+
+/// The key of the applicant's notification of a supplement's step: apart from the central
+/// system's event ids, one per supplement.
+pub fn notice_id(envelope_id: &str) -> String {
+    format!("supplement:{envelope_id}")
+}
 
 /// Who the audit trail names for a supplement's step: the tablet that sealed it.
 fn actor(supplement: &StoredSupplement) -> String {
@@ -122,6 +129,14 @@ fn apply_one(db: &OfficeDb, supplement: &StoredSupplement, now: i64) -> Result<T
                 status_event(tx, case_number, next, None, now)?;
                 // The central system hears of every supplement, keyed by its own envelope id.
                 crate::central::outbox::enqueue(tx, &envelope.envelope_id, case_number, now)?;
+                // The applicant is told the way they chose, as for a central system's step.
+                crate::central::notify::enqueue(
+                    tx,
+                    &notice_id(&envelope.envelope_id),
+                    case_number,
+                    next,
+                    now,
+                )?;
                 audit(
                     tx,
                     &actor(supplement),

@@ -67,7 +67,14 @@ impl OfficeState {
             },
             self.now(),
         )?;
-        super::supplements::apply_pending(&self.db, self.meta.as_ref(), self.now())?;
+        let taken = super::supplements::apply_pending(&self.db, self.meta.as_ref(), self.now())?;
+        let moved = taken
+            .iter()
+            .any(|(_, t)| matches!(t, super::supplements::Taken::Moved(_)));
+        if let (true, Some(central)) = (moved, &self.central) {
+            // The applicants' notifications those steps queued go out now.
+            crate::central::notify::wake(central);
+        }
         Ok(added)
     }
 
