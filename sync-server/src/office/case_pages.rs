@@ -926,13 +926,7 @@ pub async fn inventory_pdf(
         .inventory_pdf
         .as_ref()
         .ok_or(OfficeError::NotFound(user.lang))?;
-    // Written by a tablet: downloaded, never shown inside the back-office's origin.
-    let mut response = binary(pdf.to_vec(), "application/pdf");
-    response.headers_mut().insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"inventory.pdf\""),
-    );
-    Ok(response)
+    Ok(pdf_download(pdf, "attachment; filename=\"inventory.pdf\""))
 }
 
 /// The signed application's PDF, downloaded rather than shown in the browser.
@@ -947,12 +941,20 @@ pub async fn application_pdf(
         .application_pdf
         .as_ref()
         .ok_or(OfficeError::NotFound(user.lang))?;
+    Ok(pdf_download(
+        pdf,
+        "attachment; filename=\"application.pdf\"",
+    ))
+}
+
+/// A PDF a tablet wrote: downloaded, never shown inside the back-office's origin.
+fn pdf_download(pdf: &[u8], disposition: &'static str) -> Response {
     let mut response = binary(pdf.to_vec(), "application/pdf");
     response.headers_mut().insert(
         header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"application.pdf\""),
+        HeaderValue::from_static(disposition),
     );
-    Ok(response)
+    response
 }
 
 #[derive(Deserialize)]

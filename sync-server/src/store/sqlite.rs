@@ -610,20 +610,7 @@ impl MetadataStore for SqliteMetadata {
     }
 
     fn create_upload(&self, upload: &Upload, now: i64) -> Result<(), ServerError> {
-        self.with(|conn| {
-            conn.execute(
-                "INSERT INTO uploads (upload_id, device_id, length, offset, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, 0, ?4, ?5)",
-                params![
-                    upload.upload_id,
-                    upload.device_id,
-                    upload.length as i64,
-                    now,
-                    upload.expires_at
-                ],
-            )?;
-            Ok(())
-        })
+        self.with(|conn| insert_upload(conn, upload, now))
     }
 
     fn create_upload_within(
@@ -665,17 +652,7 @@ impl MetadataStore for SqliteMetadata {
                     limit: quota.pending_bytes,
                 });
             }
-            tx.execute(
-                "INSERT INTO uploads (upload_id, device_id, length, offset, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, 0, ?4, ?5)",
-                params![
-                    upload.upload_id,
-                    upload.device_id,
-                    upload.length as i64,
-                    now,
-                    upload.expires_at
-                ],
-            )?;
+            insert_upload(&tx, upload, now)?;
             tx.commit()?;
             Ok(())
         })
@@ -953,4 +930,24 @@ impl MetadataStore for SqliteMetadata {
             Ok(envelope.clone())
         })
     }
+}
+
+/// A new upload at offset 0; with or without the device's quota checked first.
+fn insert_upload(
+    conn: &rusqlite::Connection,
+    upload: &Upload,
+    now: i64,
+) -> Result<(), ServerError> {
+    conn.execute(
+        "INSERT INTO uploads (upload_id, device_id, length, offset, created_at, expires_at)
+         VALUES (?1, ?2, ?3, 0, ?4, ?5)",
+        params![
+            upload.upload_id,
+            upload.device_id,
+            upload.length as i64,
+            now,
+            upload.expires_at
+        ],
+    )?;
+    Ok(())
 }
