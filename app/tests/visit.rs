@@ -362,6 +362,40 @@ fn a_whole_visit_by_touch() {
         labels(&app)
     );
 
+    // The refusal handed over under the applicant's signature: the hand-over travels as an
+    // envelope of its own under the case's number, and the case is still one row, before and
+    // after it syncs.
+    let rows_of_the_case = |app: &fieldkit_app::RunningApp| {
+        labels(app)
+            .iter()
+            .filter(|l| l.starts_with(&format!("{number} · ")))
+            .count()
+    };
+    // Each row is read twice (the row and its text): what one row counts here.
+    let one_row = rows_of_the_case(&app);
+    assert!(one_row > 0, "{:?}", labels(&app));
+    tap_containing(&app, &format!("{number} · 00001"));
+    tap(&app, "Видати результат");
+    draw_signature(&app, "Підпис заявника");
+    tap(&app, "Підтвердити");
+    assert!(
+        has_containing(&app, "доповнення чекає на надсилання"),
+        "{:?}",
+        labels(&app)
+    );
+    assert_eq!(rows_of_the_case(&app), one_row, "{:?}", labels(&app));
+    tap(&app, "Гаразд");
+    tap(&app, "Назад");
+    tap(&app, "Налаштування");
+    tap(&app, "Синхронізувати зараз");
+    wait_for(&app, "the hand-over delivered", |app| {
+        has(app, "Усе доставлено")
+    });
+    tap(&app, "Назад");
+    tap(&app, "Справи");
+    assert!(!has_containing(&app, "доповнення чекає на надсилання"));
+    assert_eq!(rows_of_the_case(&app), one_row, "{:?}", labels(&app));
+
     // Lock: nothing personal on screen, nothing in clear on disk.
     tap(&app, "Заблокувати");
     assert!(!has_containing(&app, SURNAME));

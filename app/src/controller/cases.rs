@@ -130,24 +130,6 @@ impl Controller {
             })
             .collect();
         let receipts = super::receipt::kept_numbers(vault)?;
-        let mut rows = Vec::new();
-        for entry in vault.outbox()? {
-            rows.push(CaseRow {
-                service: services
-                    .get(&entry.case_number)
-                    .cloned()
-                    .unwrap_or_default()
-                    .into(),
-                receipt: receipts.contains(&entry.case_number),
-                number: entry.case_number.into(),
-                state: "sealed".into(),
-                status: "".into(),
-                changed: false,
-                delivered: false,
-                may_hand_over: false,
-                may_withdraw: later_steps(Some(CaseState::Sealed)).1,
-            });
-        }
         let reasons: std::collections::BTreeMap<String, String> = vault
             .transaction(|tx| tx.settings_with_prefix(crate::sync_pass::RETURN_REASON))?
             .into_iter()
@@ -159,18 +141,27 @@ impl Controller {
                 )
             })
             .collect();
+        let service_of = |number: &str| services.get(number).cloned().unwrap_or_default();
+        // One row per case: a hand-over or withdrawal travels as an envelope of its own under
+        // the case's number, and is tracked like one, but it is a step of the same case. The
+        // row shows the furthest state any of them has reached.
+        let mut tracked: std::collections::BTreeMap<String, (u8, CaseRow)> = Default::default();
         for stub in vault.transaction(|tx| tx.tracking())? {
-            let (may_hand_over, may_withdraw) = later_steps(StateName::parse(&stub.status).known());
+            let state = StateName::parse(&stub.status).known();
+            let rank = state.map_or(0, CaseState::rank);
+            if tracked
+                .get(&stub.case_number)
+                .is_some_and(|(kept, _)| *kept >= rank)
+            {
+                continue;
+            }
+            let (may_hand_over, may_withdraw) = later_steps(state);
             let mut status = status_text(&stub.status, lang);
             if let Some(reason) = reasons.get(&stub.case_number) {
                 status = format!("{status}: {reason}");
             }
-            rows.push(CaseRow {
-                service: services
-                    .get(&stub.case_number)
-                    .cloned()
-                    .unwrap_or_default()
-                    .into(),
+            let row = CaseRow {
+                service: service_of(&stub.case_number).into(),
                 number: stub.case_number.clone().into(),
                 state: "delivered".into(),
                 status: status.into(),
@@ -179,8 +170,45 @@ impl Controller {
                 receipt: receipts.contains(&stub.case_number),
                 may_hand_over,
                 may_withdraw,
+            };
+            tracked.insert(stub.case_number, (rank, row));
+        }
+        let mut rows: Vec<CaseRow> = Vec::new();
+        for entry in vault.outbox()? {
+            let earlier = match tracked.get_mut(&entry.case_number) {
+                Some((_, row)) => Some(row),
+                None => rows
+                    .iter_mut()
+                    .find(|r| r.number == entry.case_number.as_str()),
+            };
+            if let Some(row) = earlier {
+                // A supplement still on the tablet: the step is recorded, not yet sent.
+                let waiting = lang.pick(
+                    "доповнення чекає на надсилання",
+                    "a supplement waits to be sent",
+                );
+                row.status = if row.status.is_empty() {
+                    waiting.into()
+                } else {
+                    format!("{} · {waiting}", row.status).into()
+                };
+                row.may_hand_over = false;
+                row.may_withdraw = false;
+                continue;
+            }
+            rows.push(CaseRow {
+                service: service_of(&entry.case_number).into(),
+                receipt: receipts.contains(&entry.case_number),
+                number: entry.case_number.into(),
+                state: "sealed".into(),
+                status: "".into(),
+                changed: false,
+                delivered: false,
+                may_hand_over: false,
+                may_withdraw: later_steps(Some(CaseState::Sealed)).1,
             });
         }
+        rows.extend(tracked.into_values().map(|(_, row)| row));
         rows.sort_by(|a, b| b.number.cmp(&a.number));
         let page = window.global::<CasesPage>();
         page.set_cases(ModelRc::new(VecModel::from(rows)));
