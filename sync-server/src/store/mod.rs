@@ -6,11 +6,14 @@ mod attempts;
 mod files;
 mod sqlite;
 mod sqlite_attempts;
+mod sqlite_tracking;
+mod tracking;
 
 pub use attempts::{Attempt, AttemptKey, AttemptStore, BackOff};
 pub use files::FileBlobStore;
 pub use sqlite::{SqliteMetadata, open_connection};
 pub(crate) use sqlite_attempts::forget_sign_in_attempts;
+pub use tracking::{TrackedCase, TrackingStore};
 
 use fieldkit_domain::workflow::{CaseState, StateName};
 use fieldkit_protocol::SupplementKind;

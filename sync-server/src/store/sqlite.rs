@@ -138,6 +138,7 @@ impl SqliteMetadata {
         let conn = open_connection(path)?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(super::sqlite_attempts::SCHEMA)?;
+        conn.execute_batch(super::sqlite_tracking::SCHEMA)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
