@@ -19,6 +19,8 @@ pub mod metrics;
 pub mod office;
 pub mod openapi;
 pub mod opened;
+pub mod personal_data;
+pub mod public;
 pub mod setup;
 pub mod store;
 pub mod tls;

@@ -23,6 +23,9 @@ pub struct LocalServer {
     /// The server CA certificate a tablet pins (DER).
     pub server_ca: Vec<u8>,
     pub meta: Arc<SqliteMetadata>,
+    /// The applicants' pages, on a port of their own, with a certificate for `localhost` from
+    /// the server CA (tests trust it as a browser trusts a public CA).
+    pub public_url: String,
     /// The case-sealing key pair (the back-office opens envelopes with it).
     pub sealing: SealingKeyPair,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -88,6 +91,28 @@ impl LocalServer {
         let app = router(Arc::new(state))
             .merge(crate::office::router(Arc::new(office)))
             .merge(crate::central::events::router(central.clone()));
+        let public_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        public_listener.set_nonblocking(true)?;
+        let public_url = format!("https://localhost:{}", public_listener.local_addr()?.port());
+        let public_tls = {
+            let server_ca = crate::tls::CertificateAuthority::load(
+                crate::setup::SERVER_CA_NAME,
+                &zeroize::Zeroizing::new(std::fs::read(layout.key("server-ca.key"))?),
+                std::fs::read(layout.server_ca_certificate())?,
+            )?;
+            let (cert, key) = server_ca.issue_server(&["localhost".to_owned()])?;
+            crate::tls::public_server_config(vec![cert], key)?
+        };
+        let public = crate::public::PublicState::new(
+            meta.clone(),
+            central.clone(),
+            Arc::new(crate::personal_data::PersonalDataKey::load_or_create(
+                &layout.keys(),
+            )?),
+            clock,
+            public_url.clone(),
+        )?;
+        let public_app = crate::public::router(Arc::new(public));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -98,9 +123,13 @@ impl LocalServer {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                     return;
                 };
+                let Ok(public_listener) = tokio::net::TcpListener::from_std(public_listener) else {
+                    return;
+                };
                 let _outbox = crate::central::outbox::spawn(central);
                 tokio::select! {
                     _ = serve(listener, Arc::new(tls), app) => {}
+                    _ = serve(public_listener, Arc::new(public_tls), public_app) => {}
                     _ = stopped => {}
                 }
             });
@@ -113,6 +142,7 @@ impl LocalServer {
             data: data.to_owned(),
             server_ca,
             meta,
+            public_url,
             sealing,
             stop: Some(stop),
             thread: Some(thread),
