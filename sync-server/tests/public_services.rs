@@ -267,6 +267,7 @@ async fn search_finds_services_by_ukrainian_words_whatever_the_apostrophe() {
         nothing.contains(">прописка</a>"),
         "a keyword to try: {nothing}"
     );
+    assert!(nothing.contains("href=\"/services\""), "browse instead");
 
     // What was typed comes back escaped, in the field and the sentence.
     let odd = site.search("<b>x</b>", None).await;

@@ -76,6 +76,7 @@ ul.links .hint,ol.documents .line{display:block}
 ol.documents{padding-left:1.4em}ol.documents li{margin:0 0 16px}
 .doc{font-weight:bold;display:block}
 .wrap{overflow-wrap:anywhere}
+.iban{font-family:'DejaVu Sans Mono',monospace;font-size:18px}
 .amount{font-size:24px;font-weight:bold}
 form.search .row{display:flex;flex-wrap:wrap;gap:8px}
 form.search input{flex:1 1 12em;width:auto}

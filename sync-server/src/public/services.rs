@@ -17,6 +17,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use fieldkit_domain::catalog::{Catalog, Fee, Group, Service};
 use fieldkit_domain::common::{Necessity, ProviderId, ServiceCode, plural_form_uk};
+use fieldkit_domain::payment::compact_iban;
 use serde::Deserialize;
 
 use super::page::{Lang, esc, href, html, lang_field, lang_of, uk_only, url};
@@ -42,7 +43,7 @@ fn published(
     lang: Lang,
     path: &str,
     status: StatusCode,
-) -> Result<Arc<Catalog>, Response> {
+) -> Result<Arc<Catalog>, Box<Response>> {
     match state.catalog() {
         Ok(Some(catalog)) => Ok(catalog),
         Ok(None) => {
@@ -56,9 +57,9 @@ fn published(
                 lang.t("На головну", "Home page"),
             );
             let title = lang.t("Послуги", "Services");
-            Err(html(status, state.page(lang, title, path, &body)))
+            Err(Box::new(html(status, state.page(lang, title, path, &body))))
         }
-        Err(error) => Err(state.failure(lang, &error)),
+        Err(error) => Err(Box::new(state.failure(lang, &error))),
     }
 }
 
@@ -140,7 +141,8 @@ fn search_form(lang: Lang, query: &str) -> String {
         lang.t("Пошук послуги", "Find a service"),
         lang.t(
             "Слово з назви, наприклад «пенсія», «субсидія», «прописка».",
-            "A word of its name, e.g. «pension», «subsidy», or in Ukrainian «прописка».",
+            "A word of its name, e.g. «pension», «subsidy», or in Ukrainian \
+             «<span lang=\"uk\">прописка</span>».",
         ),
         esc(query),
         lang_field(lang),
@@ -164,7 +166,7 @@ pub async fn index(
     };
     let catalog = match published(&state, lang, &path, StatusCode::OK) {
         Ok(catalog) => catalog,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     if !typed.is_empty() {
         return search_page(&state, lang, &catalog, &typed, &path);
@@ -243,60 +245,67 @@ fn search_page(
 }
 
 /// What to try when a query found nothing: each of its words alone where that finds something,
-/// words from the catalog's keywords, and browsing by life situation.
+/// words from the catalog's keywords (single words first), and browsing by group. Each is a
+/// link of its own, a finger's size apart.
 fn suggestions(lang: Lang, catalog: &Catalog, typed: &str) -> String {
-    let search_link = |word: &str| {
+    let search_link = |word: &str, hint: &str| {
         format!(
-            "<a href=\"{}\">{}</a>",
+            "<li><a href=\"{}\">{}</a>{hint}</li>",
             esc(&href(lang, &format!("/services?q={}", url(word)))),
-            esc(word)
+            uk_only(lang, word)
         )
     };
-    let mut items = Vec::new();
+    let mut out = format!("<h2>{}</h2>", lang.t("Що можна спробувати", "What to try"));
     let words: Vec<&str> = typed.split_whitespace().collect();
     if words.len() > 1 {
-        for word in words {
-            let hits = catalog.search(word).len();
-            if hits > 0 {
-                items.push(format!(
-                    "<li>{}: {} — {}</li>",
-                    lang.t("Лише слово", "The word alone"),
-                    search_link(word),
-                    count_services(lang, hits)
-                ));
-            }
+        let alone: Vec<String> = words
+            .iter()
+            .filter_map(|word| {
+                let hits = catalog.search(word).len();
+                (hits > 0).then(|| {
+                    let hint =
+                        format!("<span class=\"hint\">{}</span>", count_services(lang, hits));
+                    search_link(word, &hint)
+                })
+            })
+            .collect();
+        if !alone.is_empty() {
+            out.push_str(&format!(
+                "<p>{}</p><ul class=\"links\">{}</ul>",
+                lang.t("Кожне слово окремо знаходить:", "Each word alone finds:"),
+                alone.concat()
+            ));
         }
     }
+    let keywords = || catalog.services.iter().flat_map(|s| s.keywords.iter());
     let mut examples: Vec<&str> = Vec::new();
-    for keyword in catalog.services.iter().filter_map(|s| s.keywords.first()) {
+    let single = keywords().filter(|k| !k.contains(' '));
+    let phrases = keywords().filter(|k| k.contains(' '));
+    for keyword in single.chain(phrases) {
         if examples.len() < SUGGESTED_WORDS && !examples.contains(&keyword.as_str()) {
             examples.push(keyword);
         }
     }
     if !examples.is_empty() {
-        let links: Vec<String> = examples.iter().map(|w| search_link(w)).collect();
-        items.push(format!(
-            "<li>{} {}</li>",
+        let links: Vec<String> = examples.iter().map(|w| search_link(w, "")).collect();
+        out.push_str(&format!(
+            "<p>{}</p><ul class=\"links\">{}</ul>",
             lang.t(
-                "Напишіть одне слово або його початок, наприклад:",
-                "Type one word or its beginning, in Ukrainian, e.g.:"
+                "Напишіть одне слово або лише його початок, наприклад:",
+                "Type one word, or only its beginning, in Ukrainian, e.g.:"
             ),
-            links.join(", ")
+            links.concat()
         ));
     }
-    items.push(format!(
-        "<li><a href=\"{}\">{}</a></li>",
+    out.push_str(&format!(
+        "<p><a href=\"{}\">{}</a></p>",
         esc(&href(lang, "/services")),
         lang.t(
-            "Оберіть послугу за життєвою ситуацією, сферою чи суб'єктом надання",
-            "Choose a service by life situation, legal area or provider"
+            "Або оберіть послугу за життєвою ситуацією, сферою чи суб'єктом надання",
+            "Or choose a service by life situation, legal area or provider"
         )
     ));
-    format!(
-        "<h2>{}</h2><ul class=\"suggest\">{}</ul>",
-        lang.t("Що можна спробувати", "What to try"),
-        items.concat()
-    )
+    out
 }
 
 /// Which grouping a group page shows.
@@ -341,7 +350,7 @@ async fn group_page(
     let path = format!("/services/{segment}/{}", url(&id));
     let catalog = match published(&state, lang, &path, StatusCode::NOT_FOUND) {
         Ok(catalog) => catalog,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let Some(group) = groups_of(&catalog).iter().find(|g| g.id == id) else {
         return not_found(State(state), uri).await;
@@ -380,7 +389,7 @@ pub async fn provider(
     let path = format!("/services/provider/{}", url(&id));
     let catalog = match published(&state, lang, &path, StatusCode::NOT_FOUND) {
         Ok(catalog) => catalog,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let id = ProviderId(id);
     let Some(provider) = catalog.provider(&id) else {
@@ -416,7 +425,7 @@ pub async fn card(
     let path = format!("/services/{}", url(&code));
     let catalog = match published(&state, lang, &path, StatusCode::NOT_FOUND) {
         Ok(catalog) => catalog,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let Some(service) = catalog.service(&ServiceCode(code)) else {
         return not_found(State(state), uri).await;
@@ -468,6 +477,12 @@ fn card_html(lang: Lang, catalog: &Catalog, service: &Service) -> String {
         groups.join(", ")
     ));
 
+    if lang == Lang::En {
+        out.push_str(
+            "<p class=\"notice\">The card is published in Ukrainian: the titles of documents, \
+             the legal texts and the addresses are shown as the centre publishes them.</p>",
+        );
+    }
     out.push_str(&format!(
         "<h2>{}</h2>{}",
         lang.t("Які документи потрібні", "Documents to bring"),
@@ -634,9 +649,17 @@ fn fee_html(lang: Lang, fee: &Fee) -> String {
                     "<h3>{}</h3><dl>",
                     lang.t("Платіжні реквізити", "Payment details")
                 ));
+                let iban = compact_iban(&details.iban);
                 for field in details.fields() {
+                    // The account in a typewriter face, small enough to stay on one line of a
+                    // phone: it is read and typed digit by digit.
+                    let class = if field.value == iban {
+                        "wrap iban"
+                    } else {
+                        "wrap"
+                    };
                     out.push_str(&format!(
-                        "<dt>{}</dt><dd class=\"wrap\">{}</dd>",
+                        "<dt>{}</dt><dd class=\"{class}\">{}</dd>",
                         esc(lang.t(field.label.0, field.label.1)),
                         uk_only(lang, &field.value)
                     ));
@@ -661,7 +684,7 @@ pub async fn centres(State(state): State<Arc<PublicState>>, uri: Uri) -> Respons
     let path = "/centres";
     let catalog = match published(&state, lang, path, StatusCode::OK) {
         Ok(catalog) => catalog,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let (centre_uk, centre_en) = catalog.centre.office.names();
     let mut body = format!(
