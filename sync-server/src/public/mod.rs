@@ -7,6 +7,7 @@
 //! by what the tracking store keeps (number, service, centre, dates, status events).
 
 pub mod page;
+pub mod visit_request;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -223,6 +224,14 @@ pub fn router(state: Arc<PublicState>) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/visit",
+            get(visit_request::show_form).post(visit_request::submit),
+        )
+        .route(
+            "/visit/{id}",
+            get(visit_request::show_code).post(visit_request::confirm),
+        )
         .fallback(not_found)
         .layer(axum::middleware::map_response(
             crate::office::security_headers::add,
