@@ -584,6 +584,13 @@ pub async fn plan(
     if device.state != DeviceState::Active {
         return Err(bad("Цей планшет відкликано.", "This tablet is revoked."));
     }
+    // Refused before it is opened: a request already decided needs no decrypting.
+    if let Some(request) = state.meta.visit_request(&form.id)?
+        && request.state != RequestState::New
+        && request.state != RequestState::Unconfirmed
+    {
+        return Err(not_new(lang, NotNew(request.state)));
+    }
     let (request, details) = open_request(&state, &user, &form.id)?;
     if request.state != RequestState::New {
         return Err(not_new(lang, NotNew(request.state)));
