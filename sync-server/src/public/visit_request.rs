@@ -409,7 +409,7 @@ impl FormHtml<'_> {
         hint: Option<(&str, &str)>,
     ) {
         let lang = self.lang;
-        let (error, aria) = self.error_html(field);
+        let (error, _) = self.error_html(field);
         let limit = LIMITS
             .iter()
             .find(|(f, _)| *f == field)
@@ -420,15 +420,25 @@ impl FormHtml<'_> {
                 esc(lang.t(uk, en))
             )
         });
-        let described = if hint.is_some() && aria.is_empty() {
-            format!(" aria-describedby=\"h-{field}\"")
-        } else {
-            String::new()
-        };
+        // The field is described by its hint and its error, whichever it has.
+        let mut described = Vec::new();
+        if hint.is_some() {
+            described.push(format!("h-{field}"));
+        }
+        if !error.is_empty() {
+            described.push(format!("e-{field}"));
+        }
+        let mut aria = String::new();
+        if !error.is_empty() {
+            aria.push_str(" aria-invalid=\"true\"");
+        }
+        if !described.is_empty() {
+            let _ = write!(aria, " aria-describedby=\"{}\"", described.join(" "));
+        }
         let _ = write!(
             self.out,
             "<label for=\"f-{field}\">{}</label>{hint_html}{error}\
-             <input id=\"f-{field}\" name=\"{field}\" type=\"{kind}\" maxlength=\"{limit}\" value=\"{}\"{extra}{aria}{described}>",
+             <input id=\"f-{field}\" name=\"{field}\" type=\"{kind}\" maxlength=\"{limit}\" value=\"{}\"{extra}{aria}>",
             esc(lang.t(label.0, label.1)),
             esc(self.values.get(field)),
         );
@@ -444,7 +454,13 @@ impl FormHtml<'_> {
         checked: &dyn Fn(&str) -> bool,
     ) {
         let lang = self.lang;
-        let (error, aria) = self.error_html(field);
+        let (error, _) = self.error_html(field);
+        // A group (fieldset) takes no aria-invalid; the sentence is tied to it as its description.
+        let aria = if error.is_empty() {
+            String::new()
+        } else {
+            format!(" aria-describedby=\"e-{field}\"")
+        };
         let _ = write!(
             self.out,
             "<fieldset id=\"f-{field}\"{aria}><legend>{}</legend>{error}",
@@ -453,8 +469,8 @@ impl FormHtml<'_> {
         for (i, (value, label)) in options.iter().enumerate() {
             let _ = write!(
                 self.out,
-                "<div class=\"choice\"><input type=\"{kind}\" id=\"f-{field}-{i}\" name=\"{field}\" value=\"{}\"{}>\
-                 <label for=\"f-{field}-{i}\">{}</label></div>",
+                // The box inside its label: on one line with its words (labels are blocks).
+                "<div class=\"choice\"><label for=\"f-{field}-{i}\"><input type=\"{kind}\" id=\"f-{field}-{i}\" name=\"{field}\" value=\"{}\"{}> {}</label></div>",
                 esc(value),
                 if checked(value) { " checked" } else { "" },
                 esc(label)
@@ -763,8 +779,7 @@ fn form_body(
         let (error, aria) = form.error_html("consent");
         let _ = write!(
             form.out,
-            "<h2>{}</h2>{error}<div class=\"choice\"><input type=\"checkbox\" id=\"f-consent\" name=\"consent\" value=\"yes\" required{}{aria}>\
-             <label for=\"f-consent\">{}</label></div>",
+            "<h2>{}</h2>{error}<div class=\"choice\"><label for=\"f-consent\"><input type=\"checkbox\" id=\"f-consent\" name=\"consent\" value=\"yes\" required{}{aria}> {}</label></div>",
             lang.t("Згода", "Consent"),
             if values.get("consent") == "yes" { " checked" } else { "" },
             lang.t(
