@@ -605,7 +605,9 @@ async fn a_request_is_confirmed_planned_for_a_tablet_and_the_requester_is_told()
     assert!(accepted.text.contains("Запит прийнято."));
     assert!(accepted.text.contains("Що далі"));
     assert!(
-        accepted.text.contains("Контакти центру"),
+        accepted
+            .text
+            .contains("зателефонуйте до центру (+380 32 297 57 95)."),
         "{}",
         accepted.text
     );

@@ -1094,20 +1094,18 @@ fn accepted(state: &PublicState, lang: Lang, id: &str) -> Response {
         ),
         Lang::En => iso(answer_by),
     };
-    let contacts = state
+    // The centre's phone in the sentence that asks to call; its name, address and hours are
+    // in every page's footer.
+    let phone = state
         .catalog()
         .ok()
         .flatten()
-        .map_or_else(String::new, |catalog| {
-            format!(
-                "<h2>{}</h2>{}",
-                lang.t("Контакти центру", "The centre's contacts"),
-                super::office_html(lang, &catalog.centre.office)
-            )
-        });
+        .and_then(|catalog| catalog.centre.office.phone.clone())
+        .map(|phone| format!(" ({})", esc(&phone)))
+        .unwrap_or_default();
     let body = format!(
         "<p class=\"ok\" role=\"status\">{}</p><h2>{}</h2><ol>\
-         <li>{}</li><li>{}</li><li>{}</li></ol>{contacts}",
+         <li>{}</li><li>{}</li><li>{}{phone}.</li></ol>",
         lang.t("Запит прийнято.", "The request is accepted."),
         lang.t("Що далі", "What happens next"),
         match lang {
@@ -1123,8 +1121,8 @@ fn accepted(state: &PublicState, lang: Lang, id: &str) -> Response {
             "We tell you the date and time of the visit (or why a visit is not possible) the way you chose: by SMS or e-mail. The administrator calls before coming."
         ),
         lang.t(
-            "Підготуйте паспорт або ID-картку, РНОКПП і документи для послуги. Якщо щось зміниться, зателефонуйте до центру.",
-            "Have the passport or ID card, the tax number and the service's documents ready. If anything changes, call the centre."
+            "Підготуйте паспорт або ID-картку, РНОКПП і документи для послуги. Якщо щось зміниться, зателефонуйте до центру",
+            "Have the passport or ID card, the tax number and the service's documents ready. If anything changes, call the centre"
         ),
     );
     html(
