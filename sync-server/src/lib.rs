@@ -21,9 +21,11 @@ pub mod openapi;
 pub mod opened;
 pub mod personal_data;
 pub mod public;
+pub mod sealed_visits;
 pub mod setup;
 pub mod store;
 pub mod tls;
 pub mod tus;
+pub mod visit_requests;
 
 pub use error::ServerError;

@@ -64,6 +64,9 @@ impl LocalServer {
         let meta = Arc::new(SqliteMetadata::open(&layout.database())?);
         let blobs = Arc::new(FileBlobStore::open(&layout.blobs())?);
         let sealing = files.sealing;
+        let personal = Arc::new(crate::personal_data::PersonalDataKey::load_or_create(
+            &layout.keys(),
+        )?);
         let state = AppState {
             meta: meta.clone(),
             blobs: blobs.clone(),
@@ -73,6 +76,7 @@ impl LocalServer {
             device_ca: files.device_ca,
             clock,
             metrics: Default::default(),
+            personal: personal.clone(),
         };
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true)?;
@@ -88,6 +92,13 @@ impl LocalServer {
         )?;
         let central = crate::central::CentralState::open(data, central, clock)?;
         office.central = Some(central.clone());
+        office.personal = personal.clone();
+        let notices = Arc::new(crate::visit_requests::Notices::new(
+            meta.clone(),
+            central.clone(),
+            personal.clone(),
+            clock,
+        ));
         let app = router(Arc::new(state))
             .merge(crate::office::router(Arc::new(office)))
             .merge(crate::central::events::router(central.clone()));
@@ -106,9 +117,7 @@ impl LocalServer {
         let public = crate::public::PublicState::new(
             meta.clone(),
             central.clone(),
-            Arc::new(crate::personal_data::PersonalDataKey::load_or_create(
-                &layout.keys(),
-            )?),
+            personal,
             clock,
             public_url.clone(),
         )?;
@@ -127,6 +136,7 @@ impl LocalServer {
                     return;
                 };
                 let _outbox = crate::central::outbox::spawn(central);
+                let _requests = crate::visit_requests::spawn(notices);
                 tokio::select! {
                     _ = serve(listener, Arc::new(tls), app) => {}
                     _ = serve(public_listener, Arc::new(public_tls), public_app) => {}

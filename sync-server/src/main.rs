@@ -244,6 +244,7 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         None => Metrics::default(),
     };
     let meta_for_public = meta.clone();
+    let meta_for_requests = meta.clone();
     let state = AppState {
         meta,
         blobs,
@@ -260,6 +261,7 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         device_ca: files.device_ca,
         clock: now,
         metrics,
+        personal: office.personal.clone(),
     };
     spawn_sweeper(state.meta.clone(), state.blobs.clone(), now);
     let listener = tokio::net::TcpListener::bind(&config.listen)
@@ -276,6 +278,15 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
     office.central = Some(central.clone());
     // None when no connector is configured: accepted cases then wait in the outbox.
     let _outbox = fieldkit_sync_server::central::outbox::spawn(central.clone());
+    // Home-visit requests: notices owed to requesters, unconfirmed requests swept.
+    let _requests = fieldkit_sync_server::visit_requests::spawn(Arc::new(
+        fieldkit_sync_server::visit_requests::Notices::new(
+            meta_for_requests,
+            central.clone(),
+            office.personal.clone(),
+            now,
+        ),
+    ));
     let public = match &config.public {
         Some(public) => {
             Some(public_side(public, &layout, meta_for_public, central.clone(), &config).await?)
@@ -613,8 +624,19 @@ fn run(args: &[String]) -> Result<(), String> {
             if !visit.is_object() {
                 return Err(format!("{file}: a visit is a JSON object"));
             }
+            // Sealed at rest under the data directory's personal-data key, as the back-office
+            // plans them (a visit names a person).
+            let key = fieldkit_sync_server::personal_data::PersonalDataKey::load_or_create(
+                &Layout::new(&data).keys(),
+            )
+            .map_err(|e| e.to_string())?;
+            let reference =
+                fieldkit_sync_server::visit_requests::new_id().map_err(|e| e.to_string())?;
+            let sealed =
+                fieldkit_sync_server::sealed_visits::seal(&key, device, &reference, &visit)
+                    .map_err(|e| e.to_string())?;
             let id = metadata(&data)?
-                .plan_visit(device, &visit.to_string(), now())
+                .plan_visit(device, &sealed, now())
                 .map_err(|e| e.to_string())?;
             println!("visit {id} planned for {device}");
             Ok(())

@@ -8,6 +8,7 @@
 
 pub mod page;
 pub mod services;
+pub mod visit_request;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -251,6 +252,14 @@ pub fn router(state: Arc<PublicState>) -> Router {
         .route("/services/provider/{id}", get(services::provider))
         .route("/services/{code}", get(services::card))
         .route("/centres", get(services::centres))
+        .route(
+            "/visit",
+            get(visit_request::show_form).post(visit_request::submit),
+        )
+        .route(
+            "/visit/{id}",
+            get(visit_request::show_code).post(visit_request::confirm),
+        )
         .fallback(not_found)
         .layer(axum::middleware::map_response(
             crate::office::security_headers::add,

@@ -72,6 +72,25 @@ impl AttemptKey {
         }
     }
 
+    /// Home-visit requests (each sends a confirmation code) made from `address`.
+    pub fn visit_request_from(address: &str) -> Self {
+        let key = hashed(&["visit-request-address", address]);
+        AttemptKey {
+            subject: key.clone(),
+            key,
+        }
+    }
+
+    /// Home-visit requests whose code went to one contact (its keyed hash, never the contact):
+    /// the form cannot be used to flood one phone from many addresses.
+    pub fn visit_request_to(contact_key: &str) -> Self {
+        let key = hashed(&["visit-request-contact", contact_key]);
+        AttemptKey {
+            subject: key.clone(),
+            key,
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.key
     }

@@ -8,12 +8,19 @@ mod sqlite;
 mod sqlite_attempts;
 mod sqlite_tracking;
 mod tracking;
+// Home-visit requests from the public form (issue #13).
+mod sqlite_visit_requests;
+mod visit_requests;
 
 pub use attempts::{Attempt, AttemptKey, AttemptStore, BackOff};
 pub use files::FileBlobStore;
 pub use sqlite::{SqliteMetadata, open_connection};
 pub(crate) use sqlite_attempts::forget_sign_in_attempts;
 pub use tracking::{TrackedCase, TrackingStore};
+pub use visit_requests::{
+    AuditNote, ChannelKind, Confirmation, NewVisitRequest, NotNew, NoticeOutcome, NoticeState,
+    PlannedFromRequest, RequestCounts, RequestState, VisitRequest, VisitRequestStore,
+};
 
 use fieldkit_domain::workflow::{CaseState, StateName};
 use fieldkit_protocol::SupplementKind;
