@@ -9,6 +9,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
@@ -102,6 +103,25 @@ impl PersonalDataKey {
         Ok(out)
     }
 
+    /// A keyed hash (HMAC-SHA256, hex) of `value` for `purpose`, under a key derived from this
+    /// one: a store finds equal values (a contact given twice) without keeping them in clear,
+    /// and nobody without the key can test guesses against it (a phone number has few).
+    pub fn keyed_hash(&self, purpose: &str, value: &[u8]) -> String {
+        let root = hmac::Key::new(hmac::HMAC_SHA256, self.key.as_ref());
+        let derived = Zeroizing::new(
+            hmac::sign(&root, b"fieldkit keyed hash v1")
+                .as_ref()
+                .to_vec(),
+        );
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &derived);
+        let mut context = hmac::Context::with_key(&key);
+        // Length-prefixed, so no purpose and value run into another pair.
+        context.update(&(purpose.len() as u64).to_be_bytes());
+        context.update(purpose.as_bytes());
+        context.update(value);
+        hex::encode(context.sign())
+    }
+
     /// Decrypt what [`PersonalDataKey::seal`] made for the same `context`; anything altered,
     /// moved or sealed under another key is refused.
     pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, ServerError> {
@@ -145,6 +165,18 @@ mod tests {
         assert!(key.open("subscription:1", &altered).is_err());
         let other = PersonalDataKey::generate().unwrap();
         assert!(other.open("subscription:1", &sealed).is_err());
+    }
+
+    #[test]
+    fn keyed_hashes_match_for_equal_values_only_and_need_the_key() {
+        let key = PersonalDataKey::generate().unwrap();
+        let a = key.keyed_hash("contact", b"olena@example.ua");
+        assert_eq!(a, key.keyed_hash("contact", b"olena@example.ua"));
+        assert_ne!(a, key.keyed_hash("contact", b"petro@example.ua"));
+        assert_ne!(a, key.keyed_hash("contac", b"tolena@example.ua"));
+        let other = PersonalDataKey::generate().unwrap();
+        assert_ne!(a, other.keyed_hash("contact", b"olena@example.ua"));
+        assert!(!a.contains("olena"));
     }
 
     #[test]

@@ -61,5 +61,8 @@ pub fn load(
             opened_cache::DEFAULT_TTL_SECONDS,
         ),
         central: None,
+        personal: Arc::new(crate::personal_data::PersonalDataKey::load_or_create(
+            &layout.keys(),
+        )?),
     })
 }

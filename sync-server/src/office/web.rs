@@ -40,6 +40,8 @@ pub struct OfficeState {
     /// The central connector, when the server runs one: a notification sent again is handed
     /// to its worker at once instead of at the worker's next check.
     pub central: Option<Arc<crate::central::CentralState>>,
+    /// Opens what the public side keeps sealed (contacts for notices), for staff only.
+    pub personal: Arc<crate::personal_data::PersonalDataKey>,
 }
 
 impl OfficeState {

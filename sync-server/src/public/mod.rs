@@ -6,7 +6,10 @@
 //! Nothing here reads a sealed case or shows personal data: the tracking page knows a case only
 //! by what the tracking store keeps (number, service, centre, dates, status events).
 
+pub mod kyiv;
+pub mod notices;
 pub mod page;
+pub mod track;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -15,7 +18,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use fieldkit_domain::calendar::WorkCalendar;
 use fieldkit_domain::catalog::{Catalog, Office};
 use serde::Deserialize;
@@ -223,6 +226,13 @@ pub fn router(state: Arc<PublicState>) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/t", get(track::form))
+        .route("/t/{code}", get(track::case_page))
+        .route("/t/{code}/{*rest}", get(track::deeper))
+        .route("/t/{code}/notices", post(notices::request_code))
+        .route("/t/{code}/confirm", post(notices::confirm))
+        .route("/t/{code}/stop", post(notices::stop_by_contact))
+        .route("/stop/{token}", get(notices::stop_page).post(notices::stop))
         .fallback(not_found)
         .layer(axum::middleware::map_response(
             crate::office::security_headers::add,

@@ -4,13 +4,18 @@
 
 mod attempts;
 mod files;
+mod notices;
 mod sqlite;
 mod sqlite_attempts;
+mod sqlite_notices;
 mod sqlite_tracking;
 mod tracking;
 
 pub use attempts::{Attempt, AttemptKey, AttemptStore, BackOff};
 pub use files::FileBlobStore;
+pub use notices::{
+    Confirmation, DueNotice, NoticeStore, NoticeSubscription, PendingOutcome, PendingSubscription,
+};
 pub use sqlite::{SqliteMetadata, open_connection};
 pub(crate) use sqlite_attempts::forget_sign_in_attempts;
 pub use tracking::{TrackedCase, TrackingStore};
