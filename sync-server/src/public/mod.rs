@@ -6,6 +6,7 @@
 //! Nothing here reads a sealed case or shows personal data: the tracking page knows a case only
 //! by what the tracking store keeps (number, service, centre, dates, status events).
 
+pub mod form;
 pub mod kyiv;
 pub mod notices;
 pub mod page;

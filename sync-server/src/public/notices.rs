@@ -16,15 +16,16 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::rejection::{FormRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::Extension;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
 use ring::digest::{SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
 
 use super::PublicState;
+use super::form;
 use super::page::{Lang, esc, href, html, lang_field, lang_of};
 use super::track::{
     Lookup, address_of, count_miss, form_refused, lang_from_field, lock_of, locked_page, lookup,
@@ -167,11 +168,14 @@ fn channels(state: &PublicState) -> Vec<Channel> {
 
 /// The choice of channel and the contact field, for the form named `form` (ids stay unique
 /// when two forms share a page).
-fn contact_fields(form: &str, channels: &[Channel], lang: Lang, error: Option<&str>) -> String {
-    let mut out = format!(
-        "<fieldset><legend>{}</legend>",
-        lang.t("Як повідомляти", "How to tell you")
-    );
+fn contact_fields(
+    form: &str,
+    legend: &str,
+    channels: &[Channel],
+    lang: Lang,
+    error: Option<&str>,
+) -> String {
+    let mut out = format!("<fieldset><legend>{legend}</legend>");
     for (index, &channel) in channels.iter().enumerate() {
         let _ = write!(
             out,
@@ -220,7 +224,13 @@ fn subscribe_form(state: &PublicState, lang: Lang, code: &str, error: Option<&st
             "We will tell you of every change in the case's state: only the case number and the new state. First we send a code, to be sure the address or number is yours."
         ),
         lang_field(lang),
-        contact_fields("notices", &channels, lang, error),
+        contact_fields(
+            "notices",
+            lang.t("Як повідомляти", "How to tell you"),
+            &channels,
+            lang,
+            error
+        ),
         lang.t("Надіслати код підтвердження", "Send a confirmation code"),
     )
 }
@@ -235,6 +245,7 @@ fn stop_form(lang: Lang, code: &str, error: Option<&str>) -> String {
         lang_field(lang),
         contact_fields(
             "stop",
+            lang.t("Куди надходять сповіщення", "Where the notices come to"),
             &[Channel::Email, Channel::Sms],
             lang,
             error
@@ -369,12 +380,12 @@ pub async fn request_code(
     peer: Option<Extension<PeerAddress>>,
     uri: Uri,
     code: Result<Path<String>, PathRejection>,
-    form: Result<Form<ContactForm>, FormRejection>,
+    request: Request,
 ) -> Response {
     let mut lang = lang_of(&uri);
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return form_refused(&state, lang, &rejection),
+    let form: ContactForm = match form::read(request).await {
+        Ok(form) => form,
+        Err(error) => return form_refused(&state, lang, error),
     };
     if lang == Lang::Uk {
         lang = lang_from_field(&form.lang);
@@ -548,12 +559,12 @@ pub async fn confirm(
     peer: Option<Extension<PeerAddress>>,
     uri: Uri,
     code: Result<Path<String>, PathRejection>,
-    form: Result<Form<ConfirmForm>, FormRejection>,
+    request: Request,
 ) -> Response {
     let mut lang = lang_of(&uri);
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return form_refused(&state, lang, &rejection),
+    let form: ConfirmForm = match form::read(request).await {
+        Ok(form) => form,
+        Err(error) => return form_refused(&state, lang, error),
     };
     if lang == Lang::Uk {
         lang = lang_from_field(&form.lang);
@@ -681,12 +692,12 @@ pub async fn stop_by_contact(
     peer: Option<Extension<PeerAddress>>,
     uri: Uri,
     code: Result<Path<String>, PathRejection>,
-    form: Result<Form<ContactForm>, FormRejection>,
+    request: Request,
 ) -> Response {
     let mut lang = lang_of(&uri);
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return form_refused(&state, lang, &rejection),
+    let form: ContactForm = match form::read(request).await {
+        Ok(form) => form,
+        Err(error) => return form_refused(&state, lang, error),
     };
     if lang == Lang::Uk {
         lang = lang_from_field(&form.lang);
@@ -797,13 +808,13 @@ pub async fn stop(
     State(state): State<Arc<PublicState>>,
     uri: Uri,
     token: Result<Path<String>, PathRejection>,
-    form: Result<Form<ContactForm>, FormRejection>,
+    request: Request,
 ) -> Response {
     let mut lang = lang_of(&uri);
-    match form {
-        Ok(Form(form)) if lang == Lang::Uk => lang = lang_from_field(&form.lang),
+    match form::read::<ContactForm>(request).await {
+        Ok(form) if lang == Lang::Uk => lang = lang_from_field(&form.lang),
         Ok(_) => {}
-        Err(rejection) => return form_refused(&state, lang, &rejection),
+        Err(error) => return form_refused(&state, lang, error),
     }
     if let Some(token) = stop_token(token)
         && let Err(error) = state.meta.stop_by_token(&sha256_hex(&token))

@@ -13,7 +13,7 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::rejection::{FormRejection, PathRejection};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -23,6 +23,7 @@ use fieldkit_domain::common::{DayKind, ServiceCode};
 use fieldkit_domain::workflow::{CaseState, StateName};
 use ring::digest::{SHA256, digest};
 
+use super::form::FormError;
 use super::page::{Lang, esc, href, html, lang_field, lang_of};
 use super::{PublicState, kyiv, notices};
 use crate::ServerError;
@@ -259,9 +260,8 @@ pub(super) fn locked_page(state: &PublicState, lang: Lang, seconds: i64) -> Resp
 }
 
 /// A form that could not be read: too large, or not a form of ours.
-pub(super) fn form_refused(state: &PublicState, lang: Lang, rejection: &FormRejection) -> Response {
-    let too_large = rejection.status() == StatusCode::PAYLOAD_TOO_LARGE;
-    let (status, title, text) = if too_large {
+pub(super) fn form_refused(state: &PublicState, lang: Lang, error: FormError) -> Response {
+    let (status, title, text) = if error == FormError::TooLarge {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
             lang.t("Форма завелика", "The form is too large"),
