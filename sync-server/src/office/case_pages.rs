@@ -1285,3 +1285,70 @@ mod supplement_tests {
         assert!(none.contains("No supplements arrived."), "{none}");
     }
 }
+
+#[cfg(test)]
+mod subscription_tests {
+    use super::*;
+
+    fn subscription(
+        key: &PersonalDataKey,
+        id: &str,
+        channel: Channel,
+        contact: &str,
+        confirmed_at: Option<i64>,
+    ) -> NoticeSubscription {
+        NoticeSubscription {
+            id: id.into(),
+            case_number: "LV01/T07/2026/000001-0".into(),
+            channel,
+            contact_sealed: key
+                .seal(&format!("subscription:{id}"), contact.as_bytes())
+                .unwrap(),
+            created_at: 1_795_000_000,
+            confirmed_at,
+            last_cursor: 0,
+            attempts: 0,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn staff_see_each_subscription_opened_with_its_channel_and_confirmation() {
+        let key = PersonalDataKey::generate().unwrap();
+        let mut moved = subscription(&key, "c", Channel::Email, "moved@example.org", None);
+        // A contact sealed for another subscription does not open here.
+        moved.id = "d".into();
+        let html = subscriptions_section(
+            &[
+                subscription(
+                    &key,
+                    "a",
+                    Channel::Email,
+                    "olena@example.org",
+                    Some(1_795_000_600),
+                ),
+                subscription(&key, "b", Channel::Sms, "+380501234567", None),
+                moved,
+            ],
+            &key,
+            Lang::Uk,
+        );
+        assert!(
+            html.contains("Підписки на сповіщення з публічної сторінки"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td>e-mail</td><td>olena@example.org</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td>SMS</td><td>+380501234567</td>"),
+            "{html}"
+        );
+        assert!(html.contains("ні, чекає коду"), "{html}");
+        assert!(html.contains("(не відкривається)"), "{html}");
+        assert!(!html.contains("moved@example.org"), "{html}");
+        let none = subscriptions_section(&[], &key, Lang::En);
+        assert!(none.contains("None."), "{none}");
+    }
+}

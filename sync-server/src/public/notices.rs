@@ -311,7 +311,7 @@ fn case_of(
     lang: Lang,
     address: &str,
     code: Result<Path<String>, PathRejection>,
-) -> Result<(TrackedCase, String), Response> {
+) -> Result<(TrackedCase, String), Box<Response>> {
     let text = code.map(|Path(code)| code).unwrap_or_default();
     match lookup(state, address, &text) {
         Ok(Lookup::Found(case)) => {
@@ -320,9 +320,9 @@ fn case_of(
                 .unwrap_or_default();
             Ok((case, canonical))
         }
-        Ok(Lookup::Missing) => Err(missing_page(state, lang)),
-        Ok(Lookup::Locked(seconds)) => Err(locked_page(state, lang, seconds)),
-        Err(error) => Err(state.failure(lang, &error)),
+        Ok(Lookup::Missing) => Err(Box::new(missing_page(state, lang))),
+        Ok(Lookup::Locked(seconds)) => Err(Box::new(locked_page(state, lang, seconds))),
+        Err(error) => Err(Box::new(state.failure(lang, &error))),
     }
 }
 
@@ -393,7 +393,7 @@ pub async fn request_code(
     let address = address_of(peer);
     let (case, canonical) = match case_of(&state, lang, &address, code) {
         Ok(found) => found,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let title = lang.t("Сповіщення про зміни", "Notices of changes");
     let again = |error: &str| {
@@ -572,7 +572,7 @@ pub async fn confirm(
     let address = address_of(peer);
     let (case, canonical) = match case_of(&state, lang, &address, code) {
         Ok(found) => found,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match check_code(&state, lang, &case, &canonical, &form) {
         Ok(response) => response,
@@ -705,7 +705,7 @@ pub async fn stop_by_contact(
     let address = address_of(peer);
     let (case, canonical) = match case_of(&state, lang, &address, code) {
         Ok(found) => found,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let again = |error: &str| {
         small_page(
