@@ -154,6 +154,8 @@ pub(super) fn lock_of(state: &PublicState, address: &str) -> Result<Option<i64>,
     Ok(Some(
         match state.meta.begin_attempt(&key, &LOOKUP_POLICY, now)? {
             crate::store::Attempt::Locked { seconds } => seconds,
+            // The lock ran out between the look and the count: this one, counted already,
+            // is still refused (at worst a second's wait), rather than counted twice.
             crate::store::Attempt::Allowed { wait_if_failed } => wait_if_failed.max(1),
         },
     ))
