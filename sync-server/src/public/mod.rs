@@ -10,6 +10,7 @@ pub mod form;
 pub mod kyiv;
 pub mod notices;
 pub mod page;
+pub mod services;
 pub mod track;
 
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use fieldkit_domain::calendar::WorkCalendar;
-use fieldkit_domain::catalog::{Catalog, Office};
+use fieldkit_domain::catalog::{Catalog, Contact, Office};
 use serde::Deserialize;
 
 use crate::ServerError;
@@ -141,30 +142,51 @@ impl PublicState {
     }
 }
 
-/// An office's name, address, hours, phone and e-mail as a definition list.
+/// An office's name, then its contacts and hours, as a definition list.
 pub fn office_html(lang: Lang, office: &Office) -> String {
-    let name = match (lang, &office.name_en) {
-        (Lang::En, Some(name_en)) => name_en,
-        _ => &office.name,
+    let (uk, en) = office.names();
+    let name = match (lang, office.name_en.is_some()) {
+        (Lang::En, true) => esc(en),
+        _ => page::uk_only(lang, uk),
     };
-    let mut out = format!(
-        "<dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>",
+    format!(
+        "<dl><dt>{}</dt><dd>{name}</dd>{}</dl>",
         lang.t("Центр", "Centre"),
-        esc(name),
-        lang.t("Адреса", "Address"),
-        esc(&office.address)
-    );
-    let fields = [
-        (lang.t("Години роботи", "Opening hours"), &office.hours),
-        (lang.t("Телефон", "Phone"), &office.phone),
-        (lang.t("Електронна пошта", "E-mail"), &office.email),
-    ];
-    for (label, value) in fields {
-        if let Some(value) = value {
-            out.push_str(&format!("<dt>{label}</dt><dd>{}</dd>", esc(value)));
-        }
+        contact_items(lang, office)
+    )
+}
+
+/// An office's address, phone, e-mail, website and hours (the domain's labels, only what the
+/// catalog has) as a definition list; a phone, an e-mail and a website are links a phone opens.
+pub fn contacts_html(lang: Lang, office: &Office) -> String {
+    format!("<dl>{}</dl>", contact_items(lang, office))
+}
+
+fn contact_items(lang: Lang, office: &Office) -> String {
+    let mut out = String::new();
+    for (kind, value) in office.contacts() {
+        let shown = match kind {
+            Contact::Phone => {
+                let dial: String = value
+                    .chars()
+                    .filter(|c| c.is_ascii_digit() || *c == '+')
+                    .collect();
+                format!("<a href=\"tel:{}\">{}</a>", esc(&dial), esc(value))
+            }
+            Contact::Email if !value.contains(char::is_whitespace) => {
+                format!("<a href=\"mailto:{0}\">{0}</a>", esc(value))
+            }
+            Contact::Website if value.starts_with("https://") || value.starts_with("http://") => {
+                format!("<a href=\"{0}\">{0}</a>", esc(value))
+            }
+            _ => page::uk_only(lang, value),
+        };
+        let (label_uk, label_en) = kind.label();
+        out.push_str(&format!(
+            "<dt>{}</dt><dd class=\"wrap\">{shown}</dd>",
+            lang.t(label_uk, label_en)
+        ));
     }
-    out.push_str("</dl>");
     out
 }
 
@@ -227,6 +249,12 @@ pub fn router(state: Arc<PublicState>) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/services", get(services::index))
+        .route("/services/situation/{id}", get(services::situation))
+        .route("/services/area/{id}", get(services::area))
+        .route("/services/provider/{id}", get(services::provider))
+        .route("/services/{code}", get(services::card))
+        .route("/centres", get(services::centres))
         .route("/t", get(track::form))
         .route("/t/{code}", get(track::case_page))
         .route("/t/{code}/{*rest}", get(track::deeper))

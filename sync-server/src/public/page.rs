@@ -26,6 +26,15 @@ pub fn href(lang: Lang, path: &str) -> String {
     }
 }
 
+/// Text the catalog has only in Ukrainian (a document's title, an address): on an English page
+/// it is marked as Ukrainian, so a screen reader reads it as such (WCAG 3.1.2).
+pub fn uk_only(lang: Lang, text: &str) -> String {
+    match lang {
+        Lang::Uk => esc(text),
+        Lang::En => format!("<span lang=\"uk\">{}</span>", esc(text)),
+    }
+}
+
 /// A hidden form field that keeps the language across a form's submission.
 pub fn lang_field(lang: Lang) -> &'static str {
     match lang {
@@ -60,6 +69,20 @@ button.secondary{background:#fff;color:#0b3d91;border:2px solid #0b3d91}
 ol.timeline{padding-left:1.4em}ol.timeline li{margin:6px 0}
 dl dt{font-weight:bold;margin-top:10px}dl dd{margin:0 0 0 0}
 .hint{color:#333;font-size:18px}
+ul.links{list-style:none;padding:0;margin:0}
+ul.links li{padding:6px 0 10px;border-bottom:1px solid #767676}
+ul.links a{font-weight:bold;display:inline-block;padding:8px 0}
+ul.links .hint,ol.documents .line{display:block}
+ol.documents{padding-left:1.4em}ol.documents li{margin:0 0 16px}
+.doc{font-weight:bold;display:block}
+.wrap{overflow-wrap:anywhere}
+.iban{font-family:'DejaVu Sans Mono',monospace;font-size:18px}
+.amount{font-size:24px;font-weight:bold}
+form.search .row{display:flex;flex-wrap:wrap;gap:8px}
+form.search input{flex:1 1 12em;width:auto}
+form.search button{margin-top:0}
+form.search .hint{margin:0 0 6px}
+ul.suggest li{margin:8px 0}
 ";
 
 /// What a page says about itself.

@@ -519,8 +519,9 @@ fn render_case(
     ));
     body.push_str(&timeline_section(lang, case, &events));
     body.push_str(&notices::section(state, lang, &canonical));
-    let title = format!("{} {}", lang.t("Справа", "Case"), case.case_number);
-    Ok(state.page(lang, &title, &path, &body))
+    // The case number is in the list below: in a heading it breaks across a phone's screen.
+    let title = lang.t("Стан справи", "Case status");
+    Ok(state.page(lang, title, &path, &body))
 }
 
 /// The refusal's reasons, when the last decision was a refusal.
