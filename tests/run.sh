@@ -7,14 +7,14 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use as real peers: SANE's test scanner (sane-utils), zbarimg and
 # qrencode for QR codes, qpdf and poppler-utils (pdftotext, pdftoppm) for receipts, ImageMagick
-# for the capture benchmark, CUPS for printing receipts to a real queue, systemd-analyze for
-# checking the service unit, iproute2 and nftables for the sync test across two network
-# namespaces joined by a slow, lossy link, Chromium and ChromeDriver for the back-office and the
-# public pages (checked by axe-core) in a real browser, cage (with xwayland, which it needs) and
-# grim for the tablet's kiosk started from its real unit on wlroots' headless backend and looked
-# at in a screenshot, and DejaVu Sans, the typeface the app's screens are drawn in (the headless
-# UI tests and screenshots render text).
-packages=(fonts-dejavu-core sane-utils zbar-tools qrencode qpdf poppler-utils imagemagick cups cups-client systemd iproute2 nftables chromium chromium-driver cage xwayland grim)
+# for the capture benchmark, wrk for the tracking page's load benchmark, CUPS for printing
+# receipts to a real queue, systemd-analyze for checking the service unit, iproute2 and nftables
+# for the sync test across two network namespaces joined by a slow, lossy link, Chromium and
+# ChromeDriver for the back-office and the public pages (checked by axe-core) in a real browser,
+# cage (with xwayland, which it needs) and grim for the tablet's kiosk started from its real unit
+# on wlroots' headless backend and looked at in a screenshot, and DejaVu Sans, the typeface the
+# app's screens are drawn in (the headless UI tests and screenshots render text).
+packages=(fonts-dejavu-core sane-utils zbar-tools qrencode qpdf poppler-utils imagemagick cups cups-client systemd iproute2 nftables chromium chromium-driver cage xwayland grim wrk)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

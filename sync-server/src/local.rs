@@ -121,7 +121,8 @@ impl LocalServer {
             clock,
             public_url.clone(),
         )?;
-        let public_app = crate::public::router(Arc::new(public));
+        let public = Arc::new(public);
+        let public_app = crate::public::router(public.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -137,6 +138,7 @@ impl LocalServer {
                 };
                 let _outbox = crate::central::outbox::spawn(central);
                 let _requests = crate::visit_requests::spawn(notices);
+                let _notices = crate::public::notices::spawn(public);
                 tokio::select! {
                     _ = serve(listener, Arc::new(tls), app) => {}
                     _ = serve(public_listener, Arc::new(public_tls), public_app) => {}

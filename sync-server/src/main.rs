@@ -334,7 +334,10 @@ async fn public_side(
         .map_err(|e| format!("[public] {}: {e}", public.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!("public pages on {address}");
-    let app = fieldkit_sync_server::public::router(Arc::new(state));
+    let state = Arc::new(state);
+    // Tracking-page notices go out from here: only a server with a public side takes them.
+    let _notices = fieldkit_sync_server::public::notices::spawn(state.clone());
+    let app = fieldkit_sync_server::public::router(state);
     Ok(serve_with_limits(
         listener,
         Arc::new(tls),

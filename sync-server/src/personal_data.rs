@@ -168,6 +168,18 @@ mod tests {
     }
 
     #[test]
+    fn keyed_hashes_match_for_equal_values_only_and_need_the_key() {
+        let key = PersonalDataKey::generate().unwrap();
+        let a = key.keyed_hash("contact", b"olena@example.ua");
+        assert_eq!(a, key.keyed_hash("contact", b"olena@example.ua"));
+        assert_ne!(a, key.keyed_hash("contact", b"petro@example.ua"));
+        assert_ne!(a, key.keyed_hash("contac", b"tolena@example.ua"));
+        let other = PersonalDataKey::generate().unwrap();
+        assert_ne!(a, other.keyed_hash("contact", b"olena@example.ua"));
+        assert!(!a.contains("olena"));
+    }
+
+    #[test]
     fn the_key_file_is_made_once_and_private() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();

@@ -8,8 +8,10 @@
 
 use std::path::Path;
 
+use fieldkit_domain::workflow::CaseState;
+use fieldkit_sync_server::central::{CentralConfig, NotifyConfig, SmtpSecurity};
 use fieldkit_sync_server::local::LocalServer;
-use fieldkit_sync_server::store::MetadataStore;
+use fieldkit_sync_server::store::{MetadataStore, TrackedCase, TrackingStore};
 
 /// Every public page the browser checks, by the name of its screenshot. A new public page is
 /// added here; a page another branch has not brought yet answers the not-found page, which must
@@ -30,8 +32,22 @@ const PAGES: &[(&str, &str)] = &[
     ("centres", "/centres"),
     ("not-found", "/no-such-page"),
     ("track", "/t"),
+    ("track-typo", "/t?code=7KQ2-M9XA"),
+    ("track-case", "/t/7KQ2M9XA0111000000000000000A"),
+    ("track-case-en", "/t/7KQ2M9XA0111000000000000000A?lang=en"),
+    (
+        "track-done",
+        "/t/7KQ2M9XA0111000000000000000A?done=subscribed",
+    ),
+    ("track-missing", "/t/ZZZZZZZZZZZZZZZZZZZZZZZZZZZZ"),
+    ("stop-link", "/stop/00000000000000000000000000000000"),
     ("visit", "/visit"),
 ];
+
+/// The tracked case the `track-case` pages show: a refusal with its reasons, the deadline
+/// counted, and the notices form (a mail channel is configured; the browser only reads pages,
+/// so nothing is sent).
+const TRACKING_CODE: &str = "7KQ2M9XA0111000000000000000A";
 
 fn now() -> i64 {
     1_795_000_000
@@ -40,9 +56,56 @@ fn now() -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_public_page_passes_axe_at_phone_and_desktop_size() {
     let dir = tempfile::tempdir().unwrap();
-    let server = LocalServer::start(&dir.path().join("server"), now)
-        .await
+    let notify = NotifyConfig {
+        smtp_host: Some("127.0.0.1".into()),
+        smtp_port: 9,
+        smtp_security: SmtpSecurity::None,
+        smtp_username: None,
+        smtp_password_file: None,
+        from: Some("cnap@example.lviv.ua".into()),
+        sms_gateway_url: None,
+        sms_gateway_token_file: None,
+    };
+    let server = LocalServer::start_with(
+        &dir.path().join("server"),
+        now,
+        0,
+        CentralConfig {
+            notify: Some(notify),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let case_number = "LV01/T07/2026/000001-K";
+    server
+        .meta
+        .record_tracked_case(&TrackedCase {
+            code_sha256: hex::encode(ring::digest::digest(
+                &ring::digest::SHA256,
+                TRACKING_CODE.as_bytes(),
+            )),
+            case_number: case_number.into(),
+            service_code: "00011".into(),
+            centre_code: "LV01".into(),
+            registered_at: now() - 30 * 86_400,
+        })
         .unwrap();
+    for (state, detail, days_ago) in [
+        (CaseState::Received, None, 30),
+        (CaseState::Accepted, None, 29),
+        (CaseState::Forwarded, None, 29),
+        (
+            CaseState::Refused,
+            Some("Не подано довідку про реєстрацію місця проживання"),
+            3,
+        ),
+    ] {
+        server
+            .meta
+            .add_status_event(case_number, state, detail, now() - days_ago * 86_400)
+            .unwrap();
+    }
     let catalog = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/catalog/catalog.toml"),
     )

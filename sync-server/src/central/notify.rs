@@ -677,6 +677,22 @@ pub enum Channel {
     Sms,
 }
 
+impl Channel {
+    /// The stable stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Email, Self::Sms]
+            .into_iter()
+            .find(|channel| channel.name() == name)
+    }
+}
+
 /// Why a direct message did not go out, in words without the address; and whether trying
 /// again later can help.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -695,6 +711,14 @@ impl From<Failure> for SendFailure {
 }
 
 impl CentralState {
+    /// Whether `[central.notify]` configures `channel` (a page offers only what can be sent).
+    pub fn can_send(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Email => self.notifier.mail.is_some(),
+            Channel::Sms => self.notifier.sms.is_some(),
+        }
+    }
+
     /// Send `message` to `to` now over `channel` (the public side's confirmation codes and
     /// notices, which have their own queues and records).
     pub async fn send_now(

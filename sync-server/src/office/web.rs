@@ -40,7 +40,8 @@ pub struct OfficeState {
     /// The central connector, when the server runs one: a notification sent again is handed
     /// to its worker at once instead of at the worker's next check.
     pub central: Option<Arc<crate::central::CentralState>>,
-    /// Opens home-visit requests and seals the visits planned from them.
+    /// Opens what the public side keeps sealed (home-visit requests, contacts for notices) and
+    /// seals the visits planned from requests; for staff only.
     pub personal: Arc<crate::personal_data::PersonalDataKey>,
 }
 

@@ -6,8 +6,12 @@
 //! Nothing here reads a sealed case or shows personal data: the tracking page knows a case only
 //! by what the tracking store keeps (number, service, centre, dates, status events).
 
+pub mod form;
+pub mod kyiv;
+pub mod notices;
 pub mod page;
 pub mod services;
+pub mod track;
 pub mod visit_request;
 
 use std::path::PathBuf;
@@ -17,7 +21,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use fieldkit_domain::calendar::WorkCalendar;
 use fieldkit_domain::catalog::{Catalog, Contact, Office};
 use serde::Deserialize;
@@ -260,6 +264,13 @@ pub fn router(state: Arc<PublicState>) -> Router {
             "/visit/{id}",
             get(visit_request::show_code).post(visit_request::confirm),
         )
+        .route("/t", get(track::form))
+        .route("/t/{code}", get(track::case_page))
+        .route("/t/{code}/{*rest}", get(track::deeper))
+        .route("/t/{code}/notices", post(notices::request_code))
+        .route("/t/{code}/confirm", post(notices::confirm))
+        .route("/t/{code}/stop", post(notices::stop_by_contact))
+        .route("/stop/{token}", get(notices::stop_page).post(notices::stop))
         .fallback(not_found)
         .layer(axum::middleware::map_response(
             crate::office::security_headers::add,

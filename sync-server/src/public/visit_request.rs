@@ -27,8 +27,8 @@ use crate::ServerError;
 use crate::central::notify::SendFailure;
 use crate::connections::PeerAddress;
 use crate::store::{
-    Attempt, AttemptKey, AttemptStore, AuditNote, Confirmation, NewVisitRequest, RequestState,
-    VisitRequestStore,
+    Attempt, AttemptKey, AttemptStore, AuditNote, NewVisitRequest, RequestConfirmation,
+    RequestState, VisitRequestStore,
 };
 use crate::visit_requests::{
     CODE_SECONDS, CODE_TRIES, NoticeChannel, Place, Reason, RequestDetails, TimeOfDay, code_hash,
@@ -1224,8 +1224,8 @@ fn check_code(
         state.now(),
     )?;
     Ok(match answer {
-        Confirmation::Confirmed | Confirmation::AlreadyConfirmed => accepted(state, lang, id),
-        Confirmation::Wrong { tries_left } => {
+        RequestConfirmation::Confirmed | RequestConfirmation::AlreadyConfirmed => accepted(state, lang, id),
+        RequestConfirmation::Wrong { tries_left } => {
             let message = match lang {
                 Lang::Uk => format!("Код неправильний. Залишилося спроб: {tries_left}."),
                 Lang::En => format!("The code is wrong. Tries left: {tries_left}."),
@@ -1239,7 +1239,7 @@ fn check_code(
                 Some(&message),
             )
         }
-        Confirmation::Expired => message_page(
+        RequestConfirmation::Expired => message_page(
             state,
             lang,
             StatusCode::GONE,
@@ -1249,7 +1249,7 @@ fn check_code(
                 "The code was valid for 30 minutes, and they have passed. The request is cancelled; please fill in the form again.",
             ),
         ),
-        Confirmation::Dropped => message_page(
+        RequestConfirmation::Dropped => message_page(
             state,
             lang,
             StatusCode::GONE,
@@ -1259,7 +1259,7 @@ fn check_code(
                 "The code was mistyped too many times. The request is cancelled; please fill in the form again.",
             ),
         ),
-        Confirmation::Unknown => unknown_request(state, lang, StatusCode::NOT_FOUND),
+        RequestConfirmation::Unknown => unknown_request(state, lang, StatusCode::NOT_FOUND),
     })
 }
 
