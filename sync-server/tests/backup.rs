@@ -83,7 +83,7 @@ async fn backup_under_load_restores_and_every_envelope_opens() {
         .unwrap()
         .unwrap();
     let envelopes = uploads.await.unwrap();
-    assert_eq!(report.key_files, 5);
+    assert_eq!(report.key_files, 6);
     for key in std::fs::read_dir(copy.join("keys")).unwrap() {
         let key = key.unwrap().path();
         if key.extension().is_some_and(|e| e == "key") {
