@@ -48,6 +48,18 @@ impl LocalServer {
         port: u16,
         central: crate::central::CentralConfig,
     ) -> Result<Self, ServerError> {
+        Self::start_with_public_url(data, clock, port, central, None).await
+    }
+
+    /// As [`LocalServer::start_with`], telling tablets `public_tracking_url` as the base of
+    /// their receipts' tracking address (`AppState::public_tracking_url`).
+    pub async fn start_with_public_url(
+        data: &Path,
+        clock: fn() -> i64,
+        port: u16,
+        central: crate::central::CentralConfig,
+        public_tracking_url: Option<String>,
+    ) -> Result<Self, ServerError> {
         let layout = Layout::new(data);
         if !layout.database().exists() {
             init(data, &["localhost".to_owned()])?;
@@ -70,6 +82,7 @@ impl LocalServer {
             device_ca: files.device_ca,
             clock,
             metrics: Default::default(),
+            public_tracking_url,
         };
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true)?;

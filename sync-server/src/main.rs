@@ -251,6 +251,8 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         device_ca: files.device_ca,
         clock: now,
         metrics,
+        // Set from the config's `[public] url` once the public side is served.
+        public_tracking_url: None,
     };
     spawn_sweeper(state.meta.clone(), state.blobs.clone(), now);
     let listener = tokio::net::TcpListener::bind(&config.listen)

@@ -82,6 +82,7 @@ async fn start() -> Running {
         device_ca,
         clock: now,
         metrics: Metrics::with_token(METRICS_TOKEN).unwrap(),
+        public_tracking_url: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

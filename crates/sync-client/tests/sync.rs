@@ -56,6 +56,7 @@ async fn start_server(codes: &[&str]) -> Harness {
         device_ca,
         clock: now,
         metrics: Default::default(),
+        public_tracking_url: None,
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
