@@ -4,8 +4,8 @@
 //! the delivery and notification choices — and then the inventory, page by page, both before
 //! signing (screenshots are written to the test output folder); one signature signs both, the
 //! case seals and syncs, and the server opens an envelope that carries the application's PDF,
-//! the one the case states, with the signatures bound to the pair. Its text is read back with
-//! `pdftotext`.
+//! the one the case states, with the signatures bound to the pair, and files the case for the
+//! public tracking page under its tracking code's hash. Its text is read back with `pdftotext`.
 
 mod common;
 
@@ -18,7 +18,7 @@ use fieldkit_sync_server::local::LocalServer;
 use fieldkit_sync_server::office::db::OfficeDb;
 use fieldkit_sync_server::office::register;
 use fieldkit_sync_server::setup::Layout;
-use fieldkit_sync_server::store::FileBlobStore;
+use fieldkit_sync_server::store::{FileBlobStore, TrackingStore};
 use slint::{ComponentHandle, Model};
 
 /// One row on screen: (kind, label, value, cells). Kinds: 0 title, 1 field, 3 table header,
@@ -200,6 +200,20 @@ fn the_applicant_reads_the_application_then_the_inventory_and_signs_both() {
         Some("SMS на +380671234567")
     );
     assert!(application.iter().any(|r| r.0 == 5 && r.2 == "Заявник"));
+    // The inventory names the tracking code the applicant will follow the case with.
+    let code = app
+        .controller
+        .borrow()
+        .draft
+        .as_ref()
+        .and_then(|d| d.registration.as_ref())
+        .and_then(|r| r.tracking_code.clone())
+        .expect("a tracking code fixed with the case number");
+    let code_text = code.to_string();
+    assert_eq!(
+        field(&inventory, "Код відстеження"),
+        Some(code_text.as_str())
+    );
     // The inventory's table is there too, and the reading goes back to the application.
     assert!(inventory.iter().any(|r| r.0 == 3 && r.3[1] == "Документ"));
     for _ in 0..turns {
@@ -250,6 +264,7 @@ fn the_applicant_reads_the_application_then_the_inventory_and_signs_both() {
     tap(&app, "Підписати як адміністратор");
     tap(&app, "Запечатати справу");
     assert_eq!(screen(&app), Screen::Receipt, "{:?}", labels(&app));
+    assert_eq!(tracking_code_on_screen(&app), code);
     tap(&app, "Завершити виїзд");
     wait_for(&app, "delivery", |app| has(app, "Усе доставлено"));
 
@@ -277,6 +292,19 @@ fn the_applicant_reads_the_application_then_the_inventory_and_signs_both() {
         &envelope,
     )
     .unwrap();
+    // The sealed case knows the code by its hash only; the intake filed it under that hash.
+    assert_eq!(
+        opened.case.tracking_code_sha256.as_deref(),
+        Some(code.sha256_hex().as_str())
+    );
+    let tracked = server
+        .meta
+        .tracked_case(&code.sha256_hex())
+        .unwrap()
+        .expect("the case filed for the tracking page");
+    assert_eq!(tracked.case_number, number);
+    assert_eq!(tracked.service_code, "00001");
+    assert_eq!(tracked.centre_code, "LV01");
     assert!(opened.application_as_stated);
     assert_eq!(
         opened.application_sha256.as_deref(),
