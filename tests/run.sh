@@ -7,13 +7,14 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use as real peers: SANE's test scanner (sane-utils), zbarimg and
 # qrencode for QR codes, qpdf and poppler-utils (pdftotext, pdftoppm) for receipts, ImageMagick
-# for the capture benchmark, CUPS for printing receipts to a real queue, systemd-analyze for
-# checking the service unit, iproute2 and nftables for the sync test across two network
-# namespaces joined by a slow, lossy link, Chromium and ChromeDriver for the back-office in a
-# real browser, cage (with xwayland, which it needs) and grim for the tablet's kiosk started
-# from its real unit on wlroots' headless backend and looked at in a screenshot, and DejaVu Sans,
-# the typeface the app's screens are drawn in (the headless UI tests and screenshots render text).
-packages=(fonts-dejavu-core sane-utils zbar-tools qrencode qpdf poppler-utils imagemagick cups cups-client systemd iproute2 nftables chromium chromium-driver cage xwayland grim)
+# for the capture benchmark, wrk for the tracking page's load benchmark, CUPS for printing
+# receipts to a real queue, systemd-analyze for checking the service unit, iproute2 and nftables
+# for the sync test across two network namespaces joined by a slow, lossy link, Chromium and
+# ChromeDriver for the back-office and the public pages (checked by axe-core) in a real browser,
+# cage (with xwayland, which it needs) and grim for the tablet's kiosk started from its real unit
+# on wlroots' headless backend and looked at in a screenshot, and DejaVu Sans, the typeface the
+# app's screens are drawn in (the headless UI tests and screenshots render text).
+packages=(fonts-dejavu-core sane-utils zbar-tools qrencode qpdf poppler-utils imagemagick cups cups-client systemd iproute2 nftables chromium chromium-driver cage xwayland grim wrk)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -32,6 +33,16 @@ python3 -c "import aiosmtpd" 2>/dev/null || python3 -m pip install --quiet aiosm
 python3 -c "import tusclient" 2>/dev/null || python3 -m pip install --quiet tuspy
 # Selenium drives Debian's Chromium through Debian's ChromeDriver (no driver download).
 python3 -c "import selenium" 2>/dev/null || python3 -m pip install --quiet selenium
+# From npm: axe-core, which the public pages' browser test (tests/tests/public_browser.rs) loads
+# into Chromium to check WCAG 2.1 AA; pinned in tests/browser/package-lock.json. Debian's npm
+# where no npm is installed.
+command -v npm >/dev/null || {
+    sudo_if_needed=()
+    [ "$(id -u)" -eq 0 ] || sudo_if_needed=(sudo)
+    "${sudo_if_needed[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_if_needed[@]}" apt-get install -y -qq --no-install-recommends npm
+}
+npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 # schemathesis checks the server against its own OpenAPI document (sync-server/tests/schemathesis.rs);
 # pinned, because its checks grow between versions.
 python3 -c "import schemathesis; assert schemathesis.__version__ == '4.32.5'" 2>/dev/null || python3 -m pip install --quiet schemathesis==4.32.5

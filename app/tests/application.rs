@@ -5,7 +5,8 @@
 //! signing (screenshots are written to the test output folder); one signature signs both, the
 //! case seals and syncs, and the server opens an envelope that carries the application's PDF,
 //! the one the case states, with the signatures bound to the pair, and files the case for the
-//! public tracking page under its tracking code's hash. Its text is read back with `pdftotext`.
+//! public tracking page under its tracking code's hash: the receipt's QR opens the case's page
+//! on the server's public side, its number does not. Its text is read back with `pdftotext`.
 
 mod common;
 
@@ -52,6 +53,26 @@ fn save_screenshot(app: &fieldkit_app::RunningApp, name: &str) {
         .save(&path)
         .unwrap();
     println!("screenshot: {}", path.display());
+}
+
+/// A phone's browser: trusts the server CA as it would a public CA, follows no redirect.
+fn phone(server_ca: &[u8]) -> reqwest::Client {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(server_ca.to_vec()))
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 fn field<'r>(rows: &'r [Row], label: &str) -> Option<&'r str> {
@@ -265,6 +286,11 @@ fn the_applicant_reads_the_application_then_the_inventory_and_signs_both() {
     tap(&app, "Запечатати справу");
     assert_eq!(screen(&app), Screen::Receipt, "{:?}", labels(&app));
     assert_eq!(tracking_code_on_screen(&app), code);
+    let qr = qr_codes_on_screen(&app);
+    assert_eq!(
+        qr,
+        [format!("{}/t/{}", server.public_url, code.canonical())]
+    );
     tap(&app, "Завершити виїзд");
     wait_for(&app, "delivery", |app| has(app, "Усе доставлено"));
 
@@ -305,6 +331,28 @@ fn the_applicant_reads_the_application_then_the_inventory_and_signs_both() {
     assert_eq!(tracked.case_number, number);
     assert_eq!(tracked.service_code, "00001");
     assert_eq!(tracked.centre_code, "LV01");
+    // The receipt's QR opens the case on the public side, as does the code typed as printed;
+    // the case number opens nothing.
+    let phone = phone(&server.server_ca);
+    let get = |url: String| {
+        runtime.block_on(async {
+            let response = phone.get(url).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap())
+        })
+    };
+    let (status, page) = get(qr[0].clone());
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&number), "{page}");
+    let (status, _) = get(format!("{}/t/{}", server.public_url, code));
+    assert_eq!(status, 200, "the printed form with hyphens");
+    let (status, page) = get(format!(
+        "{}/t/{}",
+        server.public_url,
+        number.replace('/', "")
+    ));
+    assert_ne!(status, 200, "{page}");
+    assert!(!page.contains(&number), "{page}");
     assert!(opened.application_as_stated);
     assert_eq!(
         opened.application_sha256.as_deref(),

@@ -18,8 +18,6 @@ use slint::ComponentHandle;
 
 const SURNAME: &str = "Шевченко";
 const RNOKPP: &str = "1687545620";
-/// The public side of the centre's server, where applicants follow their cases.
-const PUBLIC: &str = "https://track.cnap.example.ua";
 
 fn screen(app: &fieldkit_app::RunningApp) -> Screen {
     app.window.global::<App>().get_screen()
@@ -49,15 +47,8 @@ fn a_whole_visit_by_touch() {
     init_headless();
     let folder = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    // The server has a public side: it tells the tablet its address at every sync.
     let server = runtime
-        .block_on(LocalServer::start_with_public_url(
-            &folder.path().join("server"),
-            now,
-            0,
-            Default::default(),
-            Some(PUBLIC.into()),
-        ))
+        .block_on(LocalServer::start(&folder.path().join("server"), now))
         .unwrap();
     server.enroll_code("CODE-0001", now()).unwrap();
 
@@ -320,8 +311,12 @@ fn a_whole_visit_by_touch() {
         "shown in groups of four: {:?}",
         labels(&app)
     );
+    // The server has a public side and tells the tablet its address at every sync.
     let qr = qr_codes_on_screen(&app);
-    assert_eq!(qr, [format!("{PUBLIC}/t/{}", code.canonical())]);
+    assert_eq!(
+        qr,
+        [format!("{}/t/{}", server.public_url, code.canonical())]
+    );
     assert!(!qr[0].contains(&number), "{qr:?}");
 
     // Sync: the envelope reaches the server; then the centre's decision comes back.

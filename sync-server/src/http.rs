@@ -39,6 +39,8 @@ pub struct AppState {
     /// Unix seconds; a function so tests can move time.
     pub clock: fn() -> i64,
     pub metrics: crate::metrics::Metrics,
+    /// Opens the planned visits the back-office sealed (`crate::sealed_visits`).
+    pub personal: Arc<crate::personal_data::PersonalDataKey>,
     /// The base address of the server's public side (e.g. `https://track.cnap.example.ua`),
     /// told to tablets with the keys at every sync: their receipts' QR points to
     /// `{it}/t/{tracking code}`. `None` when the server has no public side: tablets then use
@@ -487,7 +489,14 @@ async fn visit_feed(
     let visits = rows
         .into_iter()
         .map(|(id, details)| {
-            let mut visit: serde_json::Value = serde_json::from_str(&details).unwrap_or_default();
+            let mut visit =
+                crate::sealed_visits::open(&state.personal, &device.device_id, &details)
+                    .unwrap_or_else(|error| {
+                        // The tablet gets the id alone (as for any row it cannot read); the
+                        // log names the row, never its content.
+                        tracing::error!(visit_id = id, %error, "a planned visit cannot be read");
+                        serde_json::Value::default()
+                    });
             visit["visit_id"] = id.into();
             visit
         })

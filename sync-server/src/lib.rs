@@ -19,9 +19,13 @@ pub mod metrics;
 pub mod office;
 pub mod openapi;
 pub mod opened;
+pub mod personal_data;
+pub mod public;
+pub mod sealed_visits;
 pub mod setup;
 pub mod store;
 pub mod tls;
 pub mod tus;
+pub mod visit_requests;
 
 pub use error::ServerError;

@@ -23,6 +23,9 @@ pub struct LocalServer {
     /// The server CA certificate a tablet pins (DER).
     pub server_ca: Vec<u8>,
     pub meta: Arc<SqliteMetadata>,
+    /// The applicants' pages, on a port of their own, with a certificate for `localhost` from
+    /// the server CA (tests trust it as a browser trusts a public CA).
+    pub public_url: String,
     /// The case-sealing key pair (the back-office opens envelopes with it).
     pub sealing: SealingKeyPair,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -48,18 +51,6 @@ impl LocalServer {
         port: u16,
         central: crate::central::CentralConfig,
     ) -> Result<Self, ServerError> {
-        Self::start_with_public_url(data, clock, port, central, None).await
-    }
-
-    /// As [`LocalServer::start_with`], telling tablets `public_tracking_url` as the base of
-    /// their receipts' tracking address (`AppState::public_tracking_url`).
-    pub async fn start_with_public_url(
-        data: &Path,
-        clock: fn() -> i64,
-        port: u16,
-        central: crate::central::CentralConfig,
-        public_tracking_url: Option<String>,
-    ) -> Result<Self, ServerError> {
         let layout = Layout::new(data);
         if !layout.database().exists() {
             init(data, &["localhost".to_owned()])?;
@@ -73,6 +64,13 @@ impl LocalServer {
         let meta = Arc::new(SqliteMetadata::open(&layout.database())?);
         let blobs = Arc::new(FileBlobStore::open(&layout.blobs())?);
         let sealing = files.sealing;
+        let personal = Arc::new(crate::personal_data::PersonalDataKey::load_or_create(
+            &layout.keys(),
+        )?);
+        // The public side's port first: tablets are told its address at every sync.
+        let public_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        public_listener.set_nonblocking(true)?;
+        let public_url = format!("https://localhost:{}", public_listener.local_addr()?.port());
         let state = AppState {
             meta: meta.clone(),
             blobs: blobs.clone(),
@@ -82,7 +80,8 @@ impl LocalServer {
             device_ca: files.device_ca,
             clock,
             metrics: Default::default(),
-            public_tracking_url,
+            personal: personal.clone(),
+            public_tracking_url: Some(public_url.clone()),
         };
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true)?;
@@ -98,9 +97,34 @@ impl LocalServer {
         )?;
         let central = crate::central::CentralState::open(data, central, clock)?;
         office.central = Some(central.clone());
+        office.personal = personal.clone();
+        let notices = Arc::new(crate::visit_requests::Notices::new(
+            meta.clone(),
+            central.clone(),
+            personal.clone(),
+            clock,
+        ));
         let app = router(Arc::new(state))
             .merge(crate::office::router(Arc::new(office)))
             .merge(crate::central::events::router(central.clone()));
+        let public_tls = {
+            let server_ca = crate::tls::CertificateAuthority::load(
+                crate::setup::SERVER_CA_NAME,
+                &zeroize::Zeroizing::new(std::fs::read(layout.key("server-ca.key"))?),
+                std::fs::read(layout.server_ca_certificate())?,
+            )?;
+            let (cert, key) = server_ca.issue_server(&["localhost".to_owned()])?;
+            crate::tls::public_server_config(vec![cert], key)?
+        };
+        let public = crate::public::PublicState::new(
+            meta.clone(),
+            central.clone(),
+            personal,
+            clock,
+            public_url.clone(),
+        )?;
+        let public = Arc::new(public);
+        let public_app = crate::public::router(public.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -111,9 +135,15 @@ impl LocalServer {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                     return;
                 };
+                let Ok(public_listener) = tokio::net::TcpListener::from_std(public_listener) else {
+                    return;
+                };
                 let _outbox = crate::central::outbox::spawn(central);
+                let _requests = crate::visit_requests::spawn(notices);
+                let _notices = crate::public::notices::spawn(public);
                 tokio::select! {
                     _ = serve(listener, Arc::new(tls), app) => {}
+                    _ = serve(public_listener, Arc::new(public_tls), public_app) => {}
                     _ = stopped => {}
                 }
             });
@@ -126,6 +156,7 @@ impl LocalServer {
             data: data.to_owned(),
             server_ca,
             meta,
+            public_url,
             sealing,
             stop: Some(stop),
             thread: Some(thread),

@@ -42,6 +42,11 @@ USAGE:
         tls_handshake_timeout_seconds = 10
         header_timeout_seconds = 20       # to send a whole request head
         idle_timeout_seconds = 120        # silent both ways, then closed
+        [public]                          # the applicants' pages (off without this table)
+        listen = \"0.0.0.0:443\"
+        url = \"https://track.cnap.example.ua\"   # receipts' QR codes point under it
+        certificate_file = \"/etc/fieldkit/public.pem\"  # chain from a CA browsers trust
+        key_file = \"/etc/fieldkit/public.key\"
       The back-office is served on the same port at /office (sign in as an office-user), and
       the central system posts its events to /central/v1/events (HMAC-signed).
   fieldkit-sync-server enroll-code --data DIR [--valid-minutes N]
@@ -120,6 +125,9 @@ struct Config {
     /// Caps and deadlines that keep a flood of connections from stopping the server.
     #[serde(default)]
     connections: ConnectionLimits,
+    /// The applicants' pages on a listener of their own; off unless configured.
+    #[serde(default)]
+    public: Option<fieldkit_sync_server::public::PublicConfig>,
 }
 
 fn default_log_level() -> String {
@@ -235,6 +243,8 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         }
         None => Metrics::default(),
     };
+    let meta_for_public = meta.clone();
+    let meta_for_requests = meta.clone();
     let state = AppState {
         meta,
         blobs,
@@ -251,8 +261,9 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         device_ca: files.device_ca,
         clock: now,
         metrics,
-        // Set from the config's `[public] url` once the public side is served.
-        public_tracking_url: None,
+        personal: office.personal.clone(),
+        // The applicants' pages' address, when there are any: receipts' QR codes point under it.
+        public_tracking_url: config.public.as_ref().map(|public| public.url.clone()),
     };
     spawn_sweeper(state.meta.clone(), state.blobs.clone(), now);
     let listener = tokio::net::TcpListener::bind(&config.listen)
@@ -269,12 +280,72 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
     office.central = Some(central.clone());
     // None when no connector is configured: accepted cases then wait in the outbox.
     let _outbox = fieldkit_sync_server::central::outbox::spawn(central.clone());
+    // Home-visit requests: notices owed to requesters, unconfirmed requests swept.
+    let _requests = fieldkit_sync_server::visit_requests::spawn(Arc::new(
+        fieldkit_sync_server::visit_requests::Notices::new(
+            meta_for_requests,
+            central.clone(),
+            office.personal.clone(),
+            now,
+        ),
+    ));
+    let public = match &config.public {
+        Some(public) => {
+            Some(public_side(public, &layout, meta_for_public, central.clone(), &config).await?)
+        }
+        None => None,
+    };
     let app = router(Arc::new(state))
         .merge(fieldkit_sync_server::office::router(Arc::new(office)))
         .merge(fieldkit_sync_server::central::events::router(central));
-    serve_with_limits(listener, Arc::new(tls), app, config.connections)
+    let devices = serve_with_limits(listener, Arc::new(tls), app, config.connections);
+    match public {
+        Some(public) => tokio::try_join!(devices, public).map(|_| ()),
+        None => devices.await,
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// The applicants' listener: its own address and certificate, no client certificates, the
+/// same connection caps as the tablets' port (each with its own count).
+async fn public_side(
+    public: &fieldkit_sync_server::public::PublicConfig,
+    layout: &Layout,
+    meta: Arc<SqliteMetadata>,
+    central: Arc<fieldkit_sync_server::central::CentralState>,
+    config: &Config,
+) -> Result<impl std::future::Future<Output = std::io::Result<()>>, String> {
+    let (chain, key) =
+        fieldkit_sync_server::tls::load_pem_identity(&public.certificate_file, &public.key_file)
+            .map_err(|e| format!("[public]: {e}"))?;
+    let tls = fieldkit_sync_server::tls::public_server_config(chain, key)
+        .map_err(|e| format!("[public]: {e}"))?;
+    let personal =
+        fieldkit_sync_server::personal_data::PersonalDataKey::load_or_create(&layout.keys())
+            .map_err(|e| e.to_string())?;
+    let state = fieldkit_sync_server::public::PublicState::new(
+        meta,
+        central,
+        Arc::new(personal),
+        now,
+        public.url.clone(),
+    )
+    .map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(&public.listen)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("[public] {}: {e}", public.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("public pages on {address}");
+    let state = Arc::new(state);
+    // Tracking-page notices go out from here: only a server with a public side takes them.
+    let _notices = fieldkit_sync_server::public::notices::spawn(state.clone());
+    let app = fieldkit_sync_server::public::router(state);
+    Ok(serve_with_limits(
+        listener,
+        Arc::new(tls),
+        app,
+        config.connections,
+    ))
 }
 
 fn run(args: &[String]) -> Result<(), String> {
@@ -558,8 +629,19 @@ fn run(args: &[String]) -> Result<(), String> {
             if !visit.is_object() {
                 return Err(format!("{file}: a visit is a JSON object"));
             }
+            // Sealed at rest under the data directory's personal-data key, as the back-office
+            // plans them (a visit names a person).
+            let key = fieldkit_sync_server::personal_data::PersonalDataKey::load_or_create(
+                &Layout::new(&data).keys(),
+            )
+            .map_err(|e| e.to_string())?;
+            let reference =
+                fieldkit_sync_server::visit_requests::new_id().map_err(|e| e.to_string())?;
+            let sealed =
+                fieldkit_sync_server::sealed_visits::seal(&key, device, &reference, &visit)
+                    .map_err(|e| e.to_string())?;
             let id = metadata(&data)?
-                .plan_visit(device, &visit.to_string(), now())
+                .plan_visit(device, &sealed, now())
                 .map_err(|e| e.to_string())?;
             println!("visit {id} planned for {device}");
             Ok(())

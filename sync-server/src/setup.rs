@@ -33,7 +33,7 @@ impl Layout {
             root: root.to_owned(),
         }
     }
-    fn keys(&self) -> PathBuf {
+    pub fn keys(&self) -> PathBuf {
         self.root.join("keys")
     }
     pub fn key(&self, name: &str) -> PathBuf {

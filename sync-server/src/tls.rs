@@ -174,3 +174,41 @@ pub fn server_config(
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
+
+/// The public side's TLS: its own certificate (from a CA browsers trust), no client
+/// certificates, TLS 1.2 as well as 1.3 because applicants' phones are often old.
+pub fn public_server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<rustls::ServerConfig, ServerError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(tls_error)?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(tls_error)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// A PEM certificate chain and its PEM private key, as a certificate authority or ACME client
+/// writes them.
+pub fn load_pem_identity(
+    chain_file: &std::path::Path,
+    key_file: &std::path::Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), ServerError> {
+    use rustls::pki_types::pem::PemObject;
+    let chain = CertificateDer::pem_file_iter(chain_file)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| ServerError::Storage(format!("{}: {e}", chain_file.display())))?;
+    if chain.is_empty() {
+        return Err(ServerError::Storage(format!(
+            "{}: no certificate in the file",
+            chain_file.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_file)
+        .map_err(|e| ServerError::Storage(format!("{}: {e}", key_file.display())))?;
+    Ok((chain, key))
+}

@@ -222,6 +222,20 @@ async fn operator_commands_and_a_tablet_enrolling_over_tls() {
         .unwrap();
     assert_eq!(feed["visits"][0]["place"], "home");
     assert_eq!(feed["visits"][0]["services"][0], "00001");
+    assert_eq!(feed["visits"][0]["address"], "м. Львів, вул. Зелена, 12");
+    // Kept sealed at rest: the address is in none of the database's files.
+    for file in std::fs::read_dir(&data).unwrap() {
+        let path = file.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            let needle = "вул. Зелена".as_bytes();
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{} holds the visit's address in clear",
+                path.display()
+            );
+        }
+    }
     let next = feed["next"].as_i64().unwrap();
     let later: serde_json::Value = tablet
         .get(format!("{base}/v1/visits?since={next}"))

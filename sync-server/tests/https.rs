@@ -82,6 +82,9 @@ async fn start() -> Running {
         device_ca,
         clock: now,
         metrics: Metrics::with_token(METRICS_TOKEN).unwrap(),
+        personal: Arc::new(
+            fieldkit_sync_server::personal_data::PersonalDataKey::generate().unwrap(),
+        ),
         public_tracking_url: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

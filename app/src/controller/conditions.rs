@@ -94,11 +94,12 @@ fn condition_line(check: &ConditionCheck, service: &Service, lang: Lang) -> Shar
     .into()
 }
 
-/// The amount as the screen shows it.
-fn fee_amount(fee: &Fee, lang: Lang) -> String {
+/// The amount as the screens show it (the domain's words).
+pub(crate) fn fee_amount(fee: &Fee, lang: Lang) -> String {
+    let (uk, en) = fee.amount_words();
     match lang {
-        Lang::Uk => fee.display_uk(),
-        Lang::En => fee.display_uk().replace(" грн", " UAH"),
+        Lang::Uk => uk,
+        Lang::En => en,
     }
 }
 

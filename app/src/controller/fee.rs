@@ -3,8 +3,9 @@
 //! contacts and hours (regulation 2.20, 9.4).
 
 use fieldkit_domain::catalog::{Fee, Office, Service};
+use fieldkit_domain::common::Labelled;
 use fieldkit_domain::conditions::FeePayment;
-use fieldkit_domain::payment::{PaymentOrder, compact_iban};
+use fieldkit_domain::payment::PaymentOrder;
 
 use crate::i18n::Lang;
 
@@ -33,7 +34,8 @@ pub(super) fn fee_to_pay(
     }
 }
 
-/// The payment details as the service card lists them; empty for a free service.
+/// The payment details as the service card lists them (the domain's labels), then how to pay
+/// in the card's words; empty for a free service.
 pub(super) fn payment_lines(fee: &Fee, lang: Lang) -> Vec<String> {
     let Fee::Paid {
         details, payment, ..
@@ -41,53 +43,33 @@ pub(super) fn payment_lines(fee: &Fee, lang: Lang) -> Vec<String> {
     else {
         return Vec::new();
     };
-    let mut lines = Vec::new();
-    if let Some(d) = details {
-        lines.push(format!(
-            "{}: {}",
-            lang.pick("Отримувач", "Recipient"),
-            d.recipient
-        ));
-        lines.push(format!("IBAN: {}", compact_iban(&d.iban)));
-        lines.push(format!(
-            "{}: {}",
-            lang.pick(
-                "Код отримувача (ЄДРПОУ/РНОКПП)",
-                "Recipient code (EDRPOU/RNOKPP)"
-            ),
-            d.recipient_code
-        ));
-        lines.push(format!(
-            "{}: {}",
-            lang.pick("Призначення платежу", "Purpose of payment"),
-            d.purpose
-        ));
-    }
+    let mut lines: Vec<String> = details
+        .iter()
+        .flat_map(|d| d.fields())
+        .map(|f| labelled(&f, lang))
+        .collect();
     if !payment.trim().is_empty() {
         lines.push(payment.clone());
     }
     lines
 }
 
-/// An office's name, address, phone, e-mail, website and hours, each only where the catalog
-/// has it.
+fn labelled(field: &Labelled, lang: Lang) -> String {
+    format!(
+        "{}: {}",
+        lang.pick(field.label.0, field.label.1),
+        field.value
+    )
+}
+
+/// An office's name, then its address, phone, e-mail, website and hours, each only where the
+/// catalog has it (the domain's labels).
 pub(super) fn contact_lines(office: &Office, lang: Lang) -> Vec<String> {
-    let name = match (lang, &office.name_en) {
-        (Lang::En, Some(en)) => en.clone(),
-        _ => office.name.clone(),
-    };
-    let labelled = [
-        (lang.pick("Адреса", "Address"), Some(&office.address)),
-        (lang.pick("Телефон", "Phone"), office.phone.as_ref()),
-        (lang.pick("Ел. пошта", "E-mail"), office.email.as_ref()),
-        (lang.pick("Вебсайт", "Website"), office.website.as_ref()),
-        (lang.pick("Графік роботи", "Hours"), office.hours.as_ref()),
-    ];
-    std::iter::once(name)
-        .chain(labelled.into_iter().filter_map(|(label, value)| {
-            value
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| format!("{label}: {v}"))
+    let (uk, en) = office.names();
+    std::iter::once(lang.pick(uk, en).to_owned())
+        .chain(office.contacts().into_iter().map(|(kind, value)| {
+            let (label_uk, label_en) = kind.label();
+            format!("{}: {value}", lang.pick(label_uk, label_en))
         }))
         .collect()
 }

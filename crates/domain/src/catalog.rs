@@ -38,6 +38,56 @@ pub struct Office {
     pub website: Option<String>,
 }
 
+impl Office {
+    /// The name, (Ukrainian, English): the Ukrainian one where the catalog has no English.
+    pub fn names(&self) -> (&str, &str) {
+        (&self.name, self.name_en.as_deref().unwrap_or(&self.name))
+    }
+
+    /// Address, phone, e-mail, website and hours, each only where the catalog has it: whom to
+    /// contact and when (regulation 2.20, 9.4), on the tablet's card and the public pages.
+    pub fn contacts(&self) -> Vec<(Contact, &str)> {
+        [
+            (Contact::Address, Some(&self.address)),
+            (Contact::Phone, self.phone.as_ref()),
+            (Contact::Email, self.email.as_ref()),
+            (Contact::Website, self.website.as_ref()),
+            (Contact::Hours, self.hours.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(kind, value)| {
+            value
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+                .map(|v| (kind, v))
+        })
+        .collect()
+    }
+}
+
+/// One of an office's contacts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contact {
+    Address,
+    Phone,
+    Email,
+    Website,
+    Hours,
+}
+
+impl Contact {
+    /// Its label, (Ukrainian, English).
+    pub fn label(self) -> (&'static str, &'static str) {
+        match self {
+            Contact::Address => ("Адреса", "Address"),
+            Contact::Phone => ("Телефон", "Phone"),
+            Contact::Email => ("Ел. пошта", "E-mail"),
+            Contact::Website => ("Вебсайт", "Website"),
+            Contact::Hours => ("Графік роботи", "Hours"),
+        }
+    }
+}
+
 /// The centre (ЦНАП) that publishes the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Centre {
@@ -115,6 +165,23 @@ impl Fee {
             } => "платно".to_owned(),
         }
     }
+
+    /// The amount in words, (Ukrainian, English): «34,00 грн» / «UAH 34.00», «безоплатно» /
+    /// «free of charge».
+    pub fn amount_words(&self) -> (String, String) {
+        let en = match self {
+            Fee::Free { .. } => "free of charge".to_owned(),
+            Fee::Paid {
+                amount_kopecks: Some(k),
+                ..
+            } => format!("UAH {}.{:02}", k / 100, k % 100),
+            Fee::Paid {
+                amount_kopecks: None,
+                ..
+            } => "paid".to_owned(),
+        };
+        (self.display_uk(), en)
+    }
 }
 
 /// Ways to receive the result (способи отримання відповіді).
@@ -125,6 +192,20 @@ pub enum ResultChannel {
     Post,
     MobileAdministrator,
     Electronic,
+}
+
+impl ResultChannel {
+    /// How the result reaches the applicant, (Ukrainian, English), after «отримати»/«receive».
+    pub fn words(self) -> (&'static str, &'static str) {
+        match self {
+            ResultChannel::AtCentre => ("у ЦНАП", "at the centre"),
+            ResultChannel::Post => ("поштою", "by post"),
+            ResultChannel::MobileAdministrator => {
+                ("мобільним адміністратором", "by the mobile administrator")
+            }
+            ResultChannel::Electronic => ("електронно", "electronically"),
+        }
+    }
 }
 
 /// The role of a unit in a stage of the technological card.
@@ -626,7 +707,8 @@ fn payment_problems(
 /// query word's *stem*: the word without its longest common Ukrainian ending, keeping at least
 /// three letters ("субсидію", "субсидії" → "субсид…"; "довіреності" → "довірен…", which also
 /// covers the і/о alternation of "довіреність"). Words of one or two letters ("з", "на") are ignored. Every remaining query word
-/// must match; a match in the title weighs 3, in the keywords 2, in a document title 1.
+/// must match; a match in the title (Ukrainian or English) weighs 3, in the keywords 2, in the
+/// result or a document title 1.
 pub mod search {
     use super::*;
 
@@ -671,11 +753,11 @@ pub mod search {
 
     fn weight(service: &Service, query_stem: &str) -> u32 {
         let hit = |text: &str| normalise(text).iter().any(|w| w.starts_with(query_stem));
-        if hit(&service.title) {
+        if hit(&service.title) || service.title_en.as_deref().is_some_and(hit) {
             3
         } else if service.keywords.iter().any(|k| hit(k)) {
             2
-        } else if service.documents.iter().any(|d| hit(&d.title)) {
+        } else if hit(&service.result) || service.documents.iter().any(|d| hit(&d.title)) {
             1
         } else {
             0
@@ -1097,5 +1179,14 @@ term = "у день звернення"
         assert!(catalog.search("").is_empty());
         assert!(catalog.search(" , на ").is_empty());
         assert!(catalog.search("реєстрації пенсії").is_empty());
+    }
+
+    #[test]
+    fn search_reads_the_english_title_and_the_result_too() {
+        let mut catalog = Catalog::from_toml_str(MINIMAL).unwrap();
+        catalog.services[0].title_en = Some("Registration of residence".into());
+        catalog.services[0].result = "Витяг з реєстру громади".into();
+        assert_eq!(catalog.search("residence").len(), 1);
+        assert_eq!(catalog.search("витягу").len(), 1);
     }
 }

@@ -27,6 +27,42 @@ pub enum ConditionRule {
     FeeDue,
 }
 
+impl ConditionRule {
+    /// The rule in words, (Ukrainian, English), for a reader of the card: when the document is
+    /// asked for. `field_label` names a form field by its label.
+    pub fn words(&self, field_label: impl Fn(&str) -> String) -> (String, String) {
+        match self {
+            ConditionRule::RepresentativeActs => (
+                "якщо заяву подає представник".to_owned(),
+                "if a representative applies on the applicant's behalf".to_owned(),
+            ),
+            // An ordinal («14-річного») reads right for every age without plural forms.
+            ConditionRule::ApplicantUnder { years } => (
+                format!("якщо заявник ще не досяг {years}-річного віку"),
+                format!("if the applicant is under {years}"),
+            ),
+            ConditionRule::FormAnswer { field, any_of } => {
+                let quoted: Vec<String> = any_of.iter().map(|v| format!("«{v}»")).collect();
+                let label = field_label(field);
+                (
+                    format!(
+                        "якщо в заяві на питання «{label}» відповідь {}",
+                        quoted.join(" або ")
+                    ),
+                    format!(
+                        "if the answer to «{label}» in the application is {}",
+                        quoted.join(" or ")
+                    ),
+                )
+            }
+            ConditionRule::FeeDue => (
+                "якщо адміністративний збір сплачено (не для звільнених від сплати)".to_owned(),
+                "if the administrative fee has been paid (not for those exempt from it)".to_owned(),
+            ),
+        }
+    }
+}
+
 /// What the applicant does about the administrative fee (адміністративний збір).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
@@ -394,6 +430,30 @@ mod tests {
         };
         assert!(!FeePayment::still_to_pay(Some(&exempt("ВПО"))));
         assert!(FeePayment::still_to_pay(Some(&exempt(" "))));
+    }
+
+    #[test]
+    fn rules_read_as_sentences_with_the_fields_label() {
+        let label = |id: &str| match id {
+            "housing_basis" => "Підстава проживання".to_owned(),
+            other => other.to_owned(),
+        };
+        let rule = ConditionRule::FormAnswer {
+            field: "housing_basis".into(),
+            any_of: vec!["наймач".into(), "інше".into()],
+        };
+        assert_eq!(
+            rule.words(label),
+            (
+                "якщо в заяві на питання «Підстава проживання» відповідь «наймач» або «інше»"
+                    .to_owned(),
+                "if the answer to «Підстава проживання» in the application is «наймач» or «інше»"
+                    .to_owned()
+            )
+        );
+        let (uk, en) = ConditionRule::ApplicantUnder { years: 14 }.words(label);
+        assert_eq!(uk, "якщо заявник ще не досяг 14-річного віку");
+        assert_eq!(en, "if the applicant is under 14");
     }
 
     #[test]

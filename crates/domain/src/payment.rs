@@ -39,6 +39,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
+use crate::common::Labelled;
 use crate::validators::{Edrpou, Rnokpp, ValidationError};
 
 /// Where and how to pay a fee (платіжні реквізити): what the information card states and what
@@ -53,6 +54,28 @@ pub struct PaymentDetails {
     pub recipient_code: String,
     /// The purpose of payment (призначення платежу).
     pub purpose: String,
+}
+
+impl PaymentDetails {
+    /// The details as the card lists them (the IBAN without its grouping spaces).
+    pub fn fields(&self) -> Vec<Labelled> {
+        let field = |label, value: &str| Labelled {
+            label,
+            value: value.to_owned(),
+        };
+        vec![
+            field(("Отримувач", "Recipient"), &self.recipient),
+            field(("IBAN", "IBAN"), &compact_iban(&self.iban)),
+            field(
+                (
+                    "Код отримувача (ЄДРПОУ/РНОКПП)",
+                    "Recipient code (EDRPOU/RNOKPP)",
+                ),
+                &self.recipient_code,
+            ),
+            field(("Призначення платежу", "Purpose of payment"), &self.purpose),
+        ]
+    }
 }
 
 /// What is wrong with an IBAN.

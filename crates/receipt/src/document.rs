@@ -207,11 +207,7 @@ pub(crate) fn substitute_uk(role: SignerRole) -> &'static str {
 }
 
 fn form_uk(form: DocumentForm) -> &'static str {
-    match form {
-        DocumentForm::Original => "оригінал",
-        DocumentForm::Copy => "копія",
-        DocumentForm::OriginalAndCopy => "оригінал і копія",
-    }
+    form.words().0
 }
 
 /// The inventory of the input package, with the applicant's and the administrator's slots.

@@ -56,6 +56,9 @@ async fn start_server(codes: &[&str]) -> Harness {
         device_ca,
         clock: now,
         metrics: Default::default(),
+        personal: Arc::new(
+            fieldkit_sync_server::personal_data::PersonalDataKey::generate().unwrap(),
+        ),
         public_tracking_url: None,
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -669,3 +669,85 @@ pub fn spawn(state: Arc<CentralState>) -> Option<tokio::task::JoinHandle<()>> {
     }
     Some(tokio::spawn(run_notifications(state)))
 }
+
+/// A way to reach a person who asked on the public pages: a confirmation code, a notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+impl Channel {
+    /// The stable stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Email, Self::Sms]
+            .into_iter()
+            .find(|channel| channel.name() == name)
+    }
+}
+
+/// Why a direct message did not go out, in words without the address; and whether trying
+/// again later can help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendFailure {
+    pub reason: String,
+    pub retry: bool,
+}
+
+impl From<Failure> for SendFailure {
+    fn from(failure: Failure) -> Self {
+        Self {
+            reason: failure.reason,
+            retry: failure.retry,
+        }
+    }
+}
+
+impl CentralState {
+    /// Whether `[central.notify]` configures `channel` (a page offers only what can be sent).
+    pub fn can_send(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Email => self.notifier.mail.is_some(),
+            Channel::Sms => self.notifier.sms.is_some(),
+        }
+    }
+
+    /// Send `message` to `to` now over `channel` (the public side's confirmation codes and
+    /// notices, which have their own queues and records).
+    pub async fn send_now(
+        self: &Arc<Self>,
+        channel: Channel,
+        to: &str,
+        message: Message,
+    ) -> Result<(), SendFailure> {
+        match channel {
+            Channel::Email => {
+                let (sender, to) = (self.clone(), to.to_owned());
+                tokio::task::spawn_blocking(move || match &sender.notifier.mail {
+                    Some(mail) => send_mail(mail, &to, &message),
+                    None => Err(Failure::permanent(
+                        "no SMTP server configured ([central.notify] smtp_host)",
+                    )),
+                })
+                .await
+                .unwrap_or_else(|e| Err(Failure::retry(format!("the sending task failed: {e}"))))
+                .map_err(SendFailure::from)
+            }
+            Channel::Sms => match &self.notifier.sms {
+                None => Err(SendFailure::from(Failure::permanent(
+                    "no SMS gateway configured ([central.notify] sms_gateway_url)",
+                ))),
+                Some(sms) => send_sms(sms, to, &message.sms)
+                    .await
+                    .map_err(SendFailure::from),
+            },
+        }
+    }
+}

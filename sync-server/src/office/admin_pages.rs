@@ -141,9 +141,10 @@ pub async fn plan_visit(
         "phone": phone,
         "services": services,
     });
-    let id = state
-        .meta
-        .plan_visit(&form.device, &visit.to_string(), state.now())?;
+    // Sealed at rest: a visit names a person (see crate::sealed_visits).
+    let reference = crate::visit_requests::new_id()?;
+    let sealed = crate::sealed_visits::seal(&state.personal, &form.device, &reference, &visit)?;
+    let id = state.meta.plan_visit(&form.device, &sealed, state.now())?;
     state.db.transaction(|tx| {
         audit(
             tx,
@@ -710,6 +711,9 @@ pub async fn reconciliation_page(
         catalog.as_ref().map(|(_, c)| c),
         lang,
     ));
+    body.push_str(&super::visit_requests::reconciliation_section(
+        &state, lang,
+    )?);
     let dead = crate::central::outbox::dead_letters(&state.db)?;
     let _ = write!(
         body,

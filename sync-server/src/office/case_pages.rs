@@ -21,10 +21,12 @@ use super::web::{
     html_headers, language_cookie,
 };
 use crate::central::NotificationState;
+use crate::central::notify::Channel;
 use crate::central::notify::{NotificationEntry, notifications_of, status_words};
 use crate::connections::PeerAddress;
 use crate::opened::{OpenedCase, open_stored};
-use crate::store::{MetadataStore, StoredSupplement};
+use crate::personal_data::PersonalDataKey;
+use crate::store::{MetadataStore, NoticeStore, NoticeSubscription, StoredSupplement};
 use fieldkit_domain::workflow::{CaseState, StateName};
 use fieldkit_protocol::SupplementKind;
 
@@ -173,6 +175,63 @@ fn notifications_section(
             esc(&when(entry.enqueued_at)),
             esc(&done),
             esc(entry.last_error.as_deref().unwrap_or("—")),
+        );
+    }
+    body.push_str("</table>");
+    body
+}
+
+/// The section «Підписки на сповіщення з публічної сторінки»: who asked on the tracking page
+/// to be told of the case's changes, opened for staff only (the store keeps contacts sealed).
+fn subscriptions_section(
+    subscriptions: &[NoticeSubscription],
+    personal: &PersonalDataKey,
+    lang: Lang,
+) -> String {
+    let mut body = format!(
+        "<h2>{}</h2>",
+        lang.t(
+            "Підписки на сповіщення з публічної сторінки",
+            "Notice subscriptions from the public page"
+        )
+    );
+    if subscriptions.is_empty() {
+        let _ = write!(body, "<p>{}</p>", lang.t("Підписок немає.", "None."));
+        return body;
+    }
+    let _ = write!(
+        body,
+        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        lang.t("Спосіб", "Channel"),
+        lang.t("Контакт", "Contact"),
+        lang.t("Підтверджено", "Confirmed"),
+        lang.t("Остання помилка", "Last error"),
+    );
+    for subscription in subscriptions {
+        let contact = personal
+            .open(
+                &format!("subscription:{}", subscription.id),
+                &subscription.contact_sealed,
+            )
+            .map(|plain| String::from_utf8_lossy(&plain).into_owned())
+            .unwrap_or_else(|_| lang.t("(не відкривається)", "(does not open)").to_owned());
+        let channel = match subscription.channel {
+            Channel::Email => "e-mail",
+            Channel::Sms => "SMS",
+        };
+        let confirmed = subscription.confirmed_at.map_or_else(
+            || {
+                lang.t("ні, чекає коду", "no, waiting for the code")
+                    .to_owned()
+            },
+            when,
+        );
+        let _ = write!(
+            body,
+            "<tr><td>{channel}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&contact),
+            esc(&confirmed),
+            esc(subscription.last_error.as_deref().unwrap_or("—")),
         );
     }
     body.push_str("</table>");
@@ -776,6 +835,11 @@ pub async fn case_view(
         .may(&[Role::Operator])
         .then_some(user.staff.csrf_token.as_str());
     body.push_str(&notifications_section(&notifications, lang, operator_csrf));
+    body.push_str(&subscriptions_section(
+        &state.meta.case_subscriptions(&row.case_number)?,
+        &state.personal,
+        lang,
+    ));
 
     let events = state.db.transaction(|tx| audit_of(tx, &row.case_number))?;
     let _ = write!(
@@ -1219,5 +1283,72 @@ mod supplement_tests {
         assert!(html.contains("не можна відкликати"), "{html}");
         let none = supplements_section(&[], Lang::En);
         assert!(none.contains("No supplements arrived."), "{none}");
+    }
+}
+
+#[cfg(test)]
+mod subscription_tests {
+    use super::*;
+
+    fn subscription(
+        key: &PersonalDataKey,
+        id: &str,
+        channel: Channel,
+        contact: &str,
+        confirmed_at: Option<i64>,
+    ) -> NoticeSubscription {
+        NoticeSubscription {
+            id: id.into(),
+            case_number: "LV01/T07/2026/000001-0".into(),
+            channel,
+            contact_sealed: key
+                .seal(&format!("subscription:{id}"), contact.as_bytes())
+                .unwrap(),
+            created_at: 1_795_000_000,
+            confirmed_at,
+            last_cursor: 0,
+            attempts: 0,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn staff_see_each_subscription_opened_with_its_channel_and_confirmation() {
+        let key = PersonalDataKey::generate().unwrap();
+        let mut moved = subscription(&key, "c", Channel::Email, "moved@example.org", None);
+        // A contact sealed for another subscription does not open here.
+        moved.id = "d".into();
+        let html = subscriptions_section(
+            &[
+                subscription(
+                    &key,
+                    "a",
+                    Channel::Email,
+                    "olena@example.org",
+                    Some(1_795_000_600),
+                ),
+                subscription(&key, "b", Channel::Sms, "+380501234567", None),
+                moved,
+            ],
+            &key,
+            Lang::Uk,
+        );
+        assert!(
+            html.contains("Підписки на сповіщення з публічної сторінки"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td>e-mail</td><td>olena@example.org</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td>SMS</td><td>+380501234567</td>"),
+            "{html}"
+        );
+        assert!(html.contains("ні, чекає коду"), "{html}");
+        assert!(html.contains("(не відкривається)"), "{html}");
+        assert!(!html.contains("moved@example.org"), "{html}");
+        let none = subscriptions_section(&[], &key, Lang::En);
+        assert!(none.contains("None."), "{none}");
     }
 }

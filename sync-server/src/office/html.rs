@@ -114,13 +114,15 @@ pub fn page(frame: &Frame<'_>, body: &str) -> String {
         let _ = write!(
             out,
             "<a href=\"/office/inbox\">{}</a><a href=\"/office/reconciliation\">{}</a>\
-             <a href=\"/office/visits\">{}</a><a href=\"/office/catalog\">{}</a>\
+             <a href=\"/office/visits\">{}</a><a href=\"/office/visit-requests\">{}</a>\
+             <a href=\"/office/catalog\">{}</a>\
              <a href=\"/office/devices\">{}</a><span>{} ({})</span>\
              <form method=\"post\" action=\"/office/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
              <button>{}</button></form>",
             lang.t("Вхідні", "Inbox"),
             lang.t("Звірка", "Reconciliation"),
             lang.t("Виїзди", "Visits"),
+            lang.t("Запити на виїзд", "Visit requests"),
             lang.t("Каталог", "Catalog"),
             lang.t("Пристрої", "Devices"),
             esc(user),

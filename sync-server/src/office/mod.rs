@@ -15,6 +15,7 @@ pub mod opened_cache;
 pub mod register;
 pub mod security_headers;
 pub mod supplements;
+pub mod visit_requests;
 mod waiver_view;
 pub mod web;
 
@@ -61,5 +62,8 @@ pub fn load(
             opened_cache::DEFAULT_TTL_SECONDS,
         ),
         central: None,
+        personal: Arc::new(crate::personal_data::PersonalDataKey::load_or_create(
+            &layout.keys(),
+        )?),
     })
 }

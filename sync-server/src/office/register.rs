@@ -4,6 +4,7 @@
 
 use fieldkit_domain::calendar::WorkCalendar;
 use fieldkit_domain::catalog::Catalog;
+use fieldkit_domain::common::ServiceCode;
 use fieldkit_domain::workflow::{CaseState, StateName};
 use fieldkit_protocol::SealingKeyPair;
 use rusqlite::{OptionalExtension, params};
@@ -41,26 +42,48 @@ pub struct CaseRow {
 }
 
 impl CaseRow {
-    /// Overdue on `today`: at the centre past the next working day after registration (7.1),
-    /// or anywhere past the service's term without a decision.
+    /// Overdue on `today` (see [`overdue`]).
     pub fn overdue(&self, calendar: &WorkCalendar, today: Date) -> bool {
         let Some(registered) = parse_date(&self.registered_on) else {
             return false;
         };
-        // A state this build does not know is never called overdue: nobody knows what it means.
-        let Some(state) = self.state.known() else {
-            return false;
-        };
-        let decided = state.decided() || state.is_final();
-        let forwarding_late = state.at_centre() && today > calendar.forwarding_deadline(registered);
-        let decision_late = !decided
-            && self
-                .deadline
-                .as_deref()
-                .and_then(parse_date)
-                .is_some_and(|deadline| today > deadline);
-        forwarding_late || decision_late
+        let deadline = self.deadline.as_deref().and_then(parse_date);
+        overdue(&self.state, registered, deadline, calendar, today)
     }
+}
+
+/// The last day of the service's term for a case registered on `registered`: the catalog's
+/// term counted with the working-day calendar; `None` when the catalog has no such service.
+/// The register and the public tracking page both count it here.
+pub fn deadline(
+    catalog: Option<&Catalog>,
+    calendar: &WorkCalendar,
+    service: &ServiceCode,
+    registered: Date,
+) -> Option<Date> {
+    catalog
+        .and_then(|c| c.service(service))
+        .map(|service| calendar.deadline(registered, service.term))
+}
+
+/// Whether a case in `state`, registered on `registered`, is overdue on `today`: at the centre
+/// past the next working day after registration (7.1), or anywhere past the service's term
+/// (`deadline`) without a decision.
+pub fn overdue(
+    state: &StateName,
+    registered: Date,
+    deadline: Option<Date>,
+    calendar: &WorkCalendar,
+    today: Date,
+) -> bool {
+    // A state this build does not know is never called overdue: nobody knows what it means.
+    let Some(state) = state.known() else {
+        return false;
+    };
+    let decided = state.decided() || state.is_final();
+    let forwarding_late = state.at_centre() && today > calendar.forwarding_deadline(registered);
+    let decision_late = !decided && deadline.is_some_and(|deadline| today > deadline);
+    forwarding_late || decision_late
 }
 
 pub fn parse_date(text: &str) -> Option<Date> {
@@ -127,10 +150,13 @@ pub fn index_new(db: &OfficeDb, sources: &Sources<'_>, now: i64) -> Result<usize
                     .dates
                     .as_ref()
                     .map_or(received_on, |d| d.registered);
-                let deadline = sources
-                    .catalog
-                    .and_then(|c| c.service(&opened.case.service))
-                    .map(|service| date_text(sources.calendar.deadline(registered, service.term)));
+                let deadline = deadline(
+                    sources.catalog,
+                    sources.calendar,
+                    &opened.case.service,
+                    registered,
+                )
+                .map(date_text);
                 tracked = opened
                     .case
                     .tracking_code_sha256

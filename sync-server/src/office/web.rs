@@ -16,7 +16,7 @@ use fieldkit_protocol::SealingKeyPair;
 use super::auth::{Role, Staff, same_token, session};
 use super::db::OfficeDb;
 use super::html::{Frame, Lang, esc, page};
-use super::{admin_pages, case_pages};
+use super::{admin_pages, case_pages, visit_requests};
 use crate::ServerError;
 use crate::store::{FileBlobStore, MetadataStore, SqliteMetadata};
 
@@ -40,6 +40,9 @@ pub struct OfficeState {
     /// The central connector, when the server runs one: a notification sent again is handed
     /// to its worker at once instead of at the worker's next check.
     pub central: Option<Arc<crate::central::CentralState>>,
+    /// Opens what the public side keeps sealed (home-visit requests, contacts for notices) and
+    /// seals the visits planned from requests; for staff only.
+    pub personal: Arc<crate::personal_data::PersonalDataKey>,
 }
 
 impl OfficeState {
@@ -119,6 +122,17 @@ pub fn router(state: Arc<OfficeState>) -> Router {
         .route(
             "/office/visits",
             get(admin_pages::visits_page).post(admin_pages::plan_visit),
+        )
+        .route("/office/visit-requests", get(visit_requests::list))
+        .route("/office/visit-request", get(visit_requests::show))
+        .route("/office/visit-request/plan", post(visit_requests::plan))
+        .route(
+            "/office/visit-request/decline",
+            post(visit_requests::decline),
+        )
+        .route(
+            "/office/visit-request/notify",
+            post(visit_requests::notify_again),
         )
         .route("/office/catalog", get(admin_pages::catalog_page))
         .route(

@@ -72,6 +72,54 @@ impl AttemptKey {
         }
     }
 
+    /// Home-visit requests (each sends a confirmation code) made from `address`.
+    pub fn visit_request_from(address: &str) -> Self {
+        let key = hashed(&["visit-request-address", address]);
+        AttemptKey {
+            subject: key.clone(),
+            key,
+        }
+    }
+
+    /// Home-visit requests whose code went to one contact (its keyed hash, never the contact):
+    /// the form cannot be used to flood one phone from many addresses.
+    pub fn visit_request_to(contact_key: &str) -> Self {
+        let key = hashed(&["visit-request-contact", contact_key]);
+        AttemptKey {
+            subject: key.clone(),
+            key,
+        }
+    }
+
+    /// Tracking-code lookups that found nothing, from `address` (a guesser's own count: a
+    /// lookup that finds a case neither counts nor resets it).
+    pub fn tracking_lookup(address: &str) -> Self {
+        Self::own_subject(&["tracking-lookup", address])
+    }
+
+    /// Confirmation codes for notices sent at the request of `address`.
+    pub fn notice_code_from(address: &str) -> Self {
+        Self::own_subject(&["notice-code-address", address])
+    }
+
+    /// Confirmation codes for notices about case `case_number`, whoever asked.
+    pub fn notice_code_for_case(case_number: &str) -> Self {
+        Self::own_subject(&["notice-code-case", case_number])
+    }
+
+    /// Confirmation codes sent to one contact (its keyed hash: the contact is never here).
+    pub fn notice_code_to(contact_key: &str) -> Self {
+        Self::own_subject(&["notice-code-contact", contact_key])
+    }
+
+    fn own_subject(parts: &[&str]) -> Self {
+        let key = hashed(parts);
+        AttemptKey {
+            subject: key.clone(),
+            key,
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.key
     }
@@ -102,6 +150,10 @@ pub trait AttemptStore: Send + Sync {
 
     /// The attempt succeeded: the key's failures are forgotten.
     fn attempt_succeeded(&self, key: &AttemptKey) -> Result<(), ServerError>;
+
+    /// How long `key` is still locked at `now` (seconds), without counting anything: for
+    /// checks that only a failure should count (a tracking page that is found costs nothing).
+    fn lock_remaining(&self, key: &AttemptKey, now: i64) -> Result<Option<i64>, ServerError>;
 
     /// How many attempts `key` has counted since its last success (for tests and support).
     fn attempts_counted(&self, key: &AttemptKey) -> Result<i64, ServerError>;

@@ -4,16 +4,30 @@
 
 mod attempts;
 mod files;
+mod notices;
 mod sqlite;
 mod sqlite_attempts;
+mod sqlite_notices;
 mod sqlite_tracking;
 mod tracking;
+// Home-visit requests from the public form (issue #13).
+mod sqlite_visit_requests;
+mod visit_requests;
 
 pub use attempts::{Attempt, AttemptKey, AttemptStore, BackOff};
 pub use files::FileBlobStore;
+pub use notices::{
+    Confirmation as NoticeConfirmation, DueNotice, NoticeStore, NoticeSubscription, PendingOutcome,
+    PendingSubscription,
+};
 pub use sqlite::{SqliteMetadata, open_connection};
 pub(crate) use sqlite_attempts::forget_sign_in_attempts;
 pub use tracking::{TrackedCase, TrackingStore};
+pub use visit_requests::{
+    AuditNote, ChannelKind, Confirmation as RequestConfirmation, NewVisitRequest, NotNew,
+    NoticeOutcome, NoticeState, PlannedFromRequest, RequestCounts, RequestState, VisitRequest,
+    VisitRequestStore,
+};
 
 use fieldkit_domain::workflow::{CaseState, StateName};
 use fieldkit_protocol::SupplementKind;

@@ -139,6 +139,8 @@ impl SqliteMetadata {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(super::sqlite_attempts::SCHEMA)?;
         conn.execute_batch(super::sqlite_tracking::SCHEMA)?;
+        conn.execute_batch(super::sqlite_visit_requests::SCHEMA)?;
+        conn.execute_batch(super::sqlite_notices::SCHEMA)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })

@@ -88,6 +88,19 @@ impl AttemptStore for SqliteMetadata {
         })
     }
 
+    fn lock_remaining(&self, key: &AttemptKey, now: i64) -> Result<Option<i64>, ServerError> {
+        self.with(|conn| {
+            let until: Option<i64> = conn
+                .query_row(
+                    "SELECT locked_until FROM attempts WHERE key_sha256 = ?1",
+                    [key.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(until.filter(|&until| until > now).map(|until| until - now))
+        })
+    }
+
     fn attempts_counted(&self, key: &AttemptKey) -> Result<i64, ServerError> {
         self.with(|conn| {
             Ok(conn
@@ -149,5 +162,19 @@ mod tests {
         ));
         store.attempt_succeeded(&key).unwrap();
         assert_eq!(store.attempts_counted(&key).unwrap(), 0);
+    }
+
+    #[test]
+    fn the_remaining_lock_is_read_without_counting() {
+        let (_dir, store) = store();
+        let key = AttemptKey::tracking_lookup("192.0.2.1");
+        assert_eq!(store.lock_remaining(&key, 1000).unwrap(), None);
+        for _ in 0..3 {
+            store.begin_attempt(&key, &POLICY, 1000).unwrap();
+        }
+        assert_eq!(store.lock_remaining(&key, 1000).unwrap(), Some(30));
+        assert_eq!(store.lock_remaining(&key, 1029).unwrap(), Some(1));
+        assert_eq!(store.lock_remaining(&key, 1030).unwrap(), None);
+        assert_eq!(store.attempts_counted(&key).unwrap(), 3);
     }
 }

@@ -12,15 +12,8 @@ use crate::i18n::Lang;
 use crate::ui::{AppWindow, GroupRow, Screen, ServicePage, ServiceRow};
 
 fn channel_text(channel: ResultChannel, lang: Lang) -> String {
-    match channel {
-        ResultChannel::AtCentre => lang.pick("у ЦНАП", "at the centre"),
-        ResultChannel::Post => lang.pick("поштою", "by post"),
-        ResultChannel::MobileAdministrator => {
-            lang.pick("мобільним адміністратором", "by the mobile administrator")
-        }
-        ResultChannel::Electronic => lang.pick("електронно", "electronically"),
-    }
-    .to_owned()
+    let (uk, en) = channel.words();
+    lang.pick(uk, en).to_owned()
 }
 
 impl Controller {
@@ -138,7 +131,7 @@ impl Controller {
                 .into(),
         );
         page.set_term(term_text(&service.term, lang).into());
-        page.set_fee(service.fee.display_uk().into());
+        page.set_fee(crate::controller::conditions::fee_amount(&service.fee, lang).into());
         page.set_payment(strings(crate::controller::fee::payment_lines(
             &service.fee,
             lang,
@@ -179,69 +172,11 @@ impl Controller {
     }
 }
 
-/// A service's term as people say it: «у день звернення» for none, Ukrainian plural forms
-/// («1 робочий день», «3 робочі дні», «5 робочих днів»), English singular and plural.
+/// A service's term as people say it (the domain's words).
 fn term_text(term: &fieldkit_domain::common::Term, lang: Lang) -> String {
-    use fieldkit_domain::common::DayKind;
-    let n = term.days;
-    if n == 0 {
-        return lang
-            .pick("у день звернення", "on the day of application")
-            .to_owned();
-    }
+    let (uk, en) = term.words();
     match lang {
-        Lang::Uk => {
-            // One form for 1, 21, 31…; another for 2-4, 22-24…; the third for the rest (11-14 too).
-            let form = match (n % 10, n % 100) {
-                (1, r) if r != 11 => 0,
-                (2..=4, r) if !(12..=14).contains(&r) => 1,
-                _ => 2,
-            };
-            let (working, calendar, day) = (
-                ["робочий", "робочі", "робочих"][form],
-                ["календарний", "календарні", "календарних"][form],
-                ["день", "дні", "днів"][form],
-            );
-            match term.kind {
-                DayKind::Working => format!("{n} {working} {day}"),
-                DayKind::Calendar => format!("{n} {calendar} {day}"),
-            }
-        }
-        Lang::En => {
-            let days = if n == 1 { "day" } else { "days" };
-            match term.kind {
-                DayKind::Working => format!("{n} working {days}"),
-                DayKind::Calendar => format!("{n} calendar {days}"),
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod term_tests {
-    use fieldkit_domain::common::{DayKind, Term};
-
-    use super::term_text;
-    use crate::i18n::Lang;
-
-    fn said(days: u32, kind: DayKind, lang: Lang) -> String {
-        term_text(&Term { days, kind }, lang)
-    }
-
-    #[test]
-    fn terms_read_as_people_say_them() {
-        use DayKind::{Calendar, Working};
-        assert_eq!(said(0, Working, Lang::Uk), "у день звернення");
-        assert_eq!(said(0, Working, Lang::En), "on the day of application");
-        assert_eq!(said(1, Working, Lang::Uk), "1 робочий день");
-        assert_eq!(said(3, Working, Lang::Uk), "3 робочі дні");
-        assert_eq!(said(5, Working, Lang::Uk), "5 робочих днів");
-        assert_eq!(said(11, Calendar, Lang::Uk), "11 календарних днів");
-        assert_eq!(said(12, Working, Lang::Uk), "12 робочих днів");
-        assert_eq!(said(21, Calendar, Lang::Uk), "21 календарний день");
-        assert_eq!(said(22, Working, Lang::Uk), "22 робочі дні");
-        assert_eq!(said(30, Calendar, Lang::Uk), "30 календарних днів");
-        assert_eq!(said(1, Working, Lang::En), "1 working day");
-        assert_eq!(said(10, Calendar, Lang::En), "10 calendar days");
+        Lang::Uk => uk,
+        Lang::En => en,
     }
 }
