@@ -14,6 +14,7 @@ use fieldkit_domain::common::{RequirementId, ServiceCode};
 use fieldkit_domain::conditions::{CaseFacts, FeePayment};
 use fieldkit_domain::conformity::Assessment;
 use fieldkit_domain::ink::InkSignedSheets;
+use fieldkit_domain::tracking::TrackingCode;
 use fieldkit_domain::validators::{Email, MobileNumber};
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -72,7 +73,13 @@ pub struct Registration {
     pub case_number: String,
     pub registered_at: String,
     pub registered_on: Date,
+    /// What the receipt's QR carries: `{public address}/t/{tracking code}` (before tracking
+    /// codes: `{centre's website}/track/{case number}`).
     pub tracking_url: String,
+    /// The receipt's tracking code, printed beside the QR; kept here (the vault is encrypted)
+    /// so the receipt prints again the same. Absent in drafts registered before codes.
+    #[serde(default)]
+    pub tracking_code: Option<TrackingCode>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,6 +14,8 @@ pub enum AppError {
     Case(#[from] fieldkit_domain::case::CaseError),
     #[error("case number: {0}")]
     CaseNumber(#[from] fieldkit_domain::case_number::CaseNumberError),
+    #[error("tracking code: {0}")]
+    TrackingCode(#[from] fieldkit_domain::tracking::TrackingCodeError),
     #[error("page: {0}")]
     Capture(#[from] fieldkit_capture::CaptureError),
     #[error("signature: {0}")]
@@ -66,6 +68,7 @@ impl AppError {
                 "The tablet's storage is full: nothing was lost, but new pages cannot be saved. Sync the cases.",
             ),
             AppError::Signature(e) => Message::new(e.message_uk(), e.to_string()),
+            AppError::TrackingCode(e) => Message::new(e.message_uk(), e.to_string()),
             AppError::Sync(e) => Message::new(e.message_uk(), e.to_string()),
             AppError::Capture(fieldkit_capture::CaptureError::NoScanner) => Message::new(
                 "Сканер не знайдено: перевірте кабель і живлення.",

@@ -120,8 +120,9 @@ pub struct CommandsApplied {
 }
 
 /// The settings that make the tablet a device of the server; a wipe removes them all.
-const ENROLLMENT: [&str; 10] = [
+const ENROLLMENT: [&str; 11] = [
     DEVICE_CA,
+    PUBLIC_URL,
     SERVER,
     SERVER_CA,
     DEVICE_ID,
@@ -219,6 +220,38 @@ const CATALOG_VERSION: &str = "catalog.version";
 const VISITS_CURSOR: &str = "visits.cursor";
 /// Where each unfinished upload is on the server (upload paths only, no content).
 const UPLOADS: &str = "sync.uploads";
+/// The base address of the server's public side, as the server last said at a sync: the
+/// receipts' tracking QR points to `{it}/t/{tracking code}`.
+const PUBLIC_URL: &str = "sync.public_url";
+/// Longer than this, the address would crowd the receipt's QR: not taken.
+const MAX_PUBLIC_URL: usize = 200;
+
+/// The server's public address as last told, if it ever told one (and still does).
+pub fn stored_public_url(vault: &mut UnlockedVault) -> Result<Option<String>, VaultError> {
+    Ok(vault
+        .get_setting(PUBLIC_URL)?
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// Keep what the server says now: a new address replaces the old, none removes it (the server
+/// no longer has a public side, so receipts fall back to the centre's website). An address
+/// that is not http(s), has spaces or is too long for a QR is not taken. Nothing is written
+/// when nothing changed, so a quiet pass adds no audit event.
+fn keep_public_url(vault: &mut UnlockedVault, told: Option<&str>) -> Result<(), VaultError> {
+    let usable = told.filter(|url| {
+        (url.starts_with("https://") || url.starts_with("http://"))
+            && url.len() <= MAX_PUBLIC_URL
+            && !url.chars().any(char::is_whitespace)
+    });
+    let usable = usable.map(|url| url.trim_end_matches('/'));
+    if usable.map(str::to_owned) == stored_public_url(vault)? {
+        return Ok(());
+    }
+    match usable {
+        Some(url) => vault.put_setting(PUBLIC_URL, url.as_bytes()),
+        None => vault.transaction(|tx| tx.delete_setting(PUBLIC_URL)),
+    }
+}
 
 /// The catalog text the feed kept in the vault, if it ever sent one. It outlives restarts, and
 /// the version kept beside it stops the feed from sending it again.
@@ -319,7 +352,9 @@ pub async fn pull_feeds(
     client: &SyncClient,
 ) -> Result<FeedsApplied, SyncPassError> {
     let mut applied = FeedsApplied::default();
-    let current = client.sealing_key().await?;
+    let keys = client.server_keys().await?;
+    keep_public_url(vault, keys.public_url.as_deref())?;
+    let current = keys.sealing_key;
     let known = String::from_utf8_lossy(&setting(vault, SEALING_KEY_ID)?).into_owned();
     if current.key_id != known {
         vault.transaction(|tx| {
@@ -330,7 +365,7 @@ pub async fn pull_feeds(
     }
     // After a device CA rotation: a new key and certificate, stored together, used from the
     // next pass on (the current certificate stays valid until the old CA is retired).
-    let device_ca = client.current_device_ca().await?;
+    let device_ca = keys.device_ca;
     let known_ca = vault
         .get_setting(DEVICE_CA)?
         .map(|v| v.to_vec())

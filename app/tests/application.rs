@@ -4,8 +4,9 @@
 //! the delivery and notification choices — and then the inventory, page by page, both before
 //! signing (screenshots are written to the test output folder); one signature signs both, the
 //! case seals and syncs, and the server opens an envelope that carries the application's PDF,
-//! the one the case states, with the signatures bound to the pair. Its text is read back with
-//! `pdftotext`.
+//! the one the case states, with the signatures bound to the pair, and files the case for the
+//! public tracking page under its tracking code's hash: the receipt's QR opens the case's page
+//! on the server's public side, its number does not. Its text is read back with `pdftotext`.
 
 mod common;
 
@@ -18,7 +19,7 @@ use fieldkit_sync_server::local::LocalServer;
 use fieldkit_sync_server::office::db::OfficeDb;
 use fieldkit_sync_server::office::register;
 use fieldkit_sync_server::setup::Layout;
-use fieldkit_sync_server::store::FileBlobStore;
+use fieldkit_sync_server::store::{FileBlobStore, TrackingStore};
 use slint::{ComponentHandle, Model};
 
 /// One row on screen: (kind, label, value, cells). Kinds: 0 title, 1 field, 3 table header,
@@ -52,6 +53,26 @@ fn save_screenshot(app: &fieldkit_app::RunningApp, name: &str) {
         .save(&path)
         .unwrap();
     println!("screenshot: {}", path.display());
+}
+
+/// A phone's browser: trusts the server CA as it would a public CA, follows no redirect.
+fn phone(server_ca: &[u8]) -> reqwest::Client {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(server_ca.to_vec()))
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 fn field<'r>(rows: &'r [Row], label: &str) -> Option<&'r str> {
@@ -200,6 +221,20 @@ fn the_applicant_reads_the_application_then_the_inventory_and_signs_both() {
         Some("SMS на +380671234567")
     );
     assert!(application.iter().any(|r| r.0 == 5 && r.2 == "Заявник"));
+    // The inventory names the tracking code the applicant will follow the case with.
+    let code = app
+        .controller
+        .borrow()
+        .draft
+        .as_ref()
+        .and_then(|d| d.registration.as_ref())
+        .and_then(|r| r.tracking_code.clone())
+        .expect("a tracking code fixed with the case number");
+    let code_text = code.to_string();
+    assert_eq!(
+        field(&inventory, "Код відстеження"),
+        Some(code_text.as_str())
+    );
     // The inventory's table is there too, and the reading goes back to the application.
     assert!(inventory.iter().any(|r| r.0 == 3 && r.3[1] == "Документ"));
     for _ in 0..turns {
@@ -250,6 +285,12 @@ fn the_applicant_reads_the_application_then_the_inventory_and_signs_both() {
     tap(&app, "Підписати як адміністратор");
     tap(&app, "Запечатати справу");
     assert_eq!(screen(&app), Screen::Receipt, "{:?}", labels(&app));
+    assert_eq!(tracking_code_on_screen(&app), code);
+    let qr = qr_codes_on_screen(&app);
+    assert_eq!(
+        qr,
+        [format!("{}/t/{}", server.public_url, code.canonical())]
+    );
     tap(&app, "Завершити виїзд");
     wait_for(&app, "delivery", |app| has(app, "Усе доставлено"));
 
@@ -277,6 +318,41 @@ fn the_applicant_reads_the_application_then_the_inventory_and_signs_both() {
         &envelope,
     )
     .unwrap();
+    // The sealed case knows the code by its hash only; the intake filed it under that hash.
+    assert_eq!(
+        opened.case.tracking_code_sha256.as_deref(),
+        Some(code.sha256_hex().as_str())
+    );
+    let tracked = server
+        .meta
+        .tracked_case(&code.sha256_hex())
+        .unwrap()
+        .expect("the case filed for the tracking page");
+    assert_eq!(tracked.case_number, number);
+    assert_eq!(tracked.service_code, "00001");
+    assert_eq!(tracked.centre_code, "LV01");
+    // The receipt's QR opens the case on the public side, as does the code typed as printed;
+    // the case number opens nothing.
+    let phone = phone(&server.server_ca);
+    let get = |url: String| {
+        runtime.block_on(async {
+            let response = phone.get(url).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap())
+        })
+    };
+    let (status, page) = get(qr[0].clone());
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&number), "{page}");
+    let (status, _) = get(format!("{}/t/{}", server.public_url, code));
+    assert_eq!(status, 200, "the printed form with hyphens");
+    let (status, page) = get(format!(
+        "{}/t/{}",
+        server.public_url,
+        number.replace('/', "")
+    ));
+    assert_ne!(status, 200, "{page}");
+    assert!(!page.contains(&number), "{page}");
     assert!(opened.application_as_stated);
     assert_eq!(
         opened.application_sha256.as_deref(),

@@ -213,18 +213,6 @@ fn scroll_at(app: &RunningApp, part: &str, delta_y: f32) {
     app.pump();
 }
 
-/// The text of every QR code on the screen as it is drawn now.
-fn qr_codes_on_screen(app: &RunningApp) -> Vec<String> {
-    let shot = app.window.window().take_snapshot().unwrap();
-    let rgba =
-        image::RgbaImage::from_raw(shot.width(), shot.height(), shot.as_bytes().to_vec()).unwrap();
-    let grey = image::DynamicImage::ImageRgba8(rgba).to_luma8();
-    fieldkit_capture::qr::find_qr_codes(&grey)
-        .iter()
-        .map(|qr| qr.text())
-        .collect()
-}
-
 /// Locked, and nothing of the visit can be seen or reached: only the administrators and the
 /// passphrase; the visit screens' data is gone from behind the screen too.
 fn assert_locked_with_nothing_of_the_visit(app: &RunningApp) {
@@ -629,7 +617,13 @@ fn a_receipt_on_screen_when_the_tablet_locks_opens_again_from_cases() {
         .to_string();
     let qr = qr_codes_on_screen(app);
     assert_eq!(qr.len(), 1, "one QR on the receipt: {qr:?}");
-    assert!(qr[0].ends_with(&number), "{qr:?} tracks {number}");
+    // The QR opens the case by its tracking code, never by its number.
+    let code = tracking_code_on_screen(app);
+    assert!(
+        qr[0].ends_with(&format!("/t/{}", code.canonical())),
+        "{qr:?}"
+    );
+    assert!(!qr[0].contains(&number), "{qr:?} names {number}");
     let first_copy = print_receipt(app);
 
     // The administrator is called away before finishing: the tablet locks on the receipt.
@@ -650,6 +644,7 @@ fn a_receipt_on_screen_when_the_tablet_locks_opens_again_from_cases() {
     );
     assert!(has(app, &deadline), "{deadline} again: {:?}", labels(app));
     assert_eq!(qr_codes_on_screen(app), qr, "the same tracking QR");
+    assert_eq!(tracking_code_on_screen(app), code, "the same tracking code");
     assert!(has(app, "Надіслати квитанцію поштою"));
     assert_eq!(
         print_receipt(app),

@@ -17,7 +17,8 @@ impl Clock for HandClock {
 fn receipt(number: &str) -> KeptReceipt {
     KeptReceipt {
         case_number: number.into(),
-        tracking_url: format!("https://cnap.example/t/{number}"),
+        tracking_url: format!("https://cnap.example/track/{number}"),
+        tracking_code: String::new(),
         deadline: "05.12.2026".into(),
         email: String::new(),
     }

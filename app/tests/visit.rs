@@ -3,8 +3,9 @@
 //! from the centre, the service found by search, the applicant with a wrong РНОКПП corrected,
 //! pages from SANE's test scanner and from a folder with a corrupt file, the form and the
 //! conformity conclusion, applicant mode (only the inventory and the pad reachable), both
-//! signatures, sealing, the receipt, sync, and a status change from the centre. At the end no
-//! file of the tablet holds the applicant's name or РНОКПП in clear.
+//! signatures, sealing, the receipt (its tracking code, and a QR to the server's public side as
+//! the server told it), sync, and a status change from the centre. At the end no file of the
+//! tablet holds the applicant's name or РНОКПП in clear.
 
 mod common;
 
@@ -302,6 +303,21 @@ fn a_whole_visit_by_touch() {
         .unwrap()
         .replace("Номер справи ", "");
     assert!(has(&app, "QR-код відстеження"));
+    // The receipt's tracking code in large type, and its QR: the server's public address and
+    // the code in its canonical form (no hyphens); the case number opens nothing.
+    let code = tracking_code_on_screen(&app);
+    assert!(
+        has_containing(&app, &format!("Код відстеження {code}")),
+        "shown in groups of four: {:?}",
+        labels(&app)
+    );
+    // The server has a public side and tells the tablet its address at every sync.
+    let qr = qr_codes_on_screen(&app);
+    assert_eq!(
+        qr,
+        [format!("{}/t/{}", server.public_url, code.canonical())]
+    );
+    assert!(!qr[0].contains(&number), "{qr:?}");
 
     // Sync: the envelope reaches the server; then the centre's decision comes back.
     tap(&app, "Завершити виїзд");

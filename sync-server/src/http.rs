@@ -41,6 +41,11 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// Opens the planned visits the back-office sealed (`crate::sealed_visits`).
     pub personal: Arc<crate::personal_data::PersonalDataKey>,
+    /// The base address of the server's public side (e.g. `https://track.cnap.example.ua`),
+    /// told to tablets with the keys at every sync: their receipts' QR points to
+    /// `{it}/t/{tracking code}`. `None` when the server has no public side: tablets then use
+    /// the centre's website from the catalog.
+    pub public_tracking_url: Option<String>,
 }
 
 /// The SHA-256 of the client certificate presented on this connection, if any.
@@ -508,6 +513,10 @@ pub struct KeysFeed {
     pub receipt_public_key: String,
     /// SHA-256 of the device CA that issues certificates now (see `POST /v1/certificate`).
     pub device_ca: String,
+    /// Where applicants follow their cases (the base of `/t/{tracking code}`); absent when the
+    /// server has no public side. Older tablets ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
 async fn keys_feed(
@@ -520,6 +529,7 @@ async fn keys_feed(
         sealing_public_key: hex::encode(state.sealing_key.bytes),
         receipt_public_key: hex::encode(state.receipt_key.public_key()),
         device_ca: certificate_fingerprint(state.device_ca.certificate_der()),
+        public_url: state.public_tracking_url.clone(),
     }))
 }
 

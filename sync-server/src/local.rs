@@ -67,6 +67,10 @@ impl LocalServer {
         let personal = Arc::new(crate::personal_data::PersonalDataKey::load_or_create(
             &layout.keys(),
         )?);
+        // The public side's port first: tablets are told its address at every sync.
+        let public_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        public_listener.set_nonblocking(true)?;
+        let public_url = format!("https://localhost:{}", public_listener.local_addr()?.port());
         let state = AppState {
             meta: meta.clone(),
             blobs: blobs.clone(),
@@ -77,6 +81,7 @@ impl LocalServer {
             clock,
             metrics: Default::default(),
             personal: personal.clone(),
+            public_tracking_url: Some(public_url.clone()),
         };
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true)?;
@@ -102,9 +107,6 @@ impl LocalServer {
         let app = router(Arc::new(state))
             .merge(crate::office::router(Arc::new(office)))
             .merge(crate::central::events::router(central.clone()));
-        let public_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-        public_listener.set_nonblocking(true)?;
-        let public_url = format!("https://localhost:{}", public_listener.local_addr()?.port());
         let public_tls = {
             let server_ca = crate::tls::CertificateAuthority::load(
                 crate::setup::SERVER_CA_NAME,

@@ -262,6 +262,8 @@ async fn run_server(config_path: &Path) -> Result<(), String> {
         clock: now,
         metrics,
         personal: office.personal.clone(),
+        // The applicants' pages' address, when there are any: receipts' QR codes point under it.
+        public_tracking_url: config.public.as_ref().map(|public| public.url.clone()),
     };
     spawn_sweeper(state.meta.clone(), state.blobs.clone(), now);
     let listener = tokio::net::TcpListener::bind(&config.listen)

@@ -80,8 +80,9 @@ pub fn document(max_upload_bytes: u64) -> Value {
                 "parameters": [ { "name": "since", "in": "query", "example": 0, "schema": signed_cursor() } ],
                 "responses": with(json!({ "200": { "description": "visits and the next cursor" } }), error_responses(&[400, 401, 403])) } },
             "/v1/keys": { "get": {
-                "summary": "The current sealing key (changes when rotated) and the receipt key",
-                "responses": with(json!({ "200": { "description": "sealing_key_id, sealing_public_key, receipt_public_key (hex), device_ca (SHA-256 of the CA that issues now)" } }), error_responses(&[401, 403])) } },
+                "summary": "The current sealing key (changes when rotated) and the receipt key, asked at every sync",
+                "responses": with(json!({ "200": { "description": "sealing_key_id, sealing_public_key, receipt_public_key (hex), device_ca (SHA-256 of the CA that issues now), public_url (where applicants follow their cases, when the server has a public side)",
+                                                   "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Keys" } } } } }), error_responses(&[401, 403])) } },
             "/v1/certificate": { "post": {
                 "summary": "A new client certificate from the current device CA for a new TLS key (after a device CA rotation)",
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["tls_public_key"], "properties": { "tls_public_key": p256_point() } } } } },
@@ -124,6 +125,10 @@ pub fn document(max_upload_bytes: u64) -> Value {
                 "description": "Consultations without a case (regulation 2.36) on one day about one service; no service_code for «інше питання». Counts only, never what was asked.",
                 "properties": { "day": { "type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$", "description": "YYYY-MM-DD: month 01–12, day 01–31" },
                                 "service_code": { "type": ["string", "null"], "minLength": 1, "maxLength": 64, "description": "1 to 64 bytes of UTF-8; absent or null for «інше питання»" }, "count": counter() } },
+            "Keys": { "type": "object", "required": ["sealing_key_id", "sealing_public_key", "receipt_public_key", "device_ca"],
+                "properties": { "sealing_key_id": { "type": "string" }, "sealing_public_key": { "type": "string", "pattern": "^[0-9a-f]{64}$" },
+                                "receipt_public_key": { "type": "string", "pattern": "^[0-9a-f]{64}$" }, "device_ca": { "type": "string", "pattern": "^[0-9a-f]{64}$" },
+                                "public_url": { "type": "string", "description": "The base address of the public tracking page: a receipt's QR is {public_url}/t/{tracking code}. Absent when the server has no public side." } } },
             "SignedReceipt": { "type": "object", "properties": { "receipt": { "type": "string" }, "signature": { "type": "string" } } }
         } }
     })

@@ -2,14 +2,22 @@
 //! One case, one life, over real mutual TLS and the real SQLite store: a case number belongs
 //! to the device it names; a device's feed shows only its own cases; hand-over and withdrawal
 //! records are supplements stored beside the case that move it through the workflow and queue
-//! a message for the central system.
+//! a message for the central system; a case is filed for the public tracking page under its
+//! tracking code's hash, and under nothing a case number could guess.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use fieldkit_domain::calendar::WorkCalendar;
+use fieldkit_domain::calendar::{CaseDates, WorkCalendar};
+use fieldkit_domain::case::{
+    Address, Applicant, Case, IdentityDocument, IdentityDocumentKind, NaturalPerson, PersonName,
+    VisitPlace, VisitPlaceKind,
+};
+use fieldkit_domain::case_number::CaseNumber;
+use fieldkit_domain::common::ServiceCode;
+use fieldkit_domain::tracking::TrackingCode;
 use fieldkit_protocol::{
     DeviceSigningKey, PartKind, PlainPart, SealRequest, SealedEnvelope, SealingPublicKey,
     SupplementKind, seal, seal_supplement,
@@ -22,7 +30,7 @@ use fieldkit_sync_server::office::register::{self, Sources};
 use fieldkit_sync_server::office::supplements::{Taken, apply_pending};
 use fieldkit_sync_server::office::{actions, archive, db, intake};
 use fieldkit_sync_server::setup::Layout;
-use fieldkit_sync_server::store::{FileBlobStore, MetadataStore};
+use fieldkit_sync_server::store::{FileBlobStore, MetadataStore, TrackedCase, TrackingStore};
 use ring::hmac;
 use ring::rand::SystemRandom;
 
@@ -57,6 +65,26 @@ async fn tablet(server: &LocalServer, code: &str, device_id: &str) -> Tablet {
 }
 
 impl Tablet {
+    /// Seal and send a real case record, as the app writes it (no papers: only the record).
+    async fn send_case(&self, envelope_id: &str, case: &Case) {
+        let number = case.number.as_ref().unwrap().to_string();
+        let parts = vec![PlainPart::new(
+            PartKind::CaseRecord,
+            serde_json::to_vec(case).unwrap(),
+        )];
+        let request = SealRequest {
+            envelope_id,
+            case_number: &number,
+            created_at: now(),
+            parts: &parts,
+        };
+        let envelope = seal(&request, &self.sealing, &self.signing, &SystemRandom::new()).unwrap();
+        self.client
+            .upload_envelope(envelope_id, &envelope, &mut BTreeMap::new(), &mut |_| {})
+            .await
+            .unwrap();
+    }
+
     fn seal(
         &self,
         envelope_id: &str,
@@ -590,5 +618,110 @@ async fn the_intake_job_takes_a_hand_over_into_its_case_without_a_back_office_pa
     );
     assert!(office.look(&server).is_empty());
     assert_eq!(office.db.transaction(db::verify_audit_chain).unwrap(), None);
+    server.stop();
+}
+
+/// A registered case as the tablet seals it, tracked by `code` when there is one.
+fn registered_case(sequence: u32, code: Option<&TrackingCode>) -> Case {
+    let person = NaturalPerson {
+        name: PersonName {
+            surname: "Шевченко".into(),
+            given_name: "Марія".into(),
+            patronymic: None,
+        },
+        rnokpp: None,
+        birth_date: time::macros::date!(1946 - 03 - 15),
+        identity_document: IdentityDocument {
+            kind: IdentityDocumentKind::IdCard,
+            number: "001234567".into(),
+            issued_by: "4601".into(),
+            issued_on: None,
+        },
+        address: Address("м. Львів, вул. Зелена, 12".into()),
+        phone: None,
+        email: None,
+    };
+    let mut case = Case::new_draft(
+        &format!("case-{sequence}"),
+        ServiceCode("00001".into()),
+        Applicant::NaturalPerson(person),
+        VisitPlace {
+            kind: VisitPlaceKind::Home,
+            address: Address("м. Львів, вул. Зелена, 12".into()),
+        },
+    );
+    case.number = Some(CaseNumber::new("LV01", "T07", 2026, sequence).unwrap());
+    case.dates = Some(CaseDates {
+        registered: time::macros::date!(2026 - 11 - 27),
+        forwarded: None,
+        decided: None,
+    });
+    case.tracking_code_sha256 = code.map(TrackingCode::sha256_hex);
+    case
+}
+
+fn sha256_hex(text: &str) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_files_a_case_under_its_tracking_codes_hash_and_nothing_a_number_guesses() {
+    let dir = tempfile::tempdir().unwrap();
+    // The server's own intake job waits a day: the test looks when it means to.
+    let (server, _) = server_with_events(dir.path()).await;
+    let a = tablet(&server, "CODE-A", "T07").await;
+    let office = Office::open(&server.data);
+    let code = TrackingCode::generate(&SystemRandom::new()).unwrap();
+    let tracked = registered_case(7, Some(&code));
+    let number = tracked.number.as_ref().unwrap().to_string();
+    // A case sealed by a tablet from before tracking codes: nothing to file.
+    let untracked = registered_case(8, None);
+    let old_number = untracked.number.as_ref().unwrap().to_string();
+    a.send_case("env-tracked", &tracked).await;
+    a.send_case("env-untracked", &untracked).await;
+    assert_eq!(server.meta.tracked_case(&code.sha256_hex()).unwrap(), None);
+
+    office.look(&server);
+    assert_eq!(office.state(&number), "received");
+    assert_eq!(office.state(&old_number), "received");
+    assert_eq!(
+        server.meta.tracked_case(&code.sha256_hex()).unwrap(),
+        Some(TrackedCase {
+            code_sha256: code.sha256_hex(),
+            case_number: number.clone(),
+            service_code: "00001".into(),
+            centre_code: "LV01".into(),
+            registered_at: now(),
+        })
+    );
+    // The code as typed from the receipt hashes to the same; the number, its printed forms and
+    // a random hash find nothing.
+    let typed = TrackingCode::parse(&code.to_string().to_lowercase()).unwrap();
+    assert!(
+        server
+            .meta
+            .tracked_case(&typed.sha256_hex())
+            .unwrap()
+            .is_some()
+    );
+    for guess in [
+        sha256_hex(&number),
+        sha256_hex(&old_number),
+        sha256_hex(&number.replace('/', "")),
+        sha256_hex(&code.to_string()),
+        sha256_hex("a random guess"),
+    ] {
+        assert_eq!(server.meta.tracked_case(&guess).unwrap(), None, "{guess}");
+    }
+    // A second look files nothing twice.
+    office.look(&server);
+    assert_eq!(
+        server
+            .meta
+            .tracked_case(&code.sha256_hex())
+            .unwrap()
+            .map(|t| t.case_number),
+        Some(number)
+    );
     server.stop();
 }

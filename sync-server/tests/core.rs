@@ -445,6 +445,7 @@ fn sealed_papers(
         delivery: "у ЦНАП".into(),
         administrator: "Коваленко Олена Петрівна".into(),
         tracking_url: format!("https://cnap.example.ua/track/{number}"),
+        tracking_code: None,
         applicant_cannot_sign: None,
         payment: None,
         centre_contacts: None,

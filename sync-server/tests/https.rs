@@ -85,6 +85,7 @@ async fn start() -> Running {
         personal: Arc::new(
             fieldkit_sync_server::personal_data::PersonalDataKey::generate().unwrap(),
         ),
+        public_tracking_url: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

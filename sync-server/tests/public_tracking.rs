@@ -6,9 +6,9 @@
 //! link, with the contacts never in the database file in clear; bad forms refused with a page.
 //!
 //! Not here: a case sealed on a tablet with an applicant's name and tax number, searched for
-//! in every public response. The tracking store holds no personal data to plant, and the
-//! tablet's path that records a tracked case at intake is the `track` branch's; the
-//! end-to-end browser test covers it.
+//! in every public response. The tracking store holds no personal data to plant; the tablet's
+//! path (a sealed case filed at intake, its receipt's QR opening the page) is
+//! `app/tests/application.rs`.
 
 use std::net::{TcpListener as StdListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -407,6 +407,7 @@ pub fn run_visit_with(
         delivery: "мобільним адміністратором".into(),
         administrator: "Коваленко Олена Петрівна".into(),
         tracking_url: format!("https://cnap.example.ua/track/{number}"),
+        tracking_code: None,
         applicant_cannot_sign: None,
         payment: None,
         centre_contacts: None,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use fieldkit_capture::pipeline::{ProcessedPage, process_page};
-use fieldkit_capture::qr::find_qr_codes;
+use fieldkit_capture::qr::{QrKind, classify, find_qr_codes};
 use fieldkit_capture::sources::files::import_folder;
 use fieldkit_capture::sources::sane::{ScanSettings, Scanner};
 use fieldkit_domain::case::{CaptureMethod, CapturedDocument, PageRef};
@@ -126,6 +126,23 @@ pub(super) fn process_all(
         }
     }
     (pages, refused)
+}
+
+/// What the administrator is told of a QR code found on a captured page. A fieldkit receipt
+/// (an applicant bringing an earlier case's receipt) is named as one; its tracking code is not
+/// shown (it stays with the page's QR payloads, in the sealed case).
+fn qr_message(text: &str) -> Message {
+    match classify(text.as_bytes()) {
+        QrKind::TrackingCode(_) => Message::new(
+            "QR-код: квитанція fieldkit про прийняття справи (з кодом відстеження)",
+            "QR code: a fieldkit receipt for a case (with its tracking code)",
+        ),
+        QrKind::CaseTracking(number) => Message::new(
+            format!("QR-код: квитанція fieldkit, справа {number}"),
+            format!("QR code: a fieldkit receipt, case {number}"),
+        ),
+        _ => Message::new(format!("QR-код: {text}"), format!("QR code: {text}")),
+    }
 }
 
 impl Controller {
@@ -384,12 +401,7 @@ impl Controller {
                     format!("Page {}: {en}", number + 1),
                 ));
             }
-            for text in qr {
-                issues.push(Message::new(
-                    format!("QR-код: {text}"),
-                    format!("QR code: {text}"),
-                ));
-            }
+            issues.extend(qr.iter().map(|text| qr_message(text)));
         }
         self.draft = Some(draft);
         issues.extend(refused);

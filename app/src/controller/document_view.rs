@@ -3,7 +3,7 @@
 //! paragraphs, a real table — and cut into pages that fit the tablet at the chosen text size,
 //! so the applicant turns pages instead of scrolling a long column of text.
 
-use fieldkit_receipt::{Block, Receipt, TextMeasure};
+use fieldkit_receipt::{Block, Receipt, TRACKING_CODE_LABEL, TextMeasure};
 
 /// What a row of the document is on screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,8 +74,19 @@ pub fn rows(receipt: &Receipt) -> Vec<ViewRow> {
                 rows.push(row(RowKind::TableHeader, header));
                 rows.extend(body.iter().map(|cells| row(RowKind::TableRow, cells)));
             }
-            // The QR code itself is printed; on screen its caption and address say the same.
-            Block::Qr { payload, caption } | Block::PaymentQr { payload, caption } => {
+            // The QR code itself is printed; on screen its caption and address say the same,
+            // and the tracking code follows as the paper prints it.
+            Block::Qr {
+                payload,
+                caption,
+                code,
+            } => {
+                rows.push(ViewRow::text(RowKind::Field, caption, payload));
+                if let Some(code) = code {
+                    rows.push(ViewRow::text(RowKind::Field, TRACKING_CODE_LABEL, code));
+                }
+            }
+            Block::PaymentQr { payload, caption } => {
                 rows.push(ViewRow::text(RowKind::Field, caption, payload))
             }
         }
@@ -246,6 +257,7 @@ mod tests {
             delivery: "у ЦНАП".into(),
             administrator: "Коваленко Олена Петрівна".into(),
             tracking_url: "https://cnap.example.ua/track/LV01/T07/2026/000123-5".into(),
+            tracking_code: None,
             applicant_cannot_sign: None,
             payment: None,
             centre_contacts: None,

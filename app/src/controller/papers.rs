@@ -164,6 +164,7 @@ impl Controller {
                 .unwrap_or_default(),
             administrator: self.admin_name.clone(),
             tracking_url: registration.tracking_url.clone(),
+            tracking_code: registration.tracking_code.as_ref().map(ToString::to_string),
             applicant_cannot_sign: case.applicant_cannot_sign.as_ref().map(|waiver| {
                 SignedInstead {
                     reason: waiver.reason_uk(),

@@ -1,5 +1,6 @@
-//! The receipt screen (квитанція): the case number, the tracking QR and the decision deadline,
-//! and the applicant's copy of the signed inventory to print or e-mail.
+//! The receipt screen (квитанція): the case number, the tracking QR with the tracking code in
+//! large type (to type on the tracking page) and the decision deadline, and the applicant's
+//! copy of the signed inventory to print or e-mail.
 //!
 //! Sealing destroys the case's plaintext, so the receipt is kept apart, in the sealing
 //! transaction itself: the draft `receipt:<case number>` holds what the screen shows and its one
@@ -35,6 +36,9 @@ const COPY_KIND: &str = "applicant-copy";
 pub struct KeptReceipt {
     pub case_number: String,
     pub tracking_url: String,
+    /// The tracking code as printed (groups of four); empty in receipts kept before codes.
+    #[serde(default)]
+    pub tracking_code: String,
     /// The decision deadline as shown (ДД.ММ.РРРР), fixed when the case was registered.
     pub deadline: String,
     /// Where the applicant asked to be told (empty unless by e-mail).
@@ -129,6 +133,7 @@ pub fn clear_screen(window: &AppWindow) {
     let page = window.global::<ReceiptPage>();
     page.set_case_number("".into());
     page.set_tracking_url("".into());
+    page.set_tracking_code("".into());
     page.set_deadline("".into());
     page.set_email("".into());
     page.set_outgoing("".into());
@@ -153,6 +158,7 @@ impl Controller {
         let page = window.global::<ReceiptPage>();
         page.set_case_number(kept.case_number.clone().into());
         page.set_tracking_url(kept.tracking_url.clone().into());
+        page.set_tracking_code(kept.tracking_code.clone().into());
         page.set_deadline(kept.deadline.clone().into());
         page.set_email(kept.email.clone().into());
         page.set_outgoing("".into());

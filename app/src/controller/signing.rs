@@ -12,8 +12,10 @@ use std::time::Instant;
 use fieldkit_capture::signature::{Point, Stroke, Strokes, render, sign};
 use fieldkit_domain::case::{Notification, SignatureRef, SignerRole};
 use fieldkit_domain::case_number::CaseNumber;
+use fieldkit_domain::tracking::TrackingCode;
 use fieldkit_receipt::{Receipt, SignedBy, render_pdf};
 use fieldkit_vault::{BlobId, SealCase, Vault, VaultOptions};
+use ring::rand::SystemRandom;
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use super::document_view::{self, DEFAULT_TEXT_LEVEL, TEXT_SIZES};
@@ -23,7 +25,7 @@ use crate::draft::Registration;
 use crate::error::{AppError, Result};
 use crate::i18n::Message;
 use crate::images;
-use crate::sync_pass::enrolled_from_vault;
+use crate::sync_pass::{enrolled_from_vault, stored_public_url};
 use crate::ui::{App, AppWindow, DocumentRow, SignPage};
 
 /// The strokes being drawn on a signature pad.
@@ -239,21 +241,33 @@ fn show_documents(
 }
 
 impl Controller {
-    /// Fix the registration details once, then show the inventory.
+    /// Fix the registration details once, then show the inventory. The case number and the
+    /// tracking code are fixed here, with the time: the text the applicant signs carries them.
     pub fn prepare_inventory(&mut self, window: &AppWindow) -> Result<()> {
-        let needs_number = self
-            .draft
-            .as_ref()
-            .is_some_and(|d| d.registration.is_none());
+        let (needs_number, needs_code) = match self.draft.as_ref() {
+            None => (false, false),
+            Some(draft) => match &draft.registration {
+                None => (true, false),
+                // Registered before receipts carried a code: one is added while nothing is
+                // signed yet; a signed paper keeps its text (the receipt screen gets a code
+                // when the case is sealed).
+                Some(registration) => (
+                    false,
+                    registration.tracking_code.is_none()
+                        && draft.signatures.is_empty()
+                        && draft.ink_signed.is_empty(),
+                ),
+            },
+        };
         if needs_number {
             let now = self.now();
             let centre = self.catalog.centre.code.clone();
-            let website = self.catalog.centre.office.website.clone();
+            let base = self.tracking_base()?;
+            let code = TrackingCode::generate(&SystemRandom::new())?;
             let vault = self.vault()?;
             let device_id = enrolled_from_vault(vault)?.device.device_id().to_owned();
             let sequence = vault.next_case_sequence()?;
             let number = CaseNumber::new(&centre, &device_id, now.year() as u16, sequence as u32)?;
-            let base = website.unwrap_or_else(|| "https://cnap.example.ua".into());
             let registration = Registration {
                 case_number: number.to_string(),
                 registered_at: format!(
@@ -265,14 +279,34 @@ impl Controller {
                     now.minute()
                 ),
                 registered_on: now.date(),
-                tracking_url: format!("{}/track/{number}", base.trim_end_matches('/')),
+                tracking_url: code.url(&base),
+                tracking_code: Some(code),
             };
             if let Some(draft) = self.draft.as_mut() {
                 draft.registration = Some(registration);
             }
             self.save_draft()?;
+        } else if needs_code {
+            let base = self.tracking_base()?;
+            let code = TrackingCode::generate(&SystemRandom::new())?;
+            if let Some(registration) = self.draft.as_mut().and_then(|d| d.registration.as_mut()) {
+                registration.tracking_url = code.url(&base);
+                registration.tracking_code = Some(code);
+            }
+            self.save_draft()?;
         }
         self.refresh_sign(window)
+    }
+
+    /// Where receipts send applicants to follow their case: the server's public side as it
+    /// last said at a sync, or — never synced since, or the server has none — the centre's
+    /// website from the catalog.
+    fn tracking_base(&mut self) -> Result<String> {
+        let website = self.catalog.centre.office.website.clone();
+        let told = stored_public_url(self.vault()?)?;
+        Ok(told
+            .or(website)
+            .unwrap_or_else(|| "https://cnap.example.ua".into()))
     }
 
     pub fn refresh_sign(&mut self, window: &AppWindow) -> Result<()> {
@@ -493,6 +527,18 @@ impl Controller {
             .map(|s| s.package_rules())
             .ok_or_else(|| AppError::user("Оберіть послугу.", "Choose the service."))?;
         case.register(&rules, number, &signed_papers, registration.registered_on)?;
+        // The sealed case knows the tracking code by its hash only. A draft registered before
+        // codes gets one now: its signed paper keeps the old address, the receipt screen shows
+        // the code and its QR.
+        let (tracking_code, tracking_url) = match &registration.tracking_code {
+            Some(code) => (code.clone(), registration.tracking_url.clone()),
+            None => {
+                let code = TrackingCode::generate(&SystemRandom::new())?;
+                let url = code.url(&self.tracking_base()?);
+                (code, url)
+            }
+        };
+        case.tracking_code_sha256 = Some(tracking_code.sha256_hex());
         let vault = self.vault()?;
         let enrolled = enrolled_from_vault(vault)?;
         let mut records = Vec::new();
@@ -517,7 +563,8 @@ impl Controller {
         // What the receipt screen shows, fixed now: the deadline counts from registration.
         let kept = KeptReceipt {
             case_number: registration.case_number.clone(),
-            tracking_url: registration.tracking_url.clone(),
+            tracking_url,
+            tracking_code: tracking_code.to_string(),
             deadline: self
                 .service(&service_code)
                 .map(|s| self.calendar.deadline(registration.registered_on, s.term))

@@ -204,3 +204,26 @@ pub fn raw_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     }
     out
 }
+
+/// The text of every QR code on the screen as it is drawn now.
+pub fn qr_codes_on_screen(app: &RunningApp) -> Vec<String> {
+    let shot = app.window.window().take_snapshot().unwrap();
+    let rgba =
+        image::RgbaImage::from_raw(shot.width(), shot.height(), shot.as_bytes().to_vec()).unwrap();
+    let grey = image::DynamicImage::ImageRgba8(rgba).to_luma8();
+    fieldkit_capture::qr::find_qr_codes(&grey)
+        .iter()
+        .map(|qr| qr.text())
+        .collect()
+}
+
+/// The tracking code the receipt screen shows in large type (its label, «Код відстеження …»).
+pub fn tracking_code_on_screen(app: &RunningApp) -> fieldkit_domain::tracking::TrackingCode {
+    let shown = labels(app)
+        .into_iter()
+        .filter_map(|l| l.strip_prefix("Код відстеження ").map(str::to_owned))
+        .find(|rest| !rest.starts_with('('))
+        .unwrap_or_else(|| panic!("no tracking code on screen: {:?}", labels(app)));
+    fieldkit_domain::tracking::TrackingCode::parse(&shown)
+        .unwrap_or_else(|e| panic!("{shown:?} is not a tracking code: {e}"))
+}

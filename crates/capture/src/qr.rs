@@ -2,6 +2,7 @@
 //! only when that finds nothing), classify what was read, and generate codes for case tracking.
 
 use fieldkit_domain::case_number::CaseNumber;
+use fieldkit_domain::tracking::TrackingCode;
 use image::{GrayImage, Luma};
 use qrcode::{Color, EcLevel, QrCode};
 
@@ -13,8 +14,11 @@ pub const ENROLLMENT_PREFIX: &str = "FIELDKIT-ENROLL:";
 /// What a QR code turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QrKind {
-    /// A fieldkit case number, alone or at the end of a tracking address.
+    /// A fieldkit case number, alone or at the end of a tracking address
+    /// (`…/track/{number}`: receipts printed before tracking codes).
     CaseTracking(CaseNumber),
+    /// A fieldkit receipt's tracking address, `{public address}/t/{tracking code}`.
+    TrackingCode(TrackingCode),
     /// A tablet enrollment code (server address and one-time code).
     Enrollment(String),
     /// A web address, such as a verification link on a state register extract.
@@ -56,6 +60,11 @@ pub fn classify(payload: &[u8]) -> QrKind {
             && let Ok(number) = CaseNumber::parse(tail.trim_end_matches('/'))
         {
             return QrKind::CaseTracking(number);
+        }
+        if let Some((_, tail)) = text.rsplit_once("/t/")
+            && let Ok(code) = TrackingCode::parse(tail.trim_end_matches('/'))
+        {
+            return QrKind::TrackingCode(code);
         }
         return QrKind::WebAddress(text.to_owned());
     }
@@ -150,6 +159,17 @@ mod tests {
         assert_eq!(
             classify(b"https://usr.minjust.gov.ua/check?id=1"),
             QrKind::WebAddress("https://usr.minjust.gov.ua/check?id=1".into())
+        );
+        let code = TrackingCode::from_random([7; fieldkit_domain::tracking::RANDOM_SYMBOLS]);
+        let url = code.url("https://track.cnap.example.ua");
+        assert_eq!(classify(url.as_bytes()), QrKind::TrackingCode(code.clone()));
+        // A public side under a path, and the printed form with hyphens, are the same code.
+        let url = format!("https://cnap.example.ua/public/t/{code}/");
+        assert_eq!(classify(url.as_bytes()), QrKind::TrackingCode(code));
+        // Something else under /t/ is just an address.
+        assert_eq!(
+            classify(b"https://example.com/t/hello"),
+            QrKind::WebAddress("https://example.com/t/hello".into())
         );
         assert_eq!(classify(b"LV01/T07/2026/000123-0"), QrKind::Unknown);
         assert_eq!(classify(&[0xff, 0xfe, 0x00]), QrKind::Unknown);

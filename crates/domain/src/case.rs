@@ -323,6 +323,11 @@ pub struct Case {
     /// absent in cases sealed before the application was a document of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_sha256: Option<String>,
+    /// The SHA-256 of the receipt's tracking code (`tracking::TrackingCode::sha256_hex`): what
+    /// the server files the case under for the public tracking page. Never the code itself;
+    /// absent in cases sealed before receipts carried one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_code_sha256: Option<String>,
     pub state: CaseState,
     #[serde(default)]
     pub dates: Option<CaseDates>,
@@ -437,6 +442,7 @@ impl Case {
             applicant_cannot_sign: None,
             ink_signed: Vec::new(),
             application_sha256: None,
+            tracking_code_sha256: None,
             state: CaseState::Draft,
             dates: None,
         }
@@ -760,6 +766,22 @@ mod tests {
             case.condition_answers.get(&RequirementId("income".into())),
             Some(&true)
         );
+    }
+
+    #[test]
+    fn a_case_without_a_tracking_code_keeps_the_bytes_it_was_sealed_with() {
+        let case = settled_draft();
+        let json = serde_json::to_string(&case).unwrap();
+        assert!(!json.contains("tracking_code_sha256"), "{json}");
+        let back: Case = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.tracking_code_sha256, None);
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+
+        let mut tracked = settled_draft();
+        tracked.tracking_code_sha256 = Some("ab".repeat(32));
+        let json = serde_json::to_string(&tracked).unwrap();
+        let back: Case = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.tracking_code_sha256, tracked.tracking_code_sha256);
     }
 
     #[test]

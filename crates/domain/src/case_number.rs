@@ -76,7 +76,7 @@ fn check_character(body: &str) -> char {
 }
 
 /// Ukrainian keyboards type Cyrillic letters that look Latin: read them as what they look like.
-fn latin_look_alike(c: char) -> char {
+pub(crate) fn latin_look_alike(c: char) -> char {
     match c {
         'А' => 'A',
         'В' => 'B',

@@ -32,6 +32,7 @@ fn main() {
         delivery: "мобільним адміністратором".into(),
         administrator: "Коваленко Олена Петрівна".into(),
         tracking_url: "https://cnap.example.ua/track/LV01/T07/2026/000123-5".into(),
+        tracking_code: None,
         applicant_cannot_sign: None,
         payment: None,
         centre_contacts: None,

@@ -47,10 +47,12 @@ pub enum Block {
         rows: Vec<Vec<String>>,
         widths: Vec<f32>,
     },
-    /// The tracking QR code with its caption.
+    /// The tracking QR code with its caption and, when the receipt has one, the tracking code
+    /// as printed, to type on the tracking page instead of scanning.
     Qr {
         payload: String,
         caption: String,
+        code: Option<String>,
     },
     /// The NBU payment QR code (a banking app reads it), drawn as the NBU's rules ask, with a
     /// caption; its payload is not printed as text (the details are, in fields before it).
@@ -66,6 +68,9 @@ pub struct SignatureSlot {
     pub role: SignerRole,
     pub label: String,
 }
+
+/// How the receipt names the tracking code printed beside its QR.
+pub const TRACKING_CODE_LABEL: &str = "Код відстеження";
 
 /// One line of the document as text: what the screen shows and the signatures bind to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +100,18 @@ impl Receipt {
                     lines.push(DocumentLine(header.join(" | ")));
                     lines.extend(rows.iter().map(|row| DocumentLine(row.join(" | "))));
                 }
-                Block::Qr { payload, caption } | Block::PaymentQr { payload, caption } => {
+                Block::Qr {
+                    payload,
+                    caption,
+                    code,
+                } => {
+                    lines.push(DocumentLine(format!("{caption}: {payload}")));
+                    // Only a receipt with a code has the line: one signed before keeps its hash.
+                    if let Some(code) = code {
+                        lines.push(DocumentLine(format!("{TRACKING_CODE_LABEL}: {code}")));
+                    }
+                }
+                Block::PaymentQr { payload, caption } => {
                     lines.push(DocumentLine(format!("{caption}: {payload}")))
                 }
             }
@@ -158,6 +174,9 @@ pub struct InventoryInput {
     pub administrator: String,
     /// Where the applicant follows the case; encoded in the QR code.
     pub tracking_url: String,
+    /// The tracking code as printed (groups of four), beside the QR; `None` for a case
+    /// registered before receipts carried one (its signed text stays as it was).
+    pub tracking_code: Option<String>,
     /// When the applicant cannot sign: why, and who signs instead.
     pub applicant_cannot_sign: Option<SignedInstead>,
     /// The fee, when it is to be paid: its details as text and the NBU payment QR.
@@ -352,6 +371,7 @@ pub fn inventory(input: &InventoryInput) -> Receipt {
     blocks.push(Block::Qr {
         payload: input.tracking_url.clone(),
         caption: "Стежити за справою".into(),
+        code: input.tracking_code.clone(),
     });
     Receipt {
         kind: ReceiptKind::Inventory,

@@ -25,7 +25,8 @@ pub use application::{ApplicationInput, application};
 pub use decided::{condition_lines, delivery_line, fee_line, notification_line};
 pub use document::{
     Block, ConditionLine, DocumentLine, InventoryInput, InventoryItem, Receipt, ReceiptKind,
-    SignatureSlot, SignedInstead, handover_receipt, inventory, withdrawal_receipt,
+    SignatureSlot, SignedInstead, TRACKING_CODE_LABEL, handover_receipt, inventory,
+    withdrawal_receipt,
 };
 pub use fieldkit_capture::signature::signed_set_sha256;
 pub use font::TextMeasure;

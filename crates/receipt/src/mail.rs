@@ -81,8 +81,9 @@ pub fn send_receipt(
         .map_err(|_| MailError::BadAddress(to.to_owned()))?;
     let body = format!(
         "Добрий день!\n\nУ додатку — ваш примірник опису вхідного пакета документів у справі {case_number}.\n\
-         Стежити за справою можна за QR-кодом в описі.\n\n\
-         Hello,\n\nattached is your copy of the inventory of documents for case {case_number}.\n"
+         Стежити за справою можна за QR-кодом або кодом відстеження в описі.\n\n\
+         Hello,\n\nattached is your copy of the inventory of documents for case {case_number}.\n\
+         Follow the case with the QR code or the tracking code in it.\n"
     );
     let pdf_type =
         ContentType::parse("application/pdf").map_err(|e| MailError::Build(e.to_string()))?;

@@ -8,7 +8,7 @@ use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use qrcode::{Color, EcLevel, QrCode, Version};
 
-use crate::document::{Block, Receipt};
+use crate::document::{Block, Receipt, TRACKING_CODE_LABEL};
 use crate::font::{FONT_DATA, Font, UsedGlyphs};
 
 /// Why a receipt could not be rendered.
@@ -153,38 +153,51 @@ impl<'f> Layout<'f> {
         self.y -= 6.0;
     }
 
-    fn qr(&mut self, payload: &str, caption: &str) -> Result<(), ReceiptError> {
+    /// The QR with, beside it, its caption, the tracking code in large type (to type instead
+    /// of scanning) and the address it encodes.
+    fn qr(&mut self, payload: &str, caption: &str, code: Option<&str>) -> Result<(), ReceiptError> {
         let module = 2.6;
         let modules = qr_width(payload)?;
         let side = modules as f32 * module;
-        self.reserve(side + 30.0);
+        let text_x = MARGIN + 4.0 * module + side + 6.0 * module;
+        let width = PAGE_WIDTH - MARGIN - text_x;
+        let mut lines = vec![(caption.to_owned(), BODY)];
+        if let Some(code) = code {
+            lines.push((format!("{TRACKING_CODE_LABEL}:"), SMALL + 1.0));
+            let large = BODY + 3.0;
+            lines.extend(
+                self.font
+                    .wrap(code, large, width)
+                    .into_iter()
+                    .map(|l| (l, large)),
+            );
+        }
+        let small = SMALL + 1.0;
+        lines.extend(
+            self.font
+                .wrap(payload, small, width)
+                .into_iter()
+                .map(|l| (l, small)),
+        );
+        let text_height: f32 = lines.iter().map(|(_, size)| size * 1.5).sum();
+        self.reserve(side.max(text_height) + 30.0);
         self.y -= 10.0;
         let (left, top) = (MARGIN + 4.0 * module, self.y);
         draw_qr(payload, left, top, module, self.ops())?;
-        let text_x = left + side + 6.0 * module;
-        let caption_y = top - BODY * 1.2;
-        self.ops().push(Op::Text {
-            x: text_x,
-            y: caption_y,
-            size: BODY,
-            text: caption.to_owned(),
-        });
-        let width = PAGE_WIDTH - MARGIN - text_x;
-        for (i, line) in self
-            .font
-            .wrap(payload, SMALL + 1.0, width)
-            .into_iter()
-            .enumerate()
-        {
-            let y = caption_y - 16.0 - i as f32 * 12.0;
+        let mut y = top - BODY * 1.2;
+        for (index, (text, size)) in lines.into_iter().enumerate() {
+            if index > 0 {
+                y -= size * 1.5;
+            }
             self.ops().push(Op::Text {
                 x: text_x,
                 y,
-                size: SMALL + 1.0,
-                text: line,
+                size,
+                text,
             });
         }
-        self.y = top - side - 8.0 * module;
+        // Below the QR, or below the text when the text runs longer.
+        self.y = (top - side - 8.0 * module).min(y - 8.0 * module);
         Ok(())
     }
 
@@ -399,7 +412,11 @@ fn lay_out<'f>(
                 layout.y -= 6.0;
                 layout.table(header, rows, widths);
             }
-            Block::Qr { payload, caption } => layout.qr(payload, caption)?,
+            Block::Qr {
+                payload,
+                caption,
+                code,
+            } => layout.qr(payload, caption, code.as_deref())?,
             Block::PaymentQr { payload, caption } => layout.payment_qr(payload, caption)?,
         }
     }

@@ -52,6 +52,7 @@ fn input() -> InventoryInput {
         delivery: "мобільним адміністратором".into(),
         administrator: "Коваленко Олена Петрівна".into(),
         tracking_url: format!("https://cnap.example.ua/track/{CASE}"),
+        tracking_code: None,
         applicant_cannot_sign: None,
         payment: Some(PaymentOrder {
             details: PaymentDetails {

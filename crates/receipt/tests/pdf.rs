@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used)]
 //! Receipts as real PDFs: `qpdf --check` passes, `pdftotext` reads the Ukrainian text back
-//! exactly, `zbarimg` reads the tracking QR from the page rendered by `pdftoppm`, and the
-//! signatures bind to the content hash printed in the footer.
+//! exactly (the tracking code beside the QR among it), `zbarimg` reads the tracking QR from the
+//! page rendered by `pdftoppm`, and the signatures bind to the content hash printed in the
+//! footer.
 
 use std::path::Path;
 use std::process::Command;
@@ -11,12 +12,23 @@ use fieldkit_capture::signature::{Point, Stroke, Strokes, sign, verify};
 use fieldkit_domain::case::{MissingDocument, SignerRole};
 use fieldkit_domain::common::{DocumentForm, RequirementId};
 use fieldkit_domain::ink::{InkDocument, InkMark};
+use fieldkit_domain::tracking::TrackingCode;
 use fieldkit_receipt::{
     InventoryInput, SignedBy, SignedInstead, handover_receipt, inventory, render_pdf,
     render_pdf_for_ink, withdrawal_receipt,
 };
 
-const TRACKING: &str = "https://cnap.example.ua/track/LV01/T07/2026/000123-5";
+/// The public side of the centre's server, as the server tells its tablets.
+const PUBLIC: &str = "https://track.cnap.example.ua";
+
+/// A tracking code as the tablet draws one (fixed bytes here, so the test is repeatable).
+fn code() -> TrackingCode {
+    let mut bytes = [0u8; fieldkit_domain::tracking::RANDOM_SYMBOLS];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(91).wrapping_add(7);
+    }
+    TrackingCode::from_random(bytes)
+}
 
 fn input(documents: usize) -> InventoryInput {
     InventoryInput {
@@ -60,7 +72,8 @@ fn input(documents: usize) -> InventoryInput {
         notification: "SMS".into(),
         delivery: "мобільним адміністратором".into(),
         administrator: "Коваленко Олена Петрівна".into(),
-        tracking_url: TRACKING.into(),
+        tracking_url: code().url(PUBLIC),
+        tracking_code: Some(code().to_string()),
         applicant_cannot_sign: None,
         payment: None,
         centre_contacts: None,
@@ -152,10 +165,14 @@ fn signed_inventory_is_valid_pdf_with_exact_ukrainian_text_and_a_readable_qr() {
         "Адміністративний збір: 34,00 грн — сплачено",
         "Підпис: Заявник",
         "Підпис: Адміністратор",
+        "Код відстеження:",
+        &code().to_string(),
         &hash,
     ] {
         assert!(text.contains(expected), "missing «{expected}» in:\n{text}");
     }
+    // The tracking page is reached by the code alone: the case number is not in the address.
+    assert!(!code().url(PUBLIC).contains("000123"));
     assert!(text.contains("Декларація про місце проживання"), "{text}");
     // Table cells wrap their words over lines.
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -190,13 +207,52 @@ fn signed_inventory_is_valid_pdf_with_exact_ukrainian_text_and_a_readable_qr() {
         .arg(&png)
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&decoded.stdout).trim(), TRACKING);
+    let scanned = String::from_utf8_lossy(&decoded.stdout).trim().to_owned();
+    assert_eq!(
+        scanned,
+        format!("{PUBLIC}/t/{}", code().canonical()),
+        "the QR carries the public address and the code without separators"
+    );
+    let typed = scanned.rsplit_once("/t/").unwrap().1;
+    assert_eq!(TrackingCode::parse(typed).unwrap(), code());
 
     // The signatures bind to the content hash of exactly this document.
     verify(&applicant, &receipt.content_sha256(), None).unwrap();
     let mut changed = input(3);
     changed.applicant = "Шевченко Марія Іванівна (змінено)".into();
     assert!(verify(&applicant, &inventory(&changed).content_sha256(), None).is_err());
+}
+
+#[test]
+fn an_inventory_registered_before_tracking_codes_keeps_its_signed_text() {
+    let mut old = input(2);
+    old.tracking_url = "https://cnap.example.ua/track/LV01/T07/2026/000123-5".into();
+    old.tracking_code = None;
+    let receipt = inventory(&old);
+    let lines: Vec<String> = receipt.content_lines().into_iter().map(|l| l.0).collect();
+    assert!(
+        !lines.iter().any(|l| l.contains("Код відстеження")),
+        "{lines:?}"
+    );
+    // The QR's line is the last before the signature slots, as it always was.
+    let qr_line = lines
+        .iter()
+        .position(|l| l.starts_with("Стежити за справою: "))
+        .unwrap();
+    assert_eq!(
+        lines[qr_line],
+        "Стежити за справою: https://cnap.example.ua/track/LV01/T07/2026/000123-5"
+    );
+    assert!(lines[qr_line + 1].starts_with("Підпис: "), "{lines:?}");
+    // With a code, its line follows the QR's and is signed with the rest.
+    let with_code = inventory(&input(2));
+    assert_ne!(with_code.content_sha256(), receipt.content_sha256());
+    let lines: Vec<String> = with_code.content_lines().into_iter().map(|l| l.0).collect();
+    let qr_line = lines
+        .iter()
+        .position(|l| l.starts_with("Стежити за справою: "))
+        .unwrap();
+    assert_eq!(lines[qr_line + 1], format!("Код відстеження: {}", code()));
 }
 
 #[test]

@@ -408,6 +408,21 @@ struct KeysFeed {
     sealing_public_key: String,
     #[serde(default)]
     device_ca: String,
+    /// Absent from servers without a public side (and from servers older than it).
+    #[serde(default)]
+    public_url: Option<String>,
+}
+
+/// What `GET /v1/keys` says, read once per sync.
+#[derive(Debug, Clone)]
+pub struct ServerKeys {
+    /// Seal new cases to it (it changes when rotated).
+    pub sealing_key: fieldkit_protocol::SealingPublicKey,
+    /// SHA-256 of the device CA that issues certificates now (empty from older servers).
+    pub device_ca: String,
+    /// The base address of the server's public side, where applicants follow their cases
+    /// (`{it}/t/{tracking code}`); `None` when the server has none.
+    pub public_url: Option<String>,
 }
 
 /// A certificate renewed from the server's current device CA, with the new key it certifies.
@@ -501,16 +516,29 @@ impl SyncClient {
             .map_err(|e| SyncError::BadAnswer(e.to_string()))
     }
 
-    /// The server's current sealing key: seal new cases to it (it changes when rotated).
-    pub async fn sealing_key(&self) -> Result<fieldkit_protocol::SealingPublicKey, SyncError> {
+    /// What the server says at every sync, from one request: its current sealing key, its
+    /// current device CA and the address of its public side.
+    pub async fn server_keys(&self) -> Result<ServerKeys, SyncError> {
         let feed = self.keys_feed().await?;
         let bytes: [u8; 32] = hex::decode(&feed.sealing_public_key)
             .ok()
             .and_then(|k| k.try_into().ok())
             .ok_or_else(|| SyncError::BadAnswer("sealing key".into()))?;
-        Ok(fieldkit_protocol::SealingPublicKey {
-            key_id: feed.sealing_key_id,
-            bytes,
+        Ok(ServerKeys {
+            sealing_key: fieldkit_protocol::SealingPublicKey {
+                key_id: feed.sealing_key_id,
+                bytes,
+            },
+            device_ca: feed.device_ca,
+            public_url: feed
+                .public_url
+                .map(|url| url.trim().to_owned())
+                .filter(|url| !url.is_empty()),
         })
+    }
+
+    /// The server's current sealing key: seal new cases to it (it changes when rotated).
+    pub async fn sealing_key(&self) -> Result<fieldkit_protocol::SealingPublicKey, SyncError> {
+        Ok(self.server_keys().await?.sealing_key)
     }
 }

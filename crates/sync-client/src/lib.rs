@@ -12,6 +12,8 @@ mod enroll;
 mod error;
 
 pub use backoff::{Backoff, run_in_background};
-pub use client::{CatalogUpdate, RenewedCertificate, StatusEvent, SyncClient, UploadProgress};
+pub use client::{
+    CatalogUpdate, RenewedCertificate, ServerKeys, StatusEvent, SyncClient, UploadProgress,
+};
 pub use enroll::{Enrollment, enroll};
 pub use error::SyncError;

@@ -59,6 +59,7 @@ async fn start_server(codes: &[&str]) -> Harness {
         personal: Arc::new(
             fieldkit_sync_server::personal_data::PersonalDataKey::generate().unwrap(),
         ),
+        public_tracking_url: None,
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -13,7 +13,7 @@ use time::Date;
 use super::db::OfficeDb;
 use crate::ServerError;
 use crate::opened::open_stored;
-use crate::store::{BlobStore, MetadataStore};
+use crate::store::{BlobStore, MetadataStore, TrackedCase};
 
 /// The states a case can be in once it reached the server, in the order of its life: the
 /// inbox filters by each of them. Names and words come from the domain's one vocabulary.
@@ -94,6 +94,12 @@ pub fn parse_date(text: &str) -> Option<Date> {
     .ok()
 }
 
+/// A tracking code's hash as the tablet writes it: 64 lower-case hex digits. Anything else in
+/// a case record is not filed (the page looks codes up by exactly this form).
+fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 fn date_text(date: Date) -> String {
     date.format(time::macros::format_description!("[year]-[month]-[day]"))
         .unwrap_or_default()
@@ -111,6 +117,9 @@ pub struct Sources<'a> {
 /// Add every envelope not yet in the register, opening each once in memory for its facts.
 /// Returns how many were added; an envelope that does not open is reported, not skipped
 /// silently (its row says so, to be looked at).
+///
+/// A case whose record carries its tracking code's hash is filed for the public tracking page
+/// (case number, service, centre, when sealed: nothing personal).
 pub fn index_new(db: &OfficeDb, sources: &Sources<'_>, now: i64) -> Result<usize, ServerError> {
     let new: Vec<(String, String, String, i64)> = db.transaction(|tx| {
         let mut statement = tx.prepare(
@@ -128,6 +137,7 @@ pub fn index_new(db: &OfficeDb, sources: &Sources<'_>, now: i64) -> Result<usize
         let received_on = time::OffsetDateTime::from_unix_timestamp(*received_at)
             .map(|t| t.date())
             .unwrap_or(Date::MIN);
+        let mut tracked = None;
         let (service_code, administrator, registered, deadline) = match open_stored(
             sources.meta,
             sources.blobs,
@@ -147,6 +157,19 @@ pub fn index_new(db: &OfficeDb, sources: &Sources<'_>, now: i64) -> Result<usize
                     registered,
                 )
                 .map(date_text);
+                tracked = opened
+                    .case
+                    .tracking_code_sha256
+                    .as_deref()
+                    .filter(|hash| is_sha256_hex(hash))
+                    .map(|hash| TrackedCase {
+                        code_sha256: hash.to_owned(),
+                        case_number: case_number.clone(),
+                        service_code: opened.case.service.0.clone(),
+                        centre_code: centre.clone(),
+                        // The tablet seals the case as soon as it is registered and signed.
+                        registered_at: opened.sealed_at,
+                    });
                 (
                     opened.case.service.0.clone(),
                     opened
@@ -163,6 +186,11 @@ pub fn index_new(db: &OfficeDb, sources: &Sources<'_>, now: i64) -> Result<usize
                 None,
             ),
         };
+        // Filed for the public tracking page before the register row: if filing fails, the
+        // envelope is still new at the next pass and is filed then (filing twice is harmless).
+        if let Some(tracked) = &tracked {
+            sources.meta.record_tracked_case(tracked)?;
+        }
         db.transaction(|tx| {
             tx.execute(
                 "INSERT OR IGNORE INTO office_cases (case_number, envelope_id, device_id, state, service_code,

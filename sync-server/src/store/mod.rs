@@ -130,8 +130,9 @@ pub struct ConsultationTotal {
 }
 
 /// Devices, uploads, envelopes and status events.
-/// Every metadata store also counts attempts (sign-ins, enrollments): see [`AttemptStore`].
-pub trait MetadataStore: AttemptStore + Send + Sync {
+/// Every metadata store also counts attempts (sign-ins, enrollments): see [`AttemptStore`];
+/// and files cases for the public tracking page: see [`TrackingStore`].
+pub trait MetadataStore: AttemptStore + TrackingStore + Send + Sync {
     fn add_device(&self, device: &Device, now: i64) -> Result<(), ServerError>;
     /// Issue a one-time enrollment code (stored as its SHA-256) valid until `expires_at`.
     fn add_enroll_code(&self, code_sha256: &str, expires_at: i64) -> Result<(), ServerError>;
