@@ -359,7 +359,14 @@ unsafe extern "C" fn x_open(
                 .is_some_and(|dir| path.starts_with(dir))
     });
     // Read before the real open creates the file: a file that did not exist is not durable.
-    let before = watched_path.as_ref().map(|path| std::fs::read(path).ok());
+    // A file already watched keeps its image (what is on disk may not be durable).
+    let before = watched_path.as_ref().map(|path| {
+        if state().images.contains_key(path) {
+            None
+        } else {
+            std::fs::read(path).ok()
+        }
+    });
     unsafe {
         let real_file = (file as *mut u8).add(HEADER) as *mut ffi::sqlite3_file;
         ptr::write(
