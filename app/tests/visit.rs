@@ -13,11 +13,12 @@
 //! the visit leaves behind on the tablet — every file under the app's data directory (the
 //! vault's database, WAL and shared memory, whatever else the app writes there), the app's
 //! temporary directory (the visit runs in a child process whose `TMPDIR` is a folder the test
-//! owns; scans pass through there), CUPS's spool files of the jobs the visit printed (read
-//! where the test runs as root; otherwise CUPS must no longer know the jobs at all), and the
-//! app's own messages on stdout and stderr. PDFs are searched by their text (`pdftotext`),
-//! since a PDF's text is not its bytes. The printer's output (the paper the applicant takes
-//! home) is not the tablet's: the test takes it out of the test queue's folder and deletes it.
+//! owns; scans pass through there), CUPS's spool files of the jobs the visit printed and its
+//! filters' temporary files (read where the test runs as root; otherwise CUPS must no longer
+//! know the jobs at all), and the app's own messages on stdout and stderr. PDFs are searched by
+//! their text (`pdftotext`), since a PDF's text is not its bytes. The printer's output (the
+//! paper the applicant takes home) is not the tablet's: the test takes it out of the test
+//! queue's folder and deletes it.
 
 mod common;
 
@@ -272,6 +273,13 @@ fn a_whole_visit_by_touch() {
     let spool = cups_spool();
     match std::fs::read_dir(&spool) {
         Ok(entries) => {
+            // CUPS's filters' temporary files (TempDir, spool/tmp by default): whatever is
+            // there now, since the planted values are this visit's alone.
+            leaks.extend(
+                leaks_under(&spool.join("tmp"))
+                    .into_iter()
+                    .map(|leak| format!("{leak} (CUPS's temporary files)")),
+            );
             let ours: Vec<String> = printed
                 .iter()
                 .flat_map(|n| [format!("c{n:05}"), format!("d{n:05}-")])
