@@ -378,6 +378,7 @@ fn package_metadata_ships_files_that_exist() {
             &[
                 "fieldkit-kiosk.service",
                 "60-fieldkit-scanner.rules",
+                "cups-keep-no-copies.sh",
                 "catalog.toml",
                 "ua.toml",
             ][..],

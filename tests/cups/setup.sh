@@ -17,4 +17,6 @@ lpstat -r | grep -q "is running"
 mkdir -p "$spool"
 chmod 1777 "$spool"
 lpadmin -p fieldkit-test -E -v "fieldkit-spool:$spool"
+# As on the tablet: CUPS keeps no copy of a printed job (the whole-visit test checks the spool).
+sh ../../deploy/tablet/cups-keep-no-copies.sh
 echo "CUPS test queue fieldkit-test → $spool"

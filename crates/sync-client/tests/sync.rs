@@ -1,20 +1,24 @@
 #![allow(clippy::unwrap_used)]
 //! The tablet's client against the real server on loopback with real TLS: enroll with a code,
 //! upload and commit sealed cases, verify receipts — and through a proxy that cuts the
-//! connection at random byte offsets at least 100 times, every envelope still arrives exactly
-//! once, resuming from the server's offset, with at most about one chunk re-sent per cut.
+//! connection at random byte offsets at least 100 times (CI; the soak, `tests/soak.sh`, sets
+//! `FIELDKIT_SOAK_CONNECTION_CUTS=1000` or more), every envelope still arrives exactly once,
+//! resuming from the server's offset, with at most about one chunk re-sent per cut. That test
+//! prints its figures as one line (`figures: cuts=… envelopes=… lost=0 duplicates=0 …`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use fieldkit_domain::workflow::CaseState;
 use fieldkit_protocol::{DeviceSigningKey, PartKind, PlainPart, SealRequest, SealingKeyPair, seal};
 use fieldkit_sync_client::{SyncClient, SyncError, enroll};
 use fieldkit_sync_server::commit::ServerSigningKey;
 use fieldkit_sync_server::http::{AppState, router, serve};
-use fieldkit_sync_server::store::{FileBlobStore, MetadataStore, SqliteMetadata};
+use fieldkit_sync_server::store::{BlobStore, FileBlobStore, MetadataStore, SqliteMetadata};
 use fieldkit_sync_server::tls::{CertificateAuthority, certificate_fingerprint, server_config};
 use fieldkit_sync_server::tus::TusLimits;
+use ring::digest::{SHA256, digest};
 use ring::rand::SystemRandom;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -28,7 +32,7 @@ struct Harness {
     server_ca: Vec<u8>,
     meta: Arc<SqliteMetadata>,
     sealing: SealingKeyPair,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 async fn start_server(codes: &[&str]) -> Harness {
@@ -69,7 +73,7 @@ async fn start_server(codes: &[&str]) -> Harness {
         server_ca: server_ca.certificate_der().to_vec(),
         meta,
         sealing,
-        _dir: dir,
+        dir,
     }
 }
 
@@ -238,8 +242,17 @@ async fn cutting_proxy(server_port: u16, cuts_wanted: u64, seed: u64) -> Cutting
     }
 }
 
+/// How many cuts: `FIELDKIT_SOAK_CONNECTION_CUTS`, or 100 (what CI runs).
+const CUTS_ENV: &str = "FIELDKIT_SOAK_CONNECTION_CUTS";
+const CI_CUTS: u64 = 100;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cut_connections_resume_and_every_envelope_arrives_once() {
+    let cuts_wanted: u64 = std::env::var(CUTS_ENV)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(CI_CUTS);
+    let started = std::time::Instant::now();
     let harness = start_server(&["BBBB-2222"]).await;
     let direct = format!("https://localhost:{}", harness.port);
     let enrollment = enroll(&direct, &harness.server_ca, "BBBB-2222", "T08")
@@ -248,8 +261,8 @@ async fn cut_connections_resume_and_every_envelope_arrives_once() {
     let device = DeviceSigningKey::from_pkcs8("T08", &enrollment.signing_key_pkcs8).unwrap();
 
     let seed = 20_261_124;
-    println!("cutting proxy seed {seed}");
-    let proxy = cutting_proxy(harness.port, 100, seed).await;
+    println!("cutting proxy seed {seed}, {cuts_wanted} cuts wanted ({CUTS_ENV})");
+    let proxy = cutting_proxy(harness.port, cuts_wanted, seed).await;
     let through = format!("https://localhost:{}", proxy.port);
     let mut client = SyncClient::new(
         &through,
@@ -261,37 +274,79 @@ async fn cut_connections_resume_and_every_envelope_arrives_once() {
     .unwrap();
     client.chunk_size = 16 * 1024;
 
+    // Envelopes go through the proxy until it has cut as often as wanted: each one is about
+    // 450 KB, some thirty cuts' worth, so a thousand cuts take a few dozen envelopes.
     let mut payload = 0u64;
     let mut attempts = 0u64;
-    let ids: Vec<String> = (0..8).map(|i| format!("env-cut-{i}")).collect();
-    for (i, id) in ids.iter().enumerate() {
-        let envelope = sealed_case(id, &device, &harness, i as u8);
+    let mut sent_envelopes = Vec::new();
+    while sent_envelopes.len() < 8 || proxy.cuts.load(Ordering::SeqCst) < cuts_wanted {
+        let index = sent_envelopes.len();
+        let id = format!("env-cut-{index}");
+        let envelope = sealed_case(&id, &device, &harness, index as u8);
         payload += envelope.parts.iter().map(|p| p.len() as u64).sum::<u64>();
         let mut locations = BTreeMap::new();
+        let mut tries = 0;
         loop {
             attempts += 1;
-            assert!(attempts < 2_000, "no progress through the proxy");
+            tries += 1;
+            assert!(tries < 500, "no progress through the proxy with {id}");
             match client
-                .upload_envelope(id, &envelope, &mut locations, &mut |_| {})
+                .upload_envelope(&id, &envelope, &mut locations, &mut |_| {})
                 .await
             {
                 Ok((_, receipt)) => {
-                    assert_eq!(&receipt.envelope_id, id);
+                    assert_eq!(receipt.envelope_id, id);
                     break;
                 }
                 Err(error) => assert!(error.is_retryable(), "a cut must be retryable, got {error}"),
             }
         }
+        sent_envelopes.push((id, envelope));
     }
     let cuts = proxy.cuts.load(Ordering::SeqCst);
     let sent = proxy.client_bytes.load(Ordering::SeqCst);
     println!(
         "{cuts} cuts, {attempts} attempts, {payload} payload bytes, {sent} bytes sent through the proxy"
     );
-    assert!(cuts >= 100, "only {cuts} cuts");
-    for id in &ids {
-        assert!(harness.meta.envelope(id).unwrap().is_some(), "{id} missing");
+    assert!(cuts >= cuts_wanted, "only {cuts} cuts");
+
+    // Exactly once: each envelope is stored as it was sealed, with every part in the blob
+    // store, and the server recorded its arrival once (a second commit of the same envelope
+    // would add a second «received» event to the case).
+    let blobs = FileBlobStore::open(&harness.dir.path().join("blobs")).unwrap();
+    let mut lost = Vec::new();
+    for (id, envelope) in &sent_envelopes {
+        let stored = harness.meta.envelope(id).unwrap();
+        let whole = stored.is_some_and(|stored| {
+            stored.manifest == envelope.manifest_bytes && stored.signature == envelope.signature
+        }) && envelope
+            .parts
+            .iter()
+            .all(|part| blobs.contains(&hex::encode(digest(&SHA256, part))).unwrap());
+        if !whole {
+            lost.push(id.clone());
+        }
     }
+    let received = harness
+        .meta
+        .status_events("T08", 0, 100_000)
+        .unwrap()
+        .iter()
+        .filter(|event| event.status.name() == CaseState::Received.name())
+        .count();
+    let duplicates = received.saturating_sub(sent_envelopes.len());
+    println!(
+        "figures: cuts={cuts} envelopes={} attempts={attempts} payload_bytes={payload} lost={} duplicates={duplicates} seconds={:.1}",
+        sent_envelopes.len(),
+        lost.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(lost.is_empty(), "not stored whole: {lost:?}");
+    assert_eq!(
+        received,
+        sent_envelopes.len(),
+        "each envelope's arrival recorded exactly once"
+    );
     // Everything the tablet sent beyond the payload: at most one chunk per cut, plus TLS
     // handshakes and HTTP headers (generously 6 KiB per attempt and 2 KiB per request).
     let requests = payload / client.chunk_size as u64 + attempts * 6;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ring::rand::SystemRandom;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use zeroize::Zeroizing;
 
 use crate::audit::{self, AuditEvent, AuditHead};
@@ -299,10 +299,19 @@ impl std::fmt::Debug for UnlockedVault {
     }
 }
 
+/// A transaction that takes the write lock when it begins (`BEGIN IMMEDIATE`), waiting for the
+/// other connection (the sync worker's) as long as the busy timeout allows. A deferred one that
+/// reads first (every write reads the audit chain's head) is refused at once with «database is
+/// locked» when the other connection commits between its read and its write: SQLite cannot
+/// upgrade a stale snapshot, and does not wait (tests/two_writers.rs).
+fn write_transaction(conn: &mut Connection) -> Result<Transaction<'_>> {
+    Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+}
+
 impl UnlockedVault {
     /// Run `work` in one transaction: all of it is committed, or none of it.
     pub fn transaction<T>(&mut self, work: impl FnOnce(&VaultTx<'_>) -> Result<T>) -> Result<T> {
-        let tx = self.conn.transaction()?;
+        let tx = write_transaction(&mut self.conn)?;
         let vtx = VaultTx {
             tx,
             keys: &self.keys,
@@ -364,7 +373,7 @@ impl UnlockedVault {
         let rng = &self.rng;
         let master = &self.keys.master;
         let now = self.clock.now();
-        let tx = self.conn.transaction()?;
+        let tx = write_transaction(&mut self.conn)?;
         tx.execute(
             "INSERT INTO key_slots (slot_id, ordinal, salt, iterations, verifier, wrapped_vmk, name_ct, created_at)
              VALUES (?1, ?2, x'', ?3, x'', x'', ?4, ?5)",
@@ -447,7 +456,7 @@ impl UnlockedVault {
         let iterations = self.options.kdf_iterations;
         let details = format!("slot={slot}");
         let (rng, master) = (&self.rng, &self.keys.master);
-        let tx = self.conn.transaction()?;
+        let tx = write_transaction(&mut self.conn)?;
         let exists: i64 = tx.query_row(
             "SELECT COUNT(*) FROM key_slots WHERE slot_id = ?1",
             [&slot.0],

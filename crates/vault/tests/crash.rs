@@ -1,15 +1,18 @@
 #![allow(clippy::unwrap_used)]
-//! Crash safety: a child process writing cases is SIGKILLed at random points, 200 times. After
-//! each kill the vault reopens, every case the child reported committed is intact (record and
-//! all its blobs), nothing half-written is visible, and no case number was handed out twice.
+//! Crash safety: a child process writing cases is SIGKILLed at random points, 200 times (CI; the
+//! soak, `tests/soak.sh`, sets `FIELDKIT_SOAK_KILLS=1000` or more). After each kill the vault
+//! reopens, every case the child reported committed is intact (record and all its blobs),
+//! nothing half-written is visible, and no case number was handed out twice. The last line
+//! printed is the figures (`figures: kills=… acknowledged=… lost=0 duplicates=0 …`).
 //!
 //! This binary is its own child: with `FIELDKIT_VAULT_CRASH_CHILD` set it writes cases until it
-//! is killed. (A kill proves atomicity, not durability against power loss: see DESIGN.md.)
+//! is killed. A kill proves atomicity, not durability against power loss (the kernel still
+//! writes back what the killed process wrote): `power_cut.rs` drops the unsynced writes.
 
 mod common;
 use common::*;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -21,7 +24,9 @@ use ring::digest::{SHA256, digest};
 
 const CHILD_ENV: &str = "FIELDKIT_VAULT_CRASH_CHILD";
 const ROUND_ENV: &str = "FIELDKIT_VAULT_CRASH_ROUND";
-const KILLS: u32 = 200;
+/// How many kills: `FIELDKIT_SOAK_KILLS`, or 200 (what CI runs).
+const KILLS_ENV: &str = "FIELDKIT_SOAK_KILLS";
+const CI_KILLS: u64 = 200;
 
 fn blob_bytes(seq: u64, index: u64) -> Vec<u8> {
     let len = 2_000 + ((seq * 7_919 + index * 104_729) % 30_000) as usize;
@@ -81,24 +86,38 @@ impl XorShift {
     }
 }
 
+/// What a check found wrong, each case named once however many rounds saw it.
+#[derive(Default)]
+struct Findings {
+    /// Reported committed, then not in the vault.
+    lost: BTreeSet<String>,
+    /// A case number handed out twice (the record of another round under it).
+    duplicates: BTreeSet<String>,
+    /// In the vault but not as written: blobs missing or differing.
+    damaged: BTreeSet<String>,
+}
+
 /// Check the vault after a kill: every reported case is there as written, every case has all its
 /// blobs, the audit chain holds. Blob contents are hashed for the cases `deep` selects (the
-/// newest ones and a sample of older ones each round; all of them at the end), which keeps 200
-/// rounds quick without leaving any case unchecked.
+/// newest ones and a sample of older ones each round; all of them at the end), which keeps
+/// a thousand rounds quick without leaving any case unchecked. Returns the cases in the vault and
+/// how many blobs were hashed; what is wrong goes into `findings` (counted, so the figures say
+/// how much was lost, not only that something was).
 fn verify(
     dir: &Path,
     reported: &BTreeMap<String, u64>,
     deep: &mut dyn FnMut(&str) -> bool,
-) -> usize {
+    findings: &mut Findings,
+) -> (usize, usize) {
     let mut vault = reopen(dir, ManualClock::at(0));
     let drafts = vault.list_drafts().unwrap();
-    let present: BTreeMap<String, ()> = drafts.iter().map(|d| (d.case_id.clone(), ())).collect();
-    for (case_id, round) in reported {
-        assert!(
-            present.contains_key(case_id),
-            "committed case {case_id} (round {round}) is missing"
-        );
+    let present: BTreeSet<&str> = drafts.iter().map(|d| d.case_id.as_str()).collect();
+    for case_id in reported.keys() {
+        if !present.contains(case_id.as_str()) {
+            findings.lost.insert(case_id.clone());
+        }
     }
+    let mut hashed = 0;
     for draft in &drafts {
         let record = vault.get_draft(&draft.case_id).unwrap();
         let record = String::from_utf8(record.to_vec()).unwrap();
@@ -107,41 +126,47 @@ fn verify(
         let seq: u64 = fields.next().unwrap().parse().unwrap();
         let hashes: Vec<&str> = fields.next().unwrap().split(',').collect();
         assert_eq!(draft.case_id, format!("case-{seq:07}"));
-        if let Some(expected_round) = reported.get(&draft.case_id) {
-            assert_eq!(
-                round, *expected_round,
-                "case number {seq} was handed out twice"
-            );
+        if reported
+            .get(&draft.case_id)
+            .is_some_and(|expected| *expected != round)
+        {
+            findings.duplicates.insert(draft.case_id.clone());
         }
         let blobs = vault.list_blobs(&draft.case_id).unwrap();
-        assert_eq!(
-            blobs.len(),
-            hashes.len(),
-            "case {} is half-written",
-            draft.case_id
-        );
+        if blobs.len() != hashes.len() {
+            findings.damaged.insert(draft.case_id.clone());
+            continue;
+        }
         if !deep(&draft.case_id) {
             continue;
         }
         for (blob, expected) in blobs.iter().zip(&hashes) {
-            assert_eq!(
-                sha(&vault.get_blob(&blob.blob_id).unwrap()),
-                *expected,
-                "blob of {} differs",
-                draft.case_id
-            );
+            hashed += 1;
+            if sha(&vault.get_blob(&blob.blob_id).unwrap()) != *expected {
+                findings.damaged.insert(draft.case_id.clone());
+            }
         }
     }
     vault.verify_audit_chain().unwrap();
-    drafts.len()
+    (drafts.len(), hashed)
+}
+
+fn kills_wanted() -> u64 {
+    std::env::var(KILLS_ENV)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(CI_KILLS)
 }
 
 fn parent() {
+    let kills = kills_wanted();
     let seed: u64 = std::env::var("FIELDKIT_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(20_261_124);
-    println!("crash test: {KILLS} kills, seed {seed} (set FIELDKIT_CRASH_SEED to repeat another)");
+    println!(
+        "crash test: {kills} kills ({KILLS_ENV}), seed {seed} (set FIELDKIT_CRASH_SEED to repeat another)"
+    );
     let started = Instant::now();
     let mut rng = XorShift(seed | 1);
     let dir = tempfile::tempdir().unwrap();
@@ -149,9 +174,12 @@ fn parent() {
     let exe = std::env::current_exe().unwrap();
     let mut reported: BTreeMap<String, u64> = BTreeMap::new();
     let mut cases = 0;
-    let mut checked_deeply: std::collections::BTreeSet<String> = Default::default();
+    let mut checks = 0usize;
+    let mut blobs_hashed = 0usize;
+    let mut findings = Findings::default();
+    let mut checked_deeply: BTreeSet<String> = Default::default();
 
-    for round in 0..u64::from(KILLS) {
+    for round in 0..kills {
         let mut child = Command::new(&exe)
             .env(CHILD_ENV, dir.path())
             .env(ROUND_ENV, round.to_string())
@@ -182,16 +210,49 @@ fn parent() {
                 reported.insert(case_id.to_owned(), round);
             }
         }
-        cases = verify(dir.path(), &reported, &mut |case_id| {
-            // New since the last round, or one older case in sixteen at random.
-            checked_deeply.insert(case_id.to_owned()) || rng.next().is_multiple_of(16)
-        });
+        let (in_vault, hashed) = verify(
+            dir.path(),
+            &reported,
+            &mut |case_id| {
+                // New since the last round, or one older case in sixteen at random.
+                checked_deeply.insert(case_id.to_owned()) || rng.next().is_multiple_of(16)
+            },
+            &mut findings,
+        );
+        cases = in_vault;
+        checks += reported.len();
+        blobs_hashed += hashed;
     }
-    verify(dir.path(), &reported, &mut |_| true);
+    let (_, hashed) = verify(dir.path(), &reported, &mut |_| true, &mut findings);
+    checks += reported.len();
+    blobs_hashed += hashed;
     println!(
-        "crash test: {KILLS} kills survived; {} cases reported committed, {cases} in the vault, {:.1} s",
+        "crash test: {kills} kills; {} cases reported committed, {cases} in the vault, {:.1} s",
         reported.len(),
         started.elapsed().as_secs_f64()
+    );
+    println!(
+        "figures: kills={kills} acknowledged={} acknowledged_checks={checks} blobs_hashed={blobs_hashed} lost={} duplicates={} damaged={} seconds={:.1}",
+        reported.len(),
+        findings.lost.len(),
+        findings.duplicates.len(),
+        findings.damaged.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        findings.lost.is_empty(),
+        "committed cases missing after a kill: {:?}",
+        findings.lost
+    );
+    assert!(
+        findings.duplicates.is_empty(),
+        "case numbers handed out twice: {:?}",
+        findings.duplicates
+    );
+    assert!(
+        findings.damaged.is_empty(),
+        "cases half-written or with differing blobs: {:?}",
+        findings.damaged
     );
     println!("1 passed, 0 failed");
 }
