@@ -4,6 +4,7 @@
 //! new offset is durable before the caller answers 204. A finished upload becomes a
 //! content-addressed blob.
 
+use axum::http::HeaderMap;
 use base64::Engine;
 use ring::digest::{SHA1_FOR_LEGACY_USE_ONLY, SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -130,8 +131,29 @@ pub struct Uploads<'a> {
     pub limits: TusLimits,
 }
 
-/// Check an `Upload-Checksum` header value ("sha256 <base64>") against a chunk.
-fn check_checksum(header: &str, chunk: &[u8]) -> Result<(), ServerError> {
+/// Check the `Tus-Resumable` header of a request: tus 1.0.0 is the one version spoken. Pub so
+/// the fuzz targets (tests/fuzz) reach it with headers a client could send.
+pub fn require_tus(headers: &HeaderMap) -> Result<(), ServerError> {
+    match headers.get("Tus-Resumable").and_then(|v| v.to_str().ok()) {
+        Some("1.0.0") => Ok(()),
+        _ => Err(ServerError::TusVersion),
+    }
+}
+
+/// Read a numeric tus header (`Upload-Length`, `Upload-Offset`). Pub for the fuzz targets.
+pub fn header_u64(headers: &HeaderMap, name: &'static str) -> Result<u64, ServerError> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or(ServerError::Mismatch(
+            "a required tus header is missing or not a number",
+        ))
+}
+
+/// Check an `Upload-Checksum` header value ("sha256 <base64>") against a chunk. Pub for the
+/// fuzz targets.
+pub fn check_checksum(header: &str, chunk: &[u8]) -> Result<(), ServerError> {
     let (algorithm, encoded) = header
         .trim()
         .split_once(' ')
