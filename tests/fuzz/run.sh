@@ -31,7 +31,7 @@ cargo fuzz build --fuzz-dir tests/fuzz --sanitizer "$sanitizer" || exit 1
 work=tests/fuzz/work
 mkdir -p "$work"
 summary="$work/summary.txt"
-printf '%-18s %12s %10s %8s %8s\n' target execs execs/s "new" crashes >"$summary"
+printf '%-18s %12s %10s %8s %8s\n' target execs execs/s "corpus±" crashes >"$summary"
 failed=0
 for target in "${targets[@]}"; do
     corpus="tests/fuzz/corpus/$target"
@@ -54,10 +54,24 @@ for target in "${targets[@]}"; do
         echo "!! $target failed (exit $status); see $log and tests/fuzz/artifacts/$target/"
         grep -m3 -E "panicked|ERROR: libFuzzer|SUMMARY" "$log" || true
     fi
-    # Keep what adds coverage: libFuzzer's merge copies those inputs of $found into $corpus.
+    # Minimise: the smallest set of stored and new inputs that covers every edge they cover
+    # together (libFuzzer's merge into an empty folder; edges only, not hit counts, so the
+    # stored corpus stays a few hundred small files). The named inputs (seed-*, regression-*)
+    # are always kept; every other stored file is replaced by the minimal set.
+    minimal="$work/$target.minimal"
+    rm -rf "$minimal" && mkdir -p "$minimal"
     before=$(find "$corpus" -type f | wc -l)
-    "${fuzz[@]}" "$target" "$corpus" "$found" -- -merge=1 -rss_limit_mb=2048 -timeout=10 \
-        >"$work/$target.merge.log" 2>&1 || echo "!! merging $target failed: $work/$target.merge.log"
+    if "${fuzz[@]}" "$target" "$minimal" "$corpus" "$found" -- -merge=1 -use_counters=0 \
+        -rss_limit_mb=2048 -timeout=10 >"$work/$target.merge.log" 2>&1; then
+        named=$(find "$corpus" -type f \( -name 'seed-*' -o -name 'regression-*' \) -exec sha1sum {} + | cut -d' ' -f1)
+        find "$corpus" -type f ! -name 'seed-*' ! -name 'regression-*' -delete
+        for file in "$minimal"/*; do
+            [ -e "$file" ] || continue
+            grep -qx "$(basename "$file")" <<<"$named" || cp "$file" "$corpus/"
+        done
+    else
+        echo "!! minimising $target failed: $work/$target.merge.log (corpus left as it was)"
+    fi
     added=$(($(find "$corpus" -type f | wc -l) - before))
     printf '%-18s %12s %10s %8s %8s\n' "$target" "${execs:-?}" "${rate:-?}" "$added" "$crashes" >>"$summary"
 done
