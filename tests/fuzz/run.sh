@@ -25,6 +25,9 @@ sanitizer="${FUZZ_SANITIZER:-address}"
 fuzz=(cargo fuzz run --fuzz-dir tests/fuzz --sanitizer "$sanitizer")
 export RUSTC_BOOTSTRAP=1
 
+# The same dependency versions as the workspace: its lock, to which cargo adds libfuzzer-sys.
+cp Cargo.lock tests/fuzz/Cargo.lock
+
 echo "== building ${#targets[@]} targets (sanitizer: $sanitizer)"
 cargo fuzz build --fuzz-dir tests/fuzz --sanitizer "$sanitizer" || exit 1
 
