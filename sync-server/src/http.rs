@@ -26,7 +26,7 @@ use crate::connections::{
 use crate::metrics::MetricsAccess;
 use crate::store::{Attempt, AttemptKey, BackOff, BlobStore, Device, DeviceState, MetadataStore};
 use crate::tls::{CertificateAuthority, certificate_fingerprint};
-use crate::tus::{CHECKSUM_ALGORITHMS, TusLimits, Uploads};
+use crate::tus::{CHECKSUM_ALGORITHMS, TusLimits, Uploads, header_u64, require_tus};
 
 /// What every handler shares.
 pub struct AppState {
@@ -153,23 +153,6 @@ fn uploads(state: &AppState) -> Uploads<'_> {
         blobs: state.blobs.as_ref(),
         limits: state.limits,
     }
-}
-
-fn require_tus(headers: &HeaderMap) -> Result<(), ServerError> {
-    match headers.get("Tus-Resumable").and_then(|v| v.to_str().ok()) {
-        Some("1.0.0") => Ok(()),
-        _ => Err(ServerError::TusVersion),
-    }
-}
-
-fn header_u64(headers: &HeaderMap, name: &'static str) -> Result<u64, ServerError> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or(ServerError::Mismatch(
-            "a required tus header is missing or not a number",
-        ))
 }
 
 fn tus_response(status: StatusCode) -> axum::http::response::Builder {

@@ -49,6 +49,8 @@ pub enum SignatureError {
     Dot,
     #[error("a point lies outside the signature pad")]
     OutsidePad,
+    #[error("the pad or the strokes are larger than a signature can be")]
+    TooLarge,
     #[error("the image does not match the strokes")]
     ImageMismatch,
     #[error("the signature was made for another document")]
@@ -66,6 +68,7 @@ impl SignatureError {
             }
             Self::Dot => "Це крапка, а не підпис: розпишіться ще раз",
             Self::OutsidePad => "Підпис виходить за межі поля: розпишіться ще раз",
+            Self::TooLarge => "Підпис завеликий: очистіть поле й розпишіться ще раз",
             Self::ImageMismatch => "Зображення підпису не відповідає штрихам",
             Self::OtherDocument => "Підпис зроблено під іншим документом",
             Self::Encode(_) => "Не вдалося зберегти підпис",
@@ -80,15 +83,37 @@ pub const MIN_LENGTH_SHARE: f32 = 0.25;
 /// Its extent must be at least this share of the pad's width (otherwise it is a dot).
 pub const MIN_EXTENT_SHARE: f32 = 0.06;
 
+/// The largest pad, in pad pixels on either side: a tablet's whole screen fits. Rendering
+/// allocates width × height × 4 bytes, and a record from a tablet says its own pad size.
+pub const MAX_PAD_SIDE: u32 = 4096;
+/// The most points in one signature: over eight minutes of pen at 100 Hz.
+pub const MAX_POINTS: usize = 50_000;
+/// The most line one signature may draw, in pad pixels: the curve is stepped every 1.5 px
+/// and each step drawn, so this bounds the work of rendering.
+pub const MAX_LINE_LENGTH: f32 = 1_000_000.0;
+/// The most steps one segment is smoothed into: a segment across the largest pad's diagonal.
+const MAX_SEGMENT_STEPS: usize = 2 * MAX_PAD_SIDE as usize;
+
 fn distance(a: &Point, b: &Point) -> f32 {
     (a.x - b.x).hypot(a.y - b.y)
 }
 
-/// Refuse what cannot be a signature, with a reason the applicant understands.
-pub fn check(strokes: &Strokes) -> Result<(), SignatureError> {
-    let points: Vec<&Point> = strokes.strokes.iter().flat_map(|s| &s.points).collect();
-    if points.is_empty() {
-        return Err(SignatureError::Empty);
+fn line_length(strokes: &Strokes) -> f32 {
+    strokes
+        .strokes
+        .iter()
+        .flat_map(|s| s.points.windows(2))
+        .map(|w| distance(&w[0], &w[1]))
+        .sum()
+}
+
+/// Whether the strokes can be rendered with bounded memory and time: a pad no larger than
+/// [`MAX_PAD_SIDE`], every point a number inside it, at most [`MAX_POINTS`] points and
+/// [`MAX_LINE_LENGTH`] of line. A record read from an envelope is rendered again by the server
+/// (fuzzing found a point far off the pad that made the render run for minutes).
+fn within_bounds(strokes: &Strokes) -> Result<(), SignatureError> {
+    if strokes.width > MAX_PAD_SIDE || strokes.height > MAX_PAD_SIDE {
+        return Err(SignatureError::TooLarge);
     }
     let outside = |p: &Point| {
         !p.x.is_finite()
@@ -98,9 +123,29 @@ pub fn check(strokes: &Strokes) -> Result<(), SignatureError> {
             || p.x > strokes.width as f32
             || p.y > strokes.height as f32
     };
-    if points.iter().any(|p| outside(p)) {
-        return Err(SignatureError::OutsidePad);
+    let mut count = 0;
+    for point in strokes.strokes.iter().flat_map(|s| &s.points) {
+        count += 1;
+        if count > MAX_POINTS {
+            return Err(SignatureError::TooLarge);
+        }
+        if outside(point) {
+            return Err(SignatureError::OutsidePad);
+        }
     }
+    if line_length(strokes) > MAX_LINE_LENGTH {
+        return Err(SignatureError::TooLarge);
+    }
+    Ok(())
+}
+
+/// Refuse what cannot be a signature, with a reason the applicant understands.
+pub fn check(strokes: &Strokes) -> Result<(), SignatureError> {
+    let points: Vec<&Point> = strokes.strokes.iter().flat_map(|s| &s.points).collect();
+    if points.is_empty() {
+        return Err(SignatureError::Empty);
+    }
+    within_bounds(strokes)?;
     let (min_x, max_x) = points.iter().fold((f32::MAX, f32::MIN), |(lo, hi), p| {
         (lo.min(p.x), hi.max(p.x))
     });
@@ -114,12 +159,7 @@ pub fn check(strokes: &Strokes) -> Result<(), SignatureError> {
     if points.len() < MIN_POINTS {
         return Err(SignatureError::TooFewPoints(points.len()));
     }
-    let length: f32 = strokes
-        .strokes
-        .iter()
-        .flat_map(|s| s.points.windows(2))
-        .map(|w| distance(&w[0], &w[1]))
-        .sum();
+    let length = line_length(strokes);
     if length < strokes.width as f32 * MIN_LENGTH_SHARE {
         return Err(SignatureError::TooShort { length });
     }
@@ -167,7 +207,8 @@ pub fn smooth(stroke: &Stroke) -> Vec<InkPoint> {
         let p3 = &points[(i + 2).min(points.len() - 1)];
         let elapsed = p2.t_ms.saturating_sub(p1.t_ms).max(1) as f32;
         let target = width_for(distance(p1, p2) / elapsed, p2.pressure);
-        let steps = ((distance(p1, p2) / 1.5).ceil() as usize).max(1);
+        // Bounded even for points no pad holds (a NaN distance makes 0 steps, then 1).
+        let steps = ((distance(p1, p2) / 1.5).ceil() as usize).clamp(1, MAX_SEGMENT_STEPS);
         for step in 0..steps {
             let t = step as f32 / steps as f32;
             let (t2, t3) = (t * t, t * t * t);
@@ -229,9 +270,17 @@ fn draw_segment(image: &mut RgbaImage, a: InkPoint, b: InkPoint) {
     }
 }
 
-/// Render to RGBA pixels the size of the pad, transparent where there is no ink.
+/// Render to RGBA pixels the size of the pad, transparent where there is no ink. Strokes out
+/// of bounds (a pad over [`MAX_PAD_SIDE`], points off the pad, too many or too long) draw
+/// nothing: [`render_png`] and [`check`] say why.
 pub fn render(strokes: &Strokes) -> RgbaImage {
-    let mut image = RgbaImage::new(strokes.width.max(1), strokes.height.max(1));
+    let mut image = RgbaImage::new(
+        strokes.width.clamp(1, MAX_PAD_SIDE),
+        strokes.height.clamp(1, MAX_PAD_SIDE),
+    );
+    if within_bounds(strokes).is_err() {
+        return image;
+    }
     for stroke in &strokes.strokes {
         let ink = smooth(stroke);
         if ink.len() == 1 {
@@ -246,6 +295,7 @@ pub fn render(strokes: &Strokes) -> RgbaImage {
 
 /// Render and encode as PNG (fixed encoder settings, so the same strokes give the same bytes).
 pub fn render_png(strokes: &Strokes) -> Result<Vec<u8>, SignatureError> {
+    within_bounds(strokes)?;
     let image = render(strokes);
     let mut bytes = Cursor::new(Vec::new());
     PngEncoder::new_with_quality(&mut bytes, CompressionType::Default, FilterType::Adaptive)
@@ -509,5 +559,74 @@ mod tests {
             Err(SignatureError::ImageMismatch)
         );
         assert!(!format!("{record:?}").contains("Шевченко"));
+    }
+
+    /// Found by fuzzing (tests/fuzz, target signature_strokes): one point 10⁸ px off the pad in
+    /// a record from a tablet made the server's render step along the segment for minutes.
+    #[test]
+    fn a_point_far_off_the_pad_is_refused_before_rendering() {
+        let (mut record, _) = sign(
+            sample(3),
+            SignerRole::Applicant,
+            "Заявник",
+            1_795_000_000,
+            "abc",
+        )
+        .unwrap();
+        record.strokes.strokes[0].points[30].y = 100_860_868.0;
+        assert_eq!(render_png(&record.strokes), Err(SignatureError::OutsidePad));
+        assert_eq!(
+            verify(&record, "abc", None),
+            Err(SignatureError::OutsidePad)
+        );
+        let blank = render(&record.strokes);
+        assert!(blank.pixels().all(|p| p.0[3] == 0));
+        // Smoothing alone (the receipt's vector drawing) stays bounded too.
+        assert!(smooth(&record.strokes.strokes[0]).len() < 2 * MAX_SEGMENT_STEPS + 1000);
+    }
+
+    #[test]
+    fn a_pad_larger_than_a_screen_is_refused_before_allocating() {
+        let mut strokes = sample(3);
+        strokes.width = u32::MAX;
+        strokes.height = u32::MAX;
+        assert_eq!(render_png(&strokes), Err(SignatureError::TooLarge));
+        assert_eq!(check(&strokes), Err(SignatureError::TooLarge));
+        let image = render(&strokes);
+        assert_eq!(image.dimensions(), (MAX_PAD_SIDE, MAX_PAD_SIDE));
+    }
+
+    #[test]
+    fn too_many_points_or_too_much_line_is_refused() {
+        let mut many = sample(3);
+        let point = many.strokes[0].points[0];
+        many.strokes[0].points = vec![point; MAX_POINTS + 1];
+        assert_eq!(render_png(&many), Err(SignatureError::TooLarge));
+
+        // A thousand strokes from corner to corner of the largest pad: 5.8 million px of line.
+        let side = MAX_PAD_SIDE as f32;
+        let corner_to_corner = Stroke {
+            points: vec![
+                Point {
+                    x: 0.0,
+                    y: 0.0,
+                    t_ms: 0,
+                    pressure: None,
+                },
+                Point {
+                    x: side,
+                    y: side,
+                    t_ms: 10,
+                    pressure: None,
+                },
+            ],
+        };
+        let long = Strokes {
+            width: MAX_PAD_SIDE,
+            height: MAX_PAD_SIDE,
+            strokes: vec![corner_to_corner; 1000],
+        };
+        assert_eq!(render_png(&long), Err(SignatureError::TooLarge));
+        assert_eq!(check(&long), Err(SignatureError::TooLarge));
     }
 }

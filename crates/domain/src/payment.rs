@@ -100,7 +100,9 @@ pub fn compact_iban(iban: &str) -> String {
 /// as 10..35, the number mod 97 is 1).
 pub fn check_ua_iban(iban: &str) -> Result<(), IbanProblem> {
     let iban = compact_iban(iban);
-    let digits_ok = iban.len() == 29 && iban[2..].bytes().all(|b| b.is_ascii_digit());
+    // Bytes, not `&iban[2..]`: a catalog's IBAN may carry a letter of two bytes whose middle
+    // falls at byte 2, and slicing a string there panics. All ASCII once this passes.
+    let digits_ok = iban.len() == 29 && iban.as_bytes()[2..].iter().all(u8::is_ascii_digit);
     if !iban.starts_with("UA") || !digits_ok {
         return Err(IbanProblem::NotUkrainian);
     }
@@ -426,6 +428,21 @@ mod tests {
         );
         assert_eq!(
             check_ua_iban("UA98999999000002600723356600"),
+            Err(IbanProblem::NotUkrainian)
+        );
+    }
+
+    /// Found by fuzzing (tests/fuzz, target payment_order): `U` then a Cyrillic letter made 29
+    /// bytes that panicked when sliced at byte 2, so a catalog file could stop the server and
+    /// the tablets that loaded it.
+    #[test]
+    fn an_iban_with_a_letter_of_two_bytes_is_not_ukrainian() {
+        assert_eq!(
+            check_ua_iban("Uр98999999000002600723356600"),
+            Err(IbanProblem::NotUkrainian)
+        );
+        assert_eq!(
+            check_ua_iban("UAр9999990000026007233566001"),
             Err(IbanProblem::NotUkrainian)
         );
     }

@@ -120,3 +120,28 @@ fn demo_catalog_round_trips_through_toml() {
             .contains("ID-картки")
     );
 }
+
+/// Found by fuzzing (tests/fuzz, target payment_order): an IBAN whose second character is a
+/// Cyrillic letter panicked the whole catalog load. It is now one problem among the others.
+#[test]
+fn a_catalog_with_a_cyrillic_letter_in_an_iban_is_refused_not_a_crash() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../assets/catalog/catalog.toml"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains("UA989999990000026007233566001"));
+    let text = text.replace(
+        "UA989999990000026007233566001",
+        "Uр98999999000002600723356600",
+    );
+    match Catalog::from_toml_str(&text) {
+        Err(fieldkit_domain::catalog::CatalogError::Invalid(problems)) => assert!(
+            problems
+                .iter()
+                .all(|p| matches!(p, fieldkit_domain::catalog::CatalogProblem::BadIban { .. })),
+            "{problems:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}

@@ -269,6 +269,36 @@ fn check(event: &Event) -> Result<i64, Refusal> {
         .map_err(|_| invalid("at: an RFC 3339 date and time, e.g. 2026-03-02T10:15:00+02:00"))
 }
 
+/// An event body read and checked as far as it can be without the database.
+pub struct ReadEvent {
+    pub event: Event,
+    /// When it happened, Unix seconds.
+    pub at: i64,
+    /// The step of the workflow it reports, and the state that step leads to.
+    pub step: CaseEvent,
+    pub target: CaseState,
+}
+
+/// Read a (signature-checked) body: JSON, then what JSON cannot check, then the step it
+/// reports. Pure, so the fuzz targets (tests/fuzz) reach every byte a caller could send.
+pub fn read_event(body: &[u8]) -> Result<ReadEvent, Refusal> {
+    let event: Event = serde_json::from_slice(body).map_err(|e| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            "malformed_event",
+            format!("the body is not an event: {e}"),
+        )
+    })?;
+    let at = check(&event)?;
+    let (step, target) = transition_of(&event)?;
+    Ok(ReadEvent {
+        event,
+        at,
+        step,
+        target,
+    })
+}
+
 /// The number and the state of the case the event is about, by envelope id or case number;
 /// both must agree if both are given.
 fn find_case(state: &CentralState, event: &Event) -> Result<(String, StateName), Refusal> {
@@ -336,15 +366,12 @@ async fn receive(
         &body,
         state.now(),
     )?;
-    let event: Event = serde_json::from_slice(&body).map_err(|e| {
-        refuse(
-            StatusCode::BAD_REQUEST,
-            "malformed_event",
-            format!("the body is not an event: {e}"),
-        )
-    })?;
-    let at = check(&event)?;
-    let (step, target) = transition_of(&event)?;
+    let ReadEvent {
+        event,
+        at,
+        step,
+        target,
+    } = read_event(&body)?;
     let (case_number, current) = find_case(&state, &event)?;
     let seen: bool = state.db.transaction(|tx| {
         Ok(tx
