@@ -5,6 +5,7 @@ use fieldkit_capture::qr::{ENROLLMENT_PREFIX, QrKind, classify, find_qr_codes};
 use fieldkit_capture::signature::{SignatureRecord, check, render_png, verify};
 use fieldkit_capture::{DecodeLimits, decode_page, pipeline};
 use fieldkit_domain::case_number::CaseNumber;
+use fieldkit_domain::tracking::TrackingCode;
 use image::GrayImage;
 use ring::digest::{SHA256, digest};
 
@@ -70,6 +71,11 @@ pub fn qr_payload(data: &[u8]) {
     match classify(data) {
         QrKind::CaseTracking(number) => {
             assert_eq!(CaseNumber::parse(&number.to_string()).as_ref(), Ok(&number));
+        }
+        QrKind::TrackingCode(code) => {
+            // Printed in groups or written canonically, the code reads back as itself.
+            assert_eq!(TrackingCode::parse(&code.to_string()).as_ref(), Ok(&code));
+            assert_eq!(TrackingCode::parse(&code.canonical()).as_ref(), Ok(&code));
         }
         QrKind::Enrollment(rest) => {
             let text = std::str::from_utf8(data).unwrap_or_default().trim();
