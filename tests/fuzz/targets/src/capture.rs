@@ -75,7 +75,7 @@ pub fn qr_payload(data: &[u8]) {
         QrKind::TrackingCode(code) => {
             // Printed in groups or written canonically, the code reads back as itself.
             assert_eq!(TrackingCode::parse(&code.to_string()).as_ref(), Ok(&code));
-            assert_eq!(TrackingCode::parse(&code.canonical()).as_ref(), Ok(&code));
+            assert_eq!(TrackingCode::parse(code.canonical()).as_ref(), Ok(&code));
         }
         QrKind::Enrollment(rest) => {
             let text = std::str::from_utf8(data).unwrap_or_default().trim();
