@@ -7,6 +7,14 @@
 //! the one the case states, with the signatures bound to the pair, and files the case for the
 //! public tracking page under its tracking code's hash: the receipt's QR opens the case's page
 //! on the server's public side, its number does not. Its text is read back with `pdftotext`.
+//!
+//! Then the applicant's side of the same case, end to end (issue #13): the printed receipt (the
+//! PDF the tablet prints and e-mails) is drawn at 150 dpi with `pdftoppm` and its QR read with
+//! `zbarimg`, and that address is opened in Chromium at a phone's size (tests/browser/track_case.py):
+//! the page shows the case received; after the back-office accepts it and the central system
+//! reports it forwarded to the provider, decided and ready (signed events over HTTPS), the same
+//! address shows each step. The applicant's name, tax number, address and phone are searched
+//! in every page the browser and a plain client got, in both languages.
 
 mod common;
 
@@ -15,11 +23,12 @@ use std::path::Path;
 use common::*;
 use fieldkit_app::ui::{App, Screen, SignPage};
 use fieldkit_capture::signature::signed_set_sha256;
+use fieldkit_sync_server::central::CentralConfig;
 use fieldkit_sync_server::local::LocalServer;
 use fieldkit_sync_server::office::db::OfficeDb;
-use fieldkit_sync_server::office::register;
+use fieldkit_sync_server::office::{actions, register};
 use fieldkit_sync_server::setup::Layout;
-use fieldkit_sync_server::store::{FileBlobStore, TrackingStore};
+use fieldkit_sync_server::store::{FileBlobStore, MetadataStore, TrackingStore};
 use slint::{ComponentHandle, Model};
 
 /// One row on screen: (kind, label, value, cells). Kinds: 0 title, 1 field, 3 table header,
@@ -86,10 +95,36 @@ fn the_applicant_reads_the_application_then_the_inventory_and_signs_both() {
     init_headless();
     let folder = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
+    // The central system reports steps with signed events: the server knows their key.
+    let events_key = b"central-events-key-for-this-test".to_vec();
+    let events_key_file = folder.path().join("events-hmac.key");
+    std::fs::write(&events_key_file, [events_key.as_slice(), b"\n"].concat()).unwrap();
+    std::fs::set_permissions(
+        &events_key_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let server = runtime
-        .block_on(LocalServer::start(&folder.path().join("server"), now))
+        .block_on(LocalServer::start_with(
+            &folder.path().join("server"),
+            now,
+            0,
+            CentralConfig {
+                events_hmac_key_file: Some(events_key_file),
+                ..CentralConfig::default()
+            },
+        ))
         .unwrap();
     server.enroll_code("CODE-0003", now()).unwrap();
+    // The centre's catalog, published: the public pages name the service and count its term.
+    let catalog = std::fs::read_to_string(assets().join("catalog/catalog.toml")).unwrap();
+    let version = fieldkit_domain::catalog::Catalog::from_toml_str(&catalog)
+        .unwrap()
+        .version;
+    server
+        .meta
+        .publish_catalog(version, &catalog, now())
+        .unwrap();
     let mut config = config(&folder.path().join("tablet"));
     config.server_ca = Some(server.server_ca.clone());
     let app = open(config, 1920.0, 1200.0);
@@ -291,6 +326,20 @@ fn the_applicant_reads_the_application_then_the_inventory_and_signs_both() {
         qr,
         [format!("{}/t/{}", server.public_url, code.canonical())]
     );
+    // The paper the applicant takes home: the copies the tablet prints, their QR read as a
+    // phone's camera would read the page.
+    let copies = app.controller.borrow_mut().applicant_copies().unwrap();
+    let printed_qr: Vec<String> = copies
+        .iter()
+        .enumerate()
+        .flat_map(|(i, pdf)| qr_on_paper(folder.path(), &format!("copy-{i}"), pdf))
+        .filter(|payload| payload.starts_with(&server.public_url))
+        .collect();
+    assert!(!printed_qr.is_empty(), "no tracking QR read on the paper");
+    assert!(
+        printed_qr.iter().all(|payload| payload == &qr[0]),
+        "the receipt's QR on paper: {printed_qr:?}"
+    );
     tap(&app, "Завершити виїзд");
     wait_for(&app, "delivery", |app| has(app, "Усе доставлено"));
 
@@ -383,6 +432,153 @@ fn the_applicant_reads_the_application_then_the_inventory_and_signs_both() {
     ] {
         assert!(flat.contains(expected), "«{expected}» not in:\n{text}");
     }
+
+    // The applicant follows the case from the paper, in a browser.
+    let planted = [
+        "Шевченко",
+        "1687545620",
+        "Зелена",
+        "+380671234567",
+        "067 123 45 67",
+    ];
+    let url = printed_qr[0].clone();
+    let browse = |shot: &str, shown: &[&str]| {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/browser/track_case.py"
+        );
+        let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join(shot);
+        let output = std::process::Command::new("python3")
+            .arg(script)
+            .arg(&url)
+            .arg(&shot)
+            .args(shown.iter().map(|t| format!("+{t}")))
+            .args(planted.iter().map(|t| format!("-{t}")))
+            .output()
+            .expect("python3 with selenium (tests/run.sh installs it)");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        println!("{stdout}");
+        assert!(
+            output.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let (width, height) = image::image_dimensions(&shot).unwrap();
+        assert_eq!((width, height), (780, 1688), "a phone's first screen");
+        println!("screenshot: {}", shot.display());
+    };
+    browse(
+        "tracking-received.png",
+        &[&number, "Декларування місця проживання", "Отримано"],
+    );
+
+    // The back-office accepts; the central system reports the steps, signed.
+    actions::accept(&office, &number, "operator", now())
+        .unwrap()
+        .unwrap();
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &events_key);
+    let at = |minutes: i64| {
+        time::OffsetDateTime::from_unix_timestamp(now() + minutes * 60)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    for (id, event) in [
+        (
+            "ev-fwd",
+            serde_json::json!({"type": "forwarded_to_provider", "at": at(1)}),
+        ),
+        (
+            "ev-dec",
+            serde_json::json!({"type": "decision", "decision": "issued", "at": at(2)}),
+        ),
+        (
+            "ev-ready",
+            serde_json::json!({"type": "result_ready", "at": at(3)}),
+        ),
+    ] {
+        let mut body = event;
+        body["event_id"] = id.into();
+        body["case_number"] = number.clone().into();
+        let body = body.to_string();
+        let timestamp = now().to_string();
+        let signature = ring::hmac::sign(&key, format!("{timestamp}.{body}").as_bytes());
+        let status = runtime.block_on(async {
+            phone
+                .post(format!("{}/central/v1/events", server.url))
+                .header("Content-Type", "application/json")
+                .header("X-Fieldkit-Timestamp", timestamp)
+                .header(
+                    "X-Fieldkit-Signature",
+                    format!("sha256={}", hex::encode(signature.as_ref())),
+                )
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+        assert_eq!(status, 200, "the central system's {id}");
+    }
+    browse(
+        "tracking-ready.png",
+        &[
+            &number,
+            "Результат готовий",
+            "Передано суб’єкту надання",
+            "Рішення прийнято: видано",
+        ],
+    );
+    // What a plain client gets from the same addresses carries nothing of the applicant either.
+    for address in [
+        url.clone(),
+        format!("{url}?lang=en"),
+        format!("{}/t/{}", server.public_url, code),
+    ] {
+        let (status, page) = get(address.clone());
+        assert_eq!(status, 200, "{address}");
+        for secret in planted {
+            assert!(!page.contains(secret), "{secret} in {address}");
+        }
+    }
     drop(app);
     server.stop();
+}
+
+/// The QR codes on a printed PDF, as a phone's camera reads the paper: each page drawn at
+/// 150 dpi (`pdftoppm`), read by `zbarimg`.
+fn qr_on_paper(folder: &Path, name: &str, pdf: &[u8]) -> Vec<String> {
+    let path = folder.join(format!("{name}.pdf"));
+    std::fs::write(&path, pdf).unwrap();
+    let prefix = folder.join(name);
+    let drawn = std::process::Command::new("pdftoppm")
+        .args(["-r", "150", "-gray", "-png"])
+        .arg(&path)
+        .arg(&prefix)
+        .status()
+        .unwrap();
+    assert!(drawn.success());
+    let mut found = Vec::new();
+    let mut pages: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{name}-")) && n.ends_with(".png"))
+        })
+        .collect();
+    pages.sort();
+    for page in pages {
+        let output = std::process::Command::new("zbarimg")
+            .args(["--quiet", "--raw", "-Sdisable", "-Sqrcode.enable"])
+            .arg(&page)
+            .output()
+            .unwrap();
+        // zbarimg exits 4 on a page with no code.
+        let text = String::from_utf8(output.stdout).unwrap();
+        found.extend(text.lines().map(str::to_owned));
+    }
+    found
 }

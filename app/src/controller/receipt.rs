@@ -169,7 +169,7 @@ impl Controller {
 
     /// The applicant's copies of the receipt on screen (the application, then the
     /// inventory; one inventory for cases sealed before), from the vault.
-    fn applicant_copies(&mut self) -> Result<Vec<Zeroizing<Vec<u8>>>> {
+    pub fn applicant_copies(&mut self) -> Result<Vec<Zeroizing<Vec<u8>>>> {
         if self.receipt_number.is_empty() {
             return Err(AppError::user(
                 "Квитанції вже немає на екрані.",
