@@ -102,8 +102,9 @@ fn start_demo(config: &mut AppConfig) -> Result<RunningDemo, String> {
     use fieldkit_app::demo;
     let running = demo::prepare(config).map_err(|e| e.to_string())?;
     println!(
-        "Демо / demo: сервер {} ; парольна фраза / passphrase «{}»",
+        "Демо / demo: сервер {} ; публічні сторінки / public pages {} ; парольна фраза / passphrase «{}»",
         running.server.url,
+        running.server.public_url,
         demo::DEMO_PASSPHRASE
     );
     Ok(RunningDemo {
