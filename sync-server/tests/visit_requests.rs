@@ -313,6 +313,7 @@ struct Answer {
     status: StatusCode,
     location: Option<String>,
     retry_after: Option<String>,
+    connection: Option<String>,
     text: String,
 }
 
@@ -343,10 +344,12 @@ async fn answer(response: reqwest::Response) -> Answer {
             .map(|v| v.to_str().unwrap().to_owned())
     };
     let (location, retry_after) = (header("location"), header("retry-after"));
+    let connection = header("connection");
     Answer {
         status: response.status(),
         location,
         retry_after,
+        connection,
         text: response.text().await.unwrap(),
     }
 }
@@ -914,6 +917,7 @@ async fn bad_codes_floods_oversized_and_malformed_forms_are_refused() {
     oversized.push(("directions", &big));
     let too_large = post_form(&phone, &format!("{public}/visit"), &oversized).await;
     assert_eq!(too_large.status, 413);
+    assert_eq!(too_large.connection.as_deref(), Some("close"));
     assert!(
         too_large.text.contains("Форма завелика"),
         "{}",

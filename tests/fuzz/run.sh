@@ -9,7 +9,7 @@
 # without AddressSanitizer (faster, still catches panics, overflows and timeouts). A crash
 # leaves its input in tests/fuzz/artifacts/<target>/; the script goes on with the next target
 # and exits non-zero at the end. The summary (execs, execs/s, crashes) is printed at the end
-# and kept in tests/fuzz/work/summary.txt.
+# and kept in tests/fuzz/work/summary.txt (or $FUZZ_WORK/summary.txt).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -31,7 +31,9 @@ cp Cargo.lock tests/fuzz/Cargo.lock
 echo "== building ${#targets[@]} targets (sanitizer: $sanitizer)"
 cargo fuzz build --fuzz-dir tests/fuzz --sanitizer "$sanitizer" || exit 1
 
-work=tests/fuzz/work
+# FUZZ_WORK: where logs and the summary go, so that two runs on different targets can share
+# the machine's cores (each its own folder).
+work="${FUZZ_WORK:-tests/fuzz/work}"
 mkdir -p "$work"
 summary="$work/summary.txt"
 printf '%-18s %12s %10s %8s %8s\n' target execs execs/s "corpus±" crashes >"$summary"

@@ -139,7 +139,7 @@ pub fn page(frame: &Frame<'_>, body: &str) -> String {
 
 /// An HTML response with `status`.
 pub fn html(status: StatusCode, body: String) -> Response {
-    (
+    let mut response = (
         status,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -147,7 +147,17 @@ pub fn html(status: StatusCode, body: String) -> Response {
         ],
         body,
     )
-        .into_response()
+        .into_response();
+    // An oversized form is refused before the rest of its body is read, so the connection
+    // cannot carry another request: the server closes it, and says so, or a browser sending
+    // its next request on the same connection would find it cut (seen as a flaky test).
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 #[cfg(test)]
