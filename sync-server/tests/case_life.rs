@@ -26,9 +26,11 @@ use fieldkit_sync_client::{Enrollment, SyncClient, SyncError, enroll};
 use fieldkit_sync_server::central::CentralConfig;
 use fieldkit_sync_server::local::LocalServer;
 use fieldkit_sync_server::office::db::OfficeDb;
+use fieldkit_sync_server::office::handover::{self, HandoverVisit, PlanRefused, Planning, Whom};
 use fieldkit_sync_server::office::register::{self, Sources};
 use fieldkit_sync_server::office::supplements::{Taken, apply_pending};
 use fieldkit_sync_server::office::{actions, archive, db, intake};
+use fieldkit_sync_server::personal_data::PersonalDataKey;
 use fieldkit_sync_server::setup::Layout;
 use fieldkit_sync_server::store::{FileBlobStore, MetadataStore, TrackedCase, TrackingStore};
 use ring::hmac;
@@ -397,17 +399,14 @@ async fn hand_over_and_withdrawal_are_supplements_that_move_the_case_and_reach_t
             .actions(A_FIRST)
             .contains(&"case.supplement.withdrawal".to_owned())
     );
-    // Both tablets now follow the case: A sealed it, B sent its supplement.
+    // A, which sealed the case, follows it; B only sent a supplement and was not planned to
+    // hand the case over, so its feed shows none of it.
     assert!(
         a.feed()
             .await
             .contains(&(A_FIRST.into(), "withdrawn".into()))
     );
-    assert!(
-        b.feed()
-            .await
-            .contains(&(A_FIRST.into(), "withdrawn".into()))
-    );
+    assert!(b.feed().await.iter().all(|(n, _)| n != A_FIRST));
     // Taken once: a second look changes nothing.
     assert!(office.look(&server).is_empty());
 
@@ -465,11 +464,7 @@ async fn hand_over_and_withdrawal_are_supplements_that_move_the_case_and_reach_t
             .await
             .contains(&(A_SECOND.into(), "delivered".into()))
     );
-    assert!(
-        b.feed()
-            .await
-            .contains(&(A_SECOND.into(), "delivered".into()))
-    );
+    assert!(b.feed().await.iter().all(|(n, _)| n != A_SECOND));
     // Both records are kept beside the case, the refused one too.
     assert_eq!(server.meta.supplements(Some(A_SECOND)).unwrap().len(), 2);
     assert_eq!(office.db.transaction(db::verify_audit_chain).unwrap(), None);
@@ -723,5 +718,132 @@ async fn intake_files_a_case_under_its_tracking_codes_hash_and_nothing_a_number_
             .map(|t| t.case_number),
         Some(number)
     );
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ready_result_is_handed_over_by_another_tablet_planned_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, key) = server_with_events(dir.path()).await;
+    let a = tablet(&server, "CODE-A", "T07").await;
+    let b = tablet(&server, "CODE-B", "T08").await;
+    let c = tablet(&server, "CODE-C", "T09").await;
+    let office = Office::open(&server.data);
+    let personal = PersonalDataKey::load_or_create(&Layout::new(&server.data).keys()).unwrap();
+    let planning = Planning {
+        db: &office.db,
+        meta: server.meta.as_ref(),
+        personal: &personal,
+    };
+    let case = registered_case(1, None);
+    let number = case.number.as_ref().unwrap().to_string();
+    a.send_case("env-a-1", &case).await;
+    office.look(&server);
+    let visit = |device_id| HandoverVisit {
+        case_number: &number,
+        device_id,
+        date: "2026-12-01",
+        time: "10:30",
+        whom: Some(Whom::of(&case)),
+    };
+
+    // Not ready: refused with the sentence, nothing planned, nothing in B's feeds.
+    assert_eq!(
+        actions::accept(&office.db, &number, "operator", now()).unwrap(),
+        Ok(())
+    );
+    let refused = handover::plan(&planning, &visit("T08"), "operator", now()).unwrap();
+    assert_eq!(
+        refused,
+        Err(PlanRefused::NotReady(
+            fieldkit_domain::workflow::CaseState::Accepted.into()
+        ))
+    );
+    assert_eq!(
+        refused
+            .unwrap_err()
+            .sentence(fieldkit_sync_server::office::html::Lang::Uk),
+        "Видачу можна запланувати лише для справи, результат якої готовий до видачі; ця справа в стані «Прийнято, чекає передачі». Нічого не заплановано."
+    );
+    assert!(server.meta.handover_plans(&number).unwrap().is_empty());
+    assert!(b.client.visits(0).await.unwrap().0.is_empty());
+
+    // The central system: forwarded to the provider, issued, ready (signed events).
+    for (id, body) in [
+        ("ev-1", serde_json::json!({"type": "forwarded_to_provider"})),
+        (
+            "ev-2",
+            serde_json::json!({"type": "decision", "decision": "issued"}),
+        ),
+        ("ev-3", serde_json::json!({"type": "result_ready"})),
+    ] {
+        let mut event = body;
+        event["event_id"] = id.into();
+        event["case_number"] = number.clone().into();
+        event["at"] = "2026-11-20T10:00:00+02:00".into();
+        assert_eq!(central_event(&server, &key, event).await, 200);
+    }
+    assert_eq!(office.state(&number), "result_ready");
+
+    // Nor for a tablet that is not the centre's, or revoked.
+    assert_eq!(
+        handover::plan(&planning, &visit("T99"), "operator", now()).unwrap(),
+        Err(PlanRefused::UnknownDevice)
+    );
+    // Planned for B: the visit reaches B's feed with its kind, the case and its service.
+    let visit_id = handover::plan(&planning, &visit("T08"), "operator", now())
+        .unwrap()
+        .unwrap();
+    let (visits, _) = b.client.visits(0).await.unwrap();
+    assert_eq!(visits.len(), 1, "{visits:?}");
+    assert_eq!(visits[0]["visit_id"], visit_id);
+    assert_eq!(visits[0]["kind"], "handover");
+    assert_eq!(visits[0]["case_number"], number.as_str());
+    assert_eq!(visits[0]["services"], serde_json::json!(["00001"]));
+    assert_eq!(visits[0]["time"], "2026-12-01 10:30");
+    assert_eq!(visits[0]["applicant"], "Шевченко Марія");
+    assert!(c.client.visits(0).await.unwrap().0.is_empty());
+    assert!(a.client.visits(0).await.unwrap().0.is_empty());
+    // Sealed at rest, as every planned visit.
+    let database = Layout::new(&server.data).database();
+    for file in [database.clone(), database.with_extension("sqlite-wal")] {
+        let raw = std::fs::read(&file).unwrap_or_default();
+        let name = "Шевченко".as_bytes();
+        assert!(!raw.windows(name.len()).any(|w| w == name), "{file:?}");
+    }
+    assert!(
+        office
+            .actions(&number)
+            .contains(&"case.handover_planned".to_owned())
+    );
+    // B now follows the case: its whole life so far; C, of the same centre, sees nothing.
+    let b_feed = b.feed().await;
+    assert!(
+        b_feed.contains(&(number.clone(), "result_ready".into())),
+        "{b_feed:?}"
+    );
+    assert!(b_feed.iter().all(|(n, _)| *n == number), "{b_feed:?}");
+
+    // B hands over under signature: the supplement is accepted from B and moves the case.
+    b.send("env-handover-b", &number, Some(SupplementKind::Handover))
+        .await
+        .unwrap();
+    office.look(&server);
+    assert_eq!(office.state(&number), "delivered");
+    assert!(office.queued_for_central("env-handover-b"));
+    for feed in [a.feed().await, b.feed().await] {
+        assert!(
+            feed.contains(&(number.clone(), "delivered".into())),
+            "{feed:?}"
+        );
+    }
+    assert!(c.feed().await.is_empty());
+    // A delivered case is not planned again.
+    assert!(matches!(
+        handover::plan(&planning, &visit("T09"), "operator", now()).unwrap(),
+        Err(PlanRefused::NotReady(_))
+    ));
+    assert_eq!(server.meta.handover_plans(&number).unwrap().len(), 1);
+    assert_eq!(office.db.transaction(db::verify_audit_chain).unwrap(), None);
     server.stop();
 }
