@@ -320,3 +320,115 @@ pub fn section(
     }
     body
 }
+
+#[cfg(test)]
+mod tests {
+    use fieldkit_domain::workflow::CaseState;
+
+    use super::*;
+    use crate::store::{DeviceOverview, HandoverPlan};
+
+    fn row(state: CaseState) -> register::CaseRow {
+        register::CaseRow {
+            case_number: "LV01/T07/2026/000001-5".into(),
+            envelope_id: "env-1".into(),
+            device_id: "T07".into(),
+            state: state.into(),
+            service_code: "00001".into(),
+            administrator: "Коваленко".into(),
+            centre: "LV01".into(),
+            registered_on: "2026-11-27".into(),
+            deadline: None,
+            received_at: 0,
+            note: None,
+            duplicate_of: None,
+            central_number: None,
+        }
+    }
+
+    fn device(device_id: &str, revoked: bool) -> DeviceOverview {
+        DeviceOverview {
+            device_id: device_id.into(),
+            revoked,
+            enrolled_at: 0,
+            last_report_at: None,
+            cases_sealed: 0,
+            envelopes_waiting: 0,
+            last_case_number: None,
+            unsynced: 0,
+            received: 0,
+            pending_commands: 0,
+        }
+    }
+
+    #[test]
+    fn the_form_is_offered_to_an_operator_for_a_ready_result_only() {
+        let devices = [
+            device("T07", false),
+            device("T08", false),
+            device("T09", true),
+        ];
+        let ready = section(
+            &row(CaseState::ResultReady),
+            &[],
+            &devices,
+            Some("tok"),
+            Lang::Uk,
+        );
+        assert!(
+            ready.contains("action=\"/office/case/handover\""),
+            "{ready}"
+        );
+        assert!(ready.contains("Запланувати видачу результату"));
+        assert!(ready.contains("<option>T08</option>"));
+        // A revoked tablet is not offered.
+        assert!(!ready.contains("T09"));
+        for state in [CaseState::Issued, CaseState::Refused] {
+            assert!(section(&row(state), &[], &devices, Some("tok"), Lang::Uk).contains("<form"));
+        }
+        // Not ready, or delivered: no form; a reader (no CSRF token) gets no form either.
+        for state in [
+            CaseState::Accepted,
+            CaseState::ResultDelivered,
+            CaseState::Withdrawn,
+        ] {
+            assert_eq!(
+                section(&row(state), &[], &devices, Some("tok"), Lang::Uk),
+                ""
+            );
+        }
+        let reader = section(&row(CaseState::ResultReady), &[], &devices, None, Lang::En);
+        assert!(!reader.contains("<form"), "{reader}");
+        // What was planned stays listed after the hand-over.
+        let plans = [HandoverPlan {
+            visit_id: 3,
+            device_id: "T08".into(),
+            case_number: "LV01/T07/2026/000001-5".into(),
+            planned_at: 0,
+        }];
+        let done = section(
+            &row(CaseState::ResultDelivered),
+            &plans,
+            &devices,
+            Some("tok"),
+            Lang::Uk,
+        );
+        assert!(done.contains("для планшета T08"), "{done}");
+        assert!(!done.contains("<form"));
+    }
+
+    #[test]
+    fn a_case_not_ready_is_refused_in_the_workflows_words() {
+        let refused = PlanRefused::NotReady(CaseState::ForwardedToProvider.into());
+        assert_eq!(
+            refused.sentence(Lang::Uk),
+            "Видачу можна запланувати лише для справи, результат якої готовий до видачі; ця справа в стані «Передано суб’єкту надання». Нічого не заплановано."
+        );
+        assert!(
+            refused
+                .sentence(Lang::En)
+                .contains("\"Forwarded to the provider\"")
+        );
+        assert!(time_is_valid("") && time_is_valid("09:05") && !time_is_valid("9"));
+    }
+}
