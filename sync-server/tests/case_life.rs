@@ -721,6 +721,109 @@ async fn intake_files_a_case_under_its_tracking_codes_hash_and_nothing_a_number_
     server.stop();
 }
 
+/// An operator signed in to the back-office, as a browser over HTTPS.
+struct Operator {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl Operator {
+    async fn sign_in(server: &LocalServer, office: &Office) -> Self {
+        use fieldkit_sync_server::office::auth;
+        auth::set_user(
+            &office.db,
+            "operator",
+            auth::Role::Operator,
+            "a-long-password-1",
+            "test",
+            now(),
+        )
+        .unwrap();
+        let session = auth::login(
+            &office.db,
+            server.meta.as_ref(),
+            "operator",
+            "a-long-password-1",
+            "127.0.0.1",
+            now(),
+        )
+        .unwrap()
+        .unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from(
+                server.server_ca.clone(),
+            ))
+            .unwrap();
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Self {
+            http: reqwest::Client::builder()
+                .tls_backend_preconfigured(tls)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: server.url.clone(),
+            cookie: format!("fk_session={}", session.token),
+            csrf: session.staff.csrf_token,
+        }
+    }
+
+    async fn get(&self, path: &str) -> String {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.text().await.unwrap()
+    }
+
+    async fn send(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        // The form as a browser encodes it (application/x-www-form-urlencoded).
+        let escape = |text: &str| -> String {
+            text.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect()
+        };
+        let body = std::iter::once(("csrf", self.csrf.as_str()))
+            .chain(form.iter().copied())
+            .map(|(name, value)| format!("{}={}", escape(name), escape(value)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> u16 {
+        self.send(path, form).await.status().as_u16()
+    }
+
+    async fn post_text(&self, path: &str, form: &[(&str, &str)]) -> String {
+        self.send(path, form).await.text().await.unwrap()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ready_result_is_handed_over_by_another_tablet_planned_for_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -747,7 +850,8 @@ async fn a_ready_result_is_handed_over_by_another_tablet_planned_for_it() {
         whom: Some(Whom::of(&case)),
     };
 
-    // Not ready: refused with the sentence, nothing planned, nothing in B's feeds.
+    // Not ready: refused with the sentence (on the page too), nothing planned, nothing in B's
+    // feeds.
     assert_eq!(
         actions::accept(&office.db, &number, "operator", now()).unwrap(),
         Ok(())
@@ -764,6 +868,26 @@ async fn a_ready_result_is_handed_over_by_another_tablet_planned_for_it() {
             .unwrap_err()
             .sentence(fieldkit_sync_server::office::html::Lang::Uk),
         "Видачу можна запланувати лише для справи, результат якої готовий до видачі; ця справа в стані «Прийнято, чекає передачі». Нічого не заплановано."
+    );
+    let operator = Operator::sign_in(&server, &office).await;
+    let page = operator
+        .get(&format!("/office/case?n={}", number.replace('/', "%2F")))
+        .await;
+    assert!(!page.contains("/office/case/handover"), "{page}");
+    let answer = operator
+        .post_text(
+            "/office/case/handover",
+            &[
+                ("n", &number),
+                ("device", "T08"),
+                ("date", "2026-12-01"),
+                ("time", ""),
+            ],
+        )
+        .await;
+    assert!(
+        answer.contains("лише для справи, результат якої готовий до видачі"),
+        "{answer}"
     );
     assert!(server.meta.handover_plans(&number).unwrap().is_empty());
     assert!(b.client.visits(0).await.unwrap().0.is_empty());
@@ -785,15 +909,34 @@ async fn a_ready_result_is_handed_over_by_another_tablet_planned_for_it() {
     }
     assert_eq!(office.state(&number), "result_ready");
 
-    // Nor for a tablet that is not the centre's, or revoked.
+    // Nor for a tablet the server does not know.
     assert_eq!(
         handover::plan(&planning, &visit("T99"), "operator", now()).unwrap(),
         Err(PlanRefused::UnknownDevice)
     );
-    // Planned for B: the visit reaches B's feed with its kind, the case and its service.
-    let visit_id = handover::plan(&planning, &visit("T08"), "operator", now())
-        .unwrap()
-        .unwrap();
+    // Planned for B by an operator on the case page, over HTTPS: the visit reaches B's feed
+    // with its kind, the case and its service, and the applicant and address from the case.
+    let page = operator
+        .get(&format!("/office/case?n={}", number.replace('/', "%2F")))
+        .await;
+    assert!(page.contains("action=\"/office/case/handover\""), "{page}");
+    assert!(page.contains("<option>T08</option>"), "{page}");
+    let answer = operator
+        .post(
+            "/office/case/handover",
+            &[
+                ("n", &number),
+                ("device", "T08"),
+                ("date", "2026-12-01"),
+                ("time", "10:30"),
+            ],
+        )
+        .await;
+    assert_eq!(answer, 303);
+    let plans = server.meta.handover_plans(&number).unwrap();
+    assert_eq!(plans.len(), 1);
+    assert_eq!(plans[0].device_id, "T08");
+    let visit_id = plans[0].visit_id;
     let (visits, _) = b.client.visits(0).await.unwrap();
     assert_eq!(visits.len(), 1, "{visits:?}");
     assert_eq!(visits[0]["visit_id"], visit_id);
