@@ -269,7 +269,8 @@ impl Controller {
             rows.push(CaseRow {
                 service: service.clone().into(),
                 number: number.clone().into(),
-                state: "planned".into(),
+                // The centre plans a hand-over only for a result ready to be handed over.
+                state: CaseState::ResultReady.name().into(),
                 status: "".into(),
                 changed: false,
                 delivered: false,
