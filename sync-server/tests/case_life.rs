@@ -909,10 +909,16 @@ async fn a_ready_result_is_handed_over_by_another_tablet_planned_for_it() {
     }
     assert_eq!(office.state(&number), "result_ready");
 
-    // Nor for a tablet the server does not know.
+    // Nor for a tablet the server does not know, or one revoked.
     assert_eq!(
         handover::plan(&planning, &visit("T99"), "operator", now()).unwrap(),
         Err(PlanRefused::UnknownDevice)
+    );
+    tablet(&server, "CODE-D", "T10").await;
+    server.meta.revoke_device("T10").unwrap();
+    assert_eq!(
+        handover::plan(&planning, &visit("T10"), "operator", now()).unwrap(),
+        Err(PlanRefused::DeviceRevoked)
     );
     // Planned for B by an operator on the case page, over HTTPS: the visit reaches B's feed
     // with its kind, the case and its service, and the applicant and address from the case.
@@ -921,6 +927,10 @@ async fn a_ready_result_is_handed_over_by_another_tablet_planned_for_it() {
         .await;
     assert!(page.contains("action=\"/office/case/handover\""), "{page}");
     assert!(page.contains("<option>T08</option>"), "{page}");
+    assert!(
+        !page.contains("<option>T10</option>"),
+        "a revoked tablet is not offered"
+    );
     let answer = operator
         .post(
             "/office/case/handover",
