@@ -33,6 +33,21 @@ impl PlannedPlace {
     }
 }
 
+/// What the visit is for (the wire's `kind`; absent in records from before hand-over visits).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitKind {
+    /// A new application: the visit opens a new case.
+    #[default]
+    Intake,
+    /// Видача результату: the result of an existing case (`case_number`) is handed over under
+    /// the applicant's signature; the case may have been sealed by another tablet.
+    Handover,
+    /// A kind a newer server sends that this tablet does not know: listed, not started.
+    #[serde(other)]
+    Unknown,
+}
+
 /// One visit planned from the centre's queue for this tablet.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -48,6 +63,9 @@ pub struct PlannedVisit {
     pub phone: String,
     /// Service codes of the published catalog; the first one opens first.
     pub services: Vec<String>,
+    pub kind: VisitKind,
+    /// With [`VisitKind::Handover`]: the case whose result is handed over.
+    pub case_number: String,
 }
 
 /// The vault's setting that holds a visit, and the one that marks it done.
@@ -88,6 +106,25 @@ impl PlannedVisit {
         }
         visits.sort_by(|a, b| a.time.cmp(&b.time));
         Ok(visits)
+    }
+
+    /// Every hand-over visit kept on this tablet, done or not, earliest first: the cases this
+    /// tablet hands over without having sealed them.
+    pub fn handovers(vault: &mut UnlockedVault) -> Result<Vec<Self>> {
+        let mut visits: Vec<Self> = vault
+            .transaction(|tx| tx.settings_with_prefix("visit."))?
+            .into_iter()
+            .filter(|(key, _)| !key.starts_with("visit.done."))
+            .filter_map(|(_, value)| Self::from_json(&value))
+            .filter(|visit| visit.kind == VisitKind::Handover && !visit.case_number.is_empty())
+            .collect();
+        visits.sort_by(|a, b| a.time.cmp(&b.time));
+        Ok(visits)
+    }
+
+    /// Whether the visit is done (its case sealed, or its hand-over recorded).
+    pub fn is_done(&self, vault: &mut UnlockedVault) -> Result<bool> {
+        Ok(vault.get_setting(&done_key(&self.id()))?.is_some())
     }
 
     /// The id as the vault's keys and the Today screen's rows spell it.
@@ -147,6 +184,22 @@ mod tests {
         assert_eq!(visit.place, PlannedPlace::Home);
         assert_eq!(visit.first_service(), None);
         assert_eq!(visit.applicant_names().0, "");
+    }
+
+    #[test]
+    fn a_hand_over_visit_names_its_case_and_an_older_record_is_an_intake() {
+        let visit = PlannedVisit::from_json(
+            br#"{"visit_id": 9, "kind": "handover", "case_number": "LV01/T07/2026/000001-0",
+                 "time": "2026-12-01 10:30", "services": ["00001"]}"#,
+        )
+        .unwrap();
+        assert_eq!(visit.kind, VisitKind::Handover);
+        assert_eq!(visit.case_number, "LV01/T07/2026/000001-0");
+        let older = PlannedVisit::from_json(br#"{"visit_id": 3, "services": ["00001"]}"#).unwrap();
+        assert_eq!(older.kind, VisitKind::Intake);
+        assert_eq!(older.case_number, "");
+        let newer = PlannedVisit::from_json(br#"{"visit_id": 4, "kind": "inspection"}"#).unwrap();
+        assert_eq!(newer.kind, VisitKind::Unknown);
     }
 
     #[test]

@@ -71,7 +71,8 @@ USAGE:
   fieldkit-sync-server plan-visit --data DIR DEVICE FILE.json
       Plan a visit for a tablet (until the back-office does it): FILE is a JSON object with
       the place, address, time, applicant and services (format: sync-server/docs/visits.md);
-      the tablet pulls it at its next sync.
+      the tablet pulls it at its next sync. A hand-over visit (kind handover) is refused
+      here: it is planned on the case's page in the back-office.
   fieldkit-sync-server rotate-sealing-key --data DIR
       Make a new case-sealing key current (old keys stay to open old envelopes). Restart the
       service afterwards; tablets pick the new key up at their next sync (GET /v1/keys).
@@ -628,6 +629,13 @@ fn run(args: &[String]) -> Result<(), String> {
                 serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
             if !visit.is_object() {
                 return Err(format!("{file}: a visit is a JSON object"));
+            }
+            // A hand-over needs the register's check that the result is ready, and makes the
+            // tablet follow the case: the back-office's case page plans it.
+            if visit.get("kind").and_then(|k| k.as_str()) == Some("handover") {
+                return Err(format!(
+                    "{file}: a hand-over visit is planned on the case's page in the back-office"
+                ));
             }
             // Sealed at rest under the data directory's personal-data key, as the back-office
             // plans them (a visit names a person).

@@ -76,7 +76,7 @@ pub fn document(max_upload_bytes: u64) -> Value {
                 "parameters": [ { "name": "since", "in": "query", "example": 0, "schema": { "type": "integer", "minimum": 0, "maximum": u64::MAX } } ],
                 "responses": with(json!({ "200": { "description": "version, catalog (TOML), max_upload_bytes" }, "204": { "description": "nothing newer" } }), error_responses(&[400, 401, 403])) } },
             "/v1/visits": { "get": {
-                "summary": "Visits planned for this tablet after `since`",
+                "summary": "Visits planned for this tablet after `since`: new applications, and hand-overs of a ready result (kind handover, with the case number; see docs/visits.md)",
                 "parameters": [ { "name": "since", "in": "query", "example": 0, "schema": signed_cursor() } ],
                 "responses": with(json!({ "200": { "description": "visits and the next cursor" } }), error_responses(&[400, 401, 403])) } },
             "/v1/keys": { "get": {
@@ -95,7 +95,7 @@ pub fn document(max_upload_bytes: u64) -> Value {
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["tls_public_key"], "properties": { "tls_public_key": p256_point() } } } } },
                 "responses": with(json!({ "200": { "description": "client_certificate (DER, base64) and device_ca (SHA-256 hex)" } }), error_responses(&[400, 401, 403, 422])) } },
             "/v1/status": { "get": {
-                "summary": "Status changes of this tablet's cases", "parameters": [ { "name": "since", "in": "query", "example": 0, "schema": signed_cursor() } ],
+                "summary": "Status changes of the cases this tablet sealed or was planned to hand over, and of no other", "parameters": [ { "name": "since", "in": "query", "example": 0, "schema": signed_cursor() } ],
                 "responses": with(json!({ "200": { "description": "events and the next cursor" } }), error_responses(&[400, 401, 403])) } }
         },
         "components": { "schemas": {

@@ -202,6 +202,26 @@ async fn operator_commands_and_a_tablet_enrolling_over_tls() {
         204
     );
 
+    // A hand-over visit is not planned from a file: the case page checks the result is ready.
+    let handover = dir.path().join("handover.json");
+    std::fs::write(&handover, r#"{"kind":"handover","case_number":"LV01/T07/2026/000001-5","time":"2026-12-01","services":["00001"]}"#).unwrap();
+    let refused = Command::new(BIN)
+        .args([
+            "plan-visit",
+            "--data",
+            data_str,
+            "T07",
+            handover.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("case's page in the back-office"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
     // A planned visit reaches the tablet through the visits feed.
     let visit = dir.path().join("visit.json");
     std::fs::write(&visit, r#"{"place":"home","address":"м. Львів, вул. Зелена, 12","time":"2026-11-30T10:00","services":["00001"]}"#).unwrap();

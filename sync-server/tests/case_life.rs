@@ -26,9 +26,11 @@ use fieldkit_sync_client::{Enrollment, SyncClient, SyncError, enroll};
 use fieldkit_sync_server::central::CentralConfig;
 use fieldkit_sync_server::local::LocalServer;
 use fieldkit_sync_server::office::db::OfficeDb;
+use fieldkit_sync_server::office::handover::{self, HandoverVisit, PlanRefused, Planning, Whom};
 use fieldkit_sync_server::office::register::{self, Sources};
 use fieldkit_sync_server::office::supplements::{Taken, apply_pending};
 use fieldkit_sync_server::office::{actions, archive, db, intake};
+use fieldkit_sync_server::personal_data::PersonalDataKey;
 use fieldkit_sync_server::setup::Layout;
 use fieldkit_sync_server::store::{FileBlobStore, MetadataStore, TrackedCase, TrackingStore};
 use ring::hmac;
@@ -397,17 +399,14 @@ async fn hand_over_and_withdrawal_are_supplements_that_move_the_case_and_reach_t
             .actions(A_FIRST)
             .contains(&"case.supplement.withdrawal".to_owned())
     );
-    // Both tablets now follow the case: A sealed it, B sent its supplement.
+    // A, which sealed the case, follows it; B only sent a supplement and was not planned to
+    // hand the case over, so its feed shows none of it.
     assert!(
         a.feed()
             .await
             .contains(&(A_FIRST.into(), "withdrawn".into()))
     );
-    assert!(
-        b.feed()
-            .await
-            .contains(&(A_FIRST.into(), "withdrawn".into()))
-    );
+    assert!(b.feed().await.iter().all(|(n, _)| n != A_FIRST));
     // Taken once: a second look changes nothing.
     assert!(office.look(&server).is_empty());
 
@@ -465,11 +464,7 @@ async fn hand_over_and_withdrawal_are_supplements_that_move_the_case_and_reach_t
             .await
             .contains(&(A_SECOND.into(), "delivered".into()))
     );
-    assert!(
-        b.feed()
-            .await
-            .contains(&(A_SECOND.into(), "delivered".into()))
-    );
+    assert!(b.feed().await.iter().all(|(n, _)| n != A_SECOND));
     // Both records are kept beside the case, the refused one too.
     assert_eq!(server.meta.supplements(Some(A_SECOND)).unwrap().len(), 2);
     assert_eq!(office.db.transaction(db::verify_audit_chain).unwrap(), None);
@@ -723,5 +718,285 @@ async fn intake_files_a_case_under_its_tracking_codes_hash_and_nothing_a_number_
             .map(|t| t.case_number),
         Some(number)
     );
+    server.stop();
+}
+
+/// An operator signed in to the back-office, as a browser over HTTPS.
+struct Operator {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl Operator {
+    async fn sign_in(server: &LocalServer, office: &Office) -> Self {
+        use fieldkit_sync_server::office::auth;
+        auth::set_user(
+            &office.db,
+            "operator",
+            auth::Role::Operator,
+            "a-long-password-1",
+            "test",
+            now(),
+        )
+        .unwrap();
+        let session = auth::login(
+            &office.db,
+            server.meta.as_ref(),
+            "operator",
+            "a-long-password-1",
+            "127.0.0.1",
+            now(),
+        )
+        .unwrap()
+        .unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from(
+                server.server_ca.clone(),
+            ))
+            .unwrap();
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Self {
+            http: reqwest::Client::builder()
+                .tls_backend_preconfigured(tls)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: server.url.clone(),
+            cookie: format!("fk_session={}", session.token),
+            csrf: session.staff.csrf_token,
+        }
+    }
+
+    async fn get(&self, path: &str) -> String {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.text().await.unwrap()
+    }
+
+    async fn send(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        // The form as a browser encodes it (application/x-www-form-urlencoded).
+        let escape = |text: &str| -> String {
+            text.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect()
+        };
+        let body = std::iter::once(("csrf", self.csrf.as_str()))
+            .chain(form.iter().copied())
+            .map(|(name, value)| format!("{}={}", escape(name), escape(value)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> u16 {
+        self.send(path, form).await.status().as_u16()
+    }
+
+    async fn post_text(&self, path: &str, form: &[(&str, &str)]) -> String {
+        self.send(path, form).await.text().await.unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ready_result_is_handed_over_by_another_tablet_planned_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, key) = server_with_events(dir.path()).await;
+    let a = tablet(&server, "CODE-A", "T07").await;
+    let b = tablet(&server, "CODE-B", "T08").await;
+    let c = tablet(&server, "CODE-C", "T09").await;
+    let office = Office::open(&server.data);
+    let personal = PersonalDataKey::load_or_create(&Layout::new(&server.data).keys()).unwrap();
+    let planning = Planning {
+        db: &office.db,
+        meta: server.meta.as_ref(),
+        personal: &personal,
+    };
+    let case = registered_case(1, None);
+    let number = case.number.as_ref().unwrap().to_string();
+    a.send_case("env-a-1", &case).await;
+    office.look(&server);
+    let visit = |device_id| HandoverVisit {
+        case_number: &number,
+        device_id,
+        date: "2026-12-01",
+        time: "10:30",
+        whom: Some(Whom::of(&case)),
+    };
+
+    // Not ready: refused with the sentence (on the page too), nothing planned, nothing in B's
+    // feeds.
+    assert_eq!(
+        actions::accept(&office.db, &number, "operator", now()).unwrap(),
+        Ok(())
+    );
+    let refused = handover::plan(&planning, &visit("T08"), "operator", now()).unwrap();
+    assert_eq!(
+        refused,
+        Err(PlanRefused::NotReady(
+            fieldkit_domain::workflow::CaseState::Accepted.into()
+        ))
+    );
+    assert_eq!(
+        refused
+            .unwrap_err()
+            .sentence(fieldkit_sync_server::office::html::Lang::Uk),
+        "Видачу можна запланувати лише для справи, результат якої готовий до видачі; ця справа в стані «Прийнято, чекає передачі». Нічого не заплановано."
+    );
+    let operator = Operator::sign_in(&server, &office).await;
+    let page = operator
+        .get(&format!("/office/case?n={}", number.replace('/', "%2F")))
+        .await;
+    assert!(!page.contains("/office/case/handover"), "{page}");
+    let answer = operator
+        .post_text(
+            "/office/case/handover",
+            &[
+                ("n", &number),
+                ("device", "T08"),
+                ("date", "2026-12-01"),
+                ("time", ""),
+            ],
+        )
+        .await;
+    assert!(
+        answer.contains("лише для справи, результат якої готовий до видачі"),
+        "{answer}"
+    );
+    assert!(server.meta.handover_plans(&number).unwrap().is_empty());
+    assert!(b.client.visits(0).await.unwrap().0.is_empty());
+
+    // The central system: forwarded to the provider, issued, ready (signed events).
+    for (id, body) in [
+        ("ev-1", serde_json::json!({"type": "forwarded_to_provider"})),
+        (
+            "ev-2",
+            serde_json::json!({"type": "decision", "decision": "issued"}),
+        ),
+        ("ev-3", serde_json::json!({"type": "result_ready"})),
+    ] {
+        let mut event = body;
+        event["event_id"] = id.into();
+        event["case_number"] = number.clone().into();
+        event["at"] = "2026-11-20T10:00:00+02:00".into();
+        assert_eq!(central_event(&server, &key, event).await, 200);
+    }
+    assert_eq!(office.state(&number), "result_ready");
+
+    // Nor for a tablet the server does not know, or one revoked.
+    assert_eq!(
+        handover::plan(&planning, &visit("T99"), "operator", now()).unwrap(),
+        Err(PlanRefused::UnknownDevice)
+    );
+    tablet(&server, "CODE-D", "T10").await;
+    server.meta.revoke_device("T10").unwrap();
+    assert_eq!(
+        handover::plan(&planning, &visit("T10"), "operator", now()).unwrap(),
+        Err(PlanRefused::DeviceRevoked)
+    );
+    // Planned for B by an operator on the case page, over HTTPS: the visit reaches B's feed
+    // with its kind, the case and its service, and the applicant and address from the case.
+    let page = operator
+        .get(&format!("/office/case?n={}", number.replace('/', "%2F")))
+        .await;
+    assert!(page.contains("action=\"/office/case/handover\""), "{page}");
+    assert!(page.contains("<option>T08</option>"), "{page}");
+    assert!(
+        !page.contains("<option>T10</option>"),
+        "a revoked tablet is not offered"
+    );
+    let answer = operator
+        .post(
+            "/office/case/handover",
+            &[
+                ("n", &number),
+                ("device", "T08"),
+                ("date", "2026-12-01"),
+                ("time", "10:30"),
+            ],
+        )
+        .await;
+    assert_eq!(answer, 303);
+    let plans = server.meta.handover_plans(&number).unwrap();
+    assert_eq!(plans.len(), 1);
+    assert_eq!(plans[0].device_id, "T08");
+    let visit_id = plans[0].visit_id;
+    let (visits, _) = b.client.visits(0).await.unwrap();
+    assert_eq!(visits.len(), 1, "{visits:?}");
+    assert_eq!(visits[0]["visit_id"], visit_id);
+    assert_eq!(visits[0]["kind"], "handover");
+    assert_eq!(visits[0]["case_number"], number.as_str());
+    assert_eq!(visits[0]["services"], serde_json::json!(["00001"]));
+    assert_eq!(visits[0]["time"], "2026-12-01 10:30");
+    assert_eq!(visits[0]["applicant"], "Шевченко Марія");
+    assert!(c.client.visits(0).await.unwrap().0.is_empty());
+    assert!(a.client.visits(0).await.unwrap().0.is_empty());
+    // Sealed at rest, as every planned visit.
+    let database = Layout::new(&server.data).database();
+    for file in [database.clone(), database.with_extension("sqlite-wal")] {
+        let raw = std::fs::read(&file).unwrap_or_default();
+        let name = "Шевченко".as_bytes();
+        assert!(!raw.windows(name.len()).any(|w| w == name), "{file:?}");
+    }
+    assert!(
+        office
+            .actions(&number)
+            .contains(&"case.handover_planned".to_owned())
+    );
+    // B now follows the case: its whole life so far; C, of the same centre, sees nothing.
+    let b_feed = b.feed().await;
+    assert!(
+        b_feed.contains(&(number.clone(), "result_ready".into())),
+        "{b_feed:?}"
+    );
+    assert!(b_feed.iter().all(|(n, _)| *n == number), "{b_feed:?}");
+
+    // B hands over under signature: the supplement is accepted from B and moves the case.
+    b.send("env-handover-b", &number, Some(SupplementKind::Handover))
+        .await
+        .unwrap();
+    office.look(&server);
+    assert_eq!(office.state(&number), "delivered");
+    assert!(office.queued_for_central("env-handover-b"));
+    for feed in [a.feed().await, b.feed().await] {
+        assert!(
+            feed.contains(&(number.clone(), "delivered".into())),
+            "{feed:?}"
+        );
+    }
+    assert!(c.feed().await.is_empty());
+    // A delivered case is not planned again.
+    assert!(matches!(
+        handover::plan(&planning, &visit("T09"), "operator", now()).unwrap(),
+        Err(PlanRefused::NotReady(_))
+    ));
+    assert_eq!(server.meta.handover_plans(&number).unwrap().len(), 1);
+    assert_eq!(office.db.transaction(db::verify_audit_chain).unwrap(), None);
     server.stop();
 }

@@ -16,6 +16,7 @@ use slint::{ComponentHandle, Model, ModelRc, VecModel};
 use super::{Controller, act};
 use crate::error::{AppError, Result};
 use crate::i18n::Message;
+use crate::planned_visit::{PlannedVisit, VisitKind, done_setting};
 use crate::sync_pass::enrolled_from_vault;
 use crate::ui::{App, AppWindow, CaseRow, CasesPage};
 
@@ -98,6 +99,7 @@ fn show_selected_receipt(page: &CasesPage<'_>) {
     page.set_selected_receipt(row.as_ref().is_some_and(|r| r.receipt));
     page.set_selected_may_hand_over(row.as_ref().is_some_and(|r| r.may_hand_over));
     page.set_selected_may_withdraw(row.as_ref().is_some_and(|r| r.may_withdraw));
+    page.set_selected_planned(row.as_ref().is_some_and(|r| r.planned));
 }
 
 /// What the workflow allows a tablet to record for a case in `state`: hand the result over
@@ -141,7 +143,24 @@ impl Controller {
                 )
             })
             .collect();
-        let service_of = |number: &str| services.get(number).cloned().unwrap_or_default();
+        // Cases planned for this tablet to hand over (sealed by another tablet, or by this one):
+        // the visit names the case and its service; `true` while the hand-over is still to do.
+        let mut handovers: std::collections::BTreeMap<String, (String, bool)> = Default::default();
+        for visit in PlannedVisit::handovers(vault)? {
+            let open = !visit.is_done(vault)?;
+            let service = visit.first_service().unwrap_or_default().to_owned();
+            let entry = handovers
+                .entry(visit.case_number.clone())
+                .or_insert((service, false));
+            entry.1 |= open;
+        }
+        let service_of = |number: &str| {
+            services
+                .get(number)
+                .or_else(|| handovers.get(number).map(|(service, _)| service))
+                .cloned()
+                .unwrap_or_default()
+        };
         // One row per case: a hand-over or withdrawal travels as an envelope of its own under
         // the case's number, and is tracked like one, but it is a step of the same case. The
         // row shows the furthest state any of them has reached.
@@ -155,10 +174,28 @@ impl Controller {
             {
                 continue;
             }
-            let (may_hand_over, may_withdraw) = later_steps(state);
+            let (mut may_hand_over, mut may_withdraw) = later_steps(state);
+            // A case handed over from a plan, not sealed here: this tablet's record of it is
+            // the hand-over itself, never a withdrawal or a second hand-over.
+            let planned_here = handovers.contains_key(&stub.case_number)
+                && !services.contains_key(&stub.case_number);
+            if planned_here {
+                may_hand_over = false;
+                may_withdraw = false;
+            }
             let mut status = status_text(&stub.status, lang);
             if let Some(reason) = reasons.get(&stub.case_number) {
                 status = format!("{status}: {reason}");
+            }
+            // This tablet knows the case by its hand-over alone: until the centre confirms
+            // it, that is what the row says (not the «received» of the supplement's receipt).
+            if planned_here && rank < CaseState::ResultDelivered.rank() {
+                status = lang
+                    .pick(
+                        "видачу результату надіслано, чекає підтвердження центру",
+                        "the hand-over is sent, waiting for the centre to confirm",
+                    )
+                    .to_owned();
             }
             let row = CaseRow {
                 service: service_of(&stub.case_number).into(),
@@ -170,6 +207,7 @@ impl Controller {
                 receipt: receipts.contains(&stub.case_number),
                 may_hand_over,
                 may_withdraw,
+                planned: false,
             };
             tracked.insert(stub.case_number, (rank, row));
         }
@@ -196,16 +234,50 @@ impl Controller {
                 row.may_withdraw = false;
                 continue;
             }
+            // A hand-over of a case sealed elsewhere, waiting to be sent.
+            let supplement_only = handovers.contains_key(&entry.case_number)
+                && !services.contains_key(&entry.case_number);
             rows.push(CaseRow {
                 service: service_of(&entry.case_number).into(),
                 receipt: receipts.contains(&entry.case_number),
                 number: entry.case_number.into(),
                 state: "sealed".into(),
-                status: "".into(),
+                status: if supplement_only {
+                    lang.pick(
+                        "доповнення чекає на надсилання",
+                        "a supplement waits to be sent",
+                    )
+                    .into()
+                } else {
+                    "".into()
+                },
                 changed: false,
                 delivered: false,
                 may_hand_over: false,
-                may_withdraw: later_steps(Some(CaseState::Sealed)).1,
+                may_withdraw: !supplement_only && later_steps(Some(CaseState::Sealed)).1,
+                planned: false,
+            });
+        }
+        // Planned hand-overs not recorded yet: one row each, ready for the hand-over step.
+        for (number, (service, open)) in &handovers {
+            if !open
+                || tracked.contains_key(number)
+                || rows.iter().any(|r| r.number == number.as_str())
+            {
+                continue;
+            }
+            rows.push(CaseRow {
+                service: service.clone().into(),
+                number: number.clone().into(),
+                // The centre plans a hand-over only for a result ready to be handed over.
+                state: CaseState::ResultReady.name().into(),
+                status: "".into(),
+                changed: false,
+                delivered: false,
+                receipt: false,
+                may_hand_over: true,
+                may_withdraw: false,
+                planned: true,
             });
         }
         rows.extend(tracked.into_values().map(|(_, row)| row));
@@ -215,6 +287,41 @@ impl Controller {
         show_selected_receipt(&page);
         self.unseen_statuses = 0;
         window.global::<App>().set_status_changes(0);
+        Ok(())
+    }
+
+    /// A hand-over visit opened from «Сьогодні»: its case in «Справи», at the hand-over step
+    /// (the applicant's signature, then «Підтвердити»), whichever tablet sealed the case.
+    pub fn start_handover(&mut self, window: &AppWindow, visit_id: &str) -> Result<()> {
+        let visit = PlannedVisit::load(self.vault()?, visit_id)?
+            .filter(|visit| visit.kind == VisitKind::Handover && !visit.case_number.is_empty())
+            .ok_or_else(|| {
+                AppError::user(
+                    "Цього виїзду для видачі результату на планшеті немає.",
+                    "This hand-over visit is not on the tablet.",
+                )
+            })?;
+        self.show(window, crate::ui::Screen::Cases)?;
+        let page = window.global::<CasesPage>();
+        page.set_selected(visit.case_number.clone().into());
+        page.set_error("".into());
+        show_selected_receipt(&page);
+        self.pad.take();
+        page.set_ink(slint::Image::default());
+        if page.get_selected_may_hand_over() {
+            page.set_action(1);
+        } else {
+            // Recorded already, or the case's state says no: the row says which.
+            page.set_action(0);
+            page.set_error(
+                Message::new(
+                    "Видачу результату цієї справи вже записано або її стан цього не дозволяє.",
+                    "This case's hand-over is recorded already, or its state does not allow it.",
+                )
+                .in_lang(self.lang())
+                .into(),
+            );
+        }
         Ok(())
     }
 
@@ -308,7 +415,20 @@ impl Controller {
         let vault = self.vault()?;
         let enrolled = enrolled_from_vault(vault)?;
         let envelope_id = format!("env-{kind}-{}", number.replace('/', "-"));
+        // The hand-over visits planned for this case are done with this record.
+        let done_visits: Vec<String> = if supplement == SupplementKind::Handover {
+            PlannedVisit::handovers(vault)?
+                .into_iter()
+                .filter(|visit| visit.case_number == number)
+                .map(|visit| done_setting(&visit.id()))
+                .collect()
+        } else {
+            Vec::new()
+        };
         vault.transaction(|tx| {
+            for done in &done_visits {
+                tx.put_setting(done, b"handed over")?;
+            }
             tx.put_draft(&case_id, kind, document.to_string().as_bytes())?;
             tx.put_blob(&case_id, "signature", 0, &record_json)?;
             tx.put_blob(&case_id, kind, 1, &pdf)?;

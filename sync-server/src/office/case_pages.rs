@@ -824,16 +824,23 @@ pub async fn case_view(
         );
     }
 
+    let operator_csrf = user
+        .staff
+        .may(&[Role::Operator])
+        .then_some(user.staff.csrf_token.as_str());
+    body.push_str(&super::handover::section(
+        &row,
+        &state.meta.handover_plans(&row.case_number)?,
+        &state.meta.devices()?,
+        operator_csrf,
+        lang,
+    ));
     body.push_str(&supplements_section(
         &state.meta.supplements(Some(&row.case_number))?,
         lang,
     ));
 
     let notifications = notifications_of(&state.db, &row.case_number)?;
-    let operator_csrf = user
-        .staff
-        .may(&[Role::Operator])
-        .then_some(user.staff.csrf_token.as_str());
     body.push_str(&notifications_section(&notifications, lang, operator_csrf));
     body.push_str(&subscriptions_section(
         &state.meta.case_subscriptions(&row.case_number)?,

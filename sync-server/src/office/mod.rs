@@ -9,6 +9,7 @@ pub mod auth;
 pub mod case_pages;
 pub mod consultations;
 pub mod db;
+pub mod handover;
 pub mod html;
 pub mod intake;
 pub mod opened_cache;

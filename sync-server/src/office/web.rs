@@ -115,6 +115,7 @@ pub fn router(state: Arc<OfficeState>) -> Router {
         .route("/office/case/accept", post(case_pages::accept))
         .route("/office/case/return", post(case_pages::return_case))
         .route("/office/case/duplicate", post(case_pages::duplicate))
+        .route("/office/case/handover", post(super::handover::plan_page))
         .route(
             "/office/case/notification/retry",
             post(case_pages::retry_notification),

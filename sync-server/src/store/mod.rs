@@ -102,6 +102,16 @@ pub struct StoredSupplement {
     pub refused: Option<String>,
 }
 
+/// A hand-over visit (видача результату) planned for a tablet of the centre: that tablet
+/// follows the case in its status feed from then on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandoverPlan {
+    pub visit_id: i64,
+    pub device_id: String,
+    pub case_number: String,
+    pub planned_at: i64,
+}
+
 /// A change in a case's status, in the feed tablets pull (`GET /v1/status?since=cursor`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StatusEvent {
@@ -183,6 +193,17 @@ pub trait MetadataStore: AttemptStore + TrackingStore + Send + Sync {
     /// Plan a visit for a device: `details` is the visit as JSON (place, address, time,
     /// applicant, services) exactly as the tablet will read it.
     fn plan_visit(&self, device_id: &str, details: &str, now: i64) -> Result<i64, ServerError>;
+    /// Plan a visit of kind «видача результату» for a device: the visit as [`Self::plan_visit`]
+    /// keeps it, and `case_number` joins the device's status feed, in one transaction.
+    fn plan_handover_visit(
+        &self,
+        device_id: &str,
+        case_number: &str,
+        details: &str,
+        now: i64,
+    ) -> Result<i64, ServerError>;
+    /// The hand-over visits planned for `case_number`, oldest first.
+    fn handover_plans(&self, case_number: &str) -> Result<Vec<HandoverPlan>, ServerError>;
     /// Visits planned for a device after cursor `since`.
     fn visits_since(&self, device_id: &str, since: i64) -> Result<Vec<(i64, String)>, ServerError>;
     /// Queue a command (e.g. "wipe") for a device's next contact.
@@ -228,7 +249,8 @@ pub trait MetadataStore: AttemptStore + TrackingStore + Send + Sync {
     fn terminate_upload(&self, upload_id: &str) -> Result<(), ServerError>;
 
     fn envelope(&self, envelope_id: &str) -> Result<Option<StoredEnvelope>, ServerError>;
-    /// Status events for the cases of `device_id` after `since`, oldest first.
+    /// Status events after `since`, oldest first, of the cases `device_id` sealed (sent the
+    /// first envelope of) or was planned to hand over; of no other case.
     fn status_events(
         &self,
         device_id: &str,

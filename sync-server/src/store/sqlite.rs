@@ -7,8 +7,8 @@ use fieldkit_domain::workflow::{CaseState, StateName};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    ConsultationTotal, Device, DeviceOverview, DeviceReport, DeviceState, MetadataStore,
-    StatusEvent, StoredEnvelope, StoredSupplement, Upload,
+    ConsultationTotal, Device, DeviceOverview, DeviceReport, DeviceState, HandoverPlan,
+    MetadataStore, StatusEvent, StoredEnvelope, StoredSupplement, Upload,
 };
 use crate::ServerError;
 use fieldkit_protocol::SupplementKind;
@@ -53,6 +53,13 @@ CREATE TABLE IF NOT EXISTS device_commands (
 CREATE TABLE IF NOT EXISTS visits (
     visit_id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL REFERENCES devices(device_id),
     details TEXT NOT NULL, planned_at INTEGER NOT NULL);
+-- A visit of kind «видача результату»: its tablet follows the case in its status feed.
+CREATE TABLE IF NOT EXISTS handover_plans (
+    visit_id INTEGER PRIMARY KEY REFERENCES visits(visit_id),
+    device_id TEXT NOT NULL REFERENCES devices(device_id), case_number TEXT NOT NULL,
+    planned_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS handover_plans_by_case ON handover_plans(case_number);
+CREATE INDEX IF NOT EXISTS handover_plans_by_device ON handover_plans(device_id);
 CREATE TABLE IF NOT EXISTS uploads (
     upload_id TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(device_id),
     length INTEGER NOT NULL, offset INTEGER NOT NULL, created_at INTEGER NOT NULL,
@@ -380,6 +387,49 @@ impl MetadataStore for SqliteMetadata {
             )
             .map_err(|_| ServerError::UnknownDevice(device_id.into()))?;
             Ok(conn.last_insert_rowid())
+        })
+    }
+
+    fn plan_handover_visit(
+        &self,
+        device_id: &str,
+        case_number: &str,
+        details: &str,
+        now: i64,
+    ) -> Result<i64, ServerError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO visits (device_id, details, planned_at) VALUES (?1, ?2, ?3)",
+                params![device_id, details, now],
+            )
+            .map_err(|_| ServerError::UnknownDevice(device_id.into()))?;
+            let visit_id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO handover_plans (visit_id, device_id, case_number, planned_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![visit_id, device_id, case_number, now],
+            )?;
+            tx.commit()?;
+            Ok(visit_id)
+        })
+    }
+
+    fn handover_plans(&self, case_number: &str) -> Result<Vec<HandoverPlan>, ServerError> {
+        self.with(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT visit_id, device_id, case_number, planned_at FROM handover_plans
+                 WHERE case_number = ?1 ORDER BY visit_id",
+            )?;
+            let rows = statement.query_map([case_number], |r| {
+                Ok(HandoverPlan {
+                    visit_id: r.get(0)?,
+                    device_id: r.get(1)?,
+                    case_number: r.get(2)?,
+                    planned_at: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 
@@ -736,7 +786,7 @@ impl MetadataStore for SqliteMetadata {
                  LEFT JOIN status_details d ON d.cursor = s.cursor
                  WHERE s.cursor > ?2 AND (
                    s.case_number IN (SELECT case_number FROM envelopes WHERE device_id = ?1)
-                   OR s.case_number IN (SELECT case_number FROM supplements WHERE device_id = ?1))
+                   OR s.case_number IN (SELECT case_number FROM handover_plans WHERE device_id = ?1))
                  ORDER BY s.cursor LIMIT ?3",
             )?;
             let rows = statement.query_map(params![device_id, since, limit], |r| {

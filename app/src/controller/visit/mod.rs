@@ -47,6 +47,10 @@ pub fn attach(window: &AppWindow, controller: &Rc<RefCell<Controller>>) {
     }
     {
         let (c, w) = (controller.clone(), window.as_weak());
+        today.on_start_handover(move |id| act(&c, &w, |ctl, win| ctl.start_handover(win, &id)));
+    }
+    {
+        let (c, w) = (controller.clone(), window.as_weak());
         today.on_resume_draft(move || {
             act(&c, &w, |ctl, win| {
                 let screen = crate::controller::screen_by_name(

@@ -6,14 +6,28 @@ use crate::controller::{Controller, OPEN_DRAFT};
 use crate::draft::DraftRecord;
 use crate::error::{AppError, Result};
 use crate::i18n::Lang;
-use crate::planned_visit::{PlannedPlace, PlannedVisit};
+use crate::planned_visit::{PlannedPlace, PlannedVisit, VisitKind};
 use crate::ui::{App, AppWindow, Screen, TodayPage, VisitRow};
 
-fn visit_row(visit: &PlannedVisit, lang: Lang) -> VisitRow {
+fn visit_row(visit: &PlannedVisit, lang: Lang, title_of: impl Fn(&str) -> String) -> VisitRow {
     let place = match visit.place {
         PlannedPlace::Hospital => lang.pick("лікарня", "hospital"),
         PlannedPlace::CareFacility => lang.pick("заклад догляду", "care facility"),
         PlannedPlace::Home => lang.pick("вдома", "at home"),
+    };
+    let (kind, services) = match visit.kind {
+        VisitKind::Intake => (0, visit.services.join(", ")),
+        // The service by its code and title: the administrator names the result from it.
+        VisitKind::Handover => (
+            1,
+            visit
+                .services
+                .iter()
+                .map(|code| format!("{code} {}", title_of(code)).trim().to_owned())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        VisitKind::Unknown => (2, visit.services.join(", ")),
     };
     VisitRow {
         id: visit.id().into(),
@@ -21,16 +35,24 @@ fn visit_row(visit: &PlannedVisit, lang: Lang) -> VisitRow {
         place: place.into(),
         address: visit.address.clone().into(),
         applicant: visit.applicant.clone().into(),
-        services: visit.services.join(", ").into(),
+        services: services.into(),
+        kind,
+        case_number: visit.case_number.clone().into(),
     }
 }
 
 impl Controller {
     pub fn refresh_today(&mut self, window: &AppWindow) -> Result<()> {
         let lang = self.lang();
-        let visits: Vec<VisitRow> = PlannedVisit::open_ones(self.vault()?)?
+        let open = PlannedVisit::open_ones(self.vault()?)?;
+        let title_of = |code: &str| {
+            self.service(code)
+                .map(|s| s.title.clone())
+                .unwrap_or_default()
+        };
+        let visits: Vec<VisitRow> = open
             .iter()
-            .map(|visit| visit_row(visit, lang))
+            .map(|visit| visit_row(visit, lang, title_of))
             .collect();
         let page = window.global::<TodayPage>();
         page.set_visits(ModelRc::new(VecModel::from(visits)));
