@@ -326,6 +326,60 @@ fn case_of(
     }
 }
 
+/// A form posted to a case's address, read, with the case it names.
+struct CaseForm<F> {
+    form: F,
+    lang: Lang,
+    address: String,
+    case: TrackedCase,
+    canonical: String,
+}
+
+/// A form that carries the page's language in a hidden field.
+trait WithLang {
+    fn lang_field(&self) -> &str;
+}
+
+impl WithLang for ContactForm {
+    fn lang_field(&self) -> &str {
+        &self.lang
+    }
+}
+
+impl WithLang for ConfirmForm {
+    fn lang_field(&self) -> &str {
+        &self.lang
+    }
+}
+
+/// Read a form posted to `/t/{code}/…` and find its case (counted as a lookup, as the page
+/// is), or the page to answer with: the form refused, the case missing, the address locked.
+async fn read_case_form<F: serde::de::DeserializeOwned + WithLang>(
+    state: &PublicState,
+    peer: Option<Extension<PeerAddress>>,
+    uri: &Uri,
+    code: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Result<CaseForm<F>, Response> {
+    let mut lang = lang_of(uri);
+    let form: F = match form::read(request).await {
+        Ok(form) => form,
+        Err(error) => return Err(form_refused(state, lang, error)),
+    };
+    if lang == Lang::Uk {
+        lang = lang_from_field(form.lang_field());
+    }
+    let address = address_of(peer);
+    let (case, canonical) = case_of(state, lang, &address, code).map_err(|page| *page)?;
+    Ok(CaseForm {
+        form,
+        lang,
+        address,
+        case,
+        canonical,
+    })
+}
+
 /// Count one more code for each of `keys`; the longest wait if any is over its allowance.
 fn sending_allowed(state: &PublicState, keys: &[AttemptKey]) -> Result<Option<i64>, ServerError> {
     let now = state.now();
@@ -382,18 +436,15 @@ pub async fn request_code(
     code: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
-    let mut lang = lang_of(&uri);
-    let form: ContactForm = match form::read(request).await {
-        Ok(form) => form,
-        Err(error) => return form_refused(&state, lang, error),
-    };
-    if lang == Lang::Uk {
-        lang = lang_from_field(&form.lang);
-    }
-    let address = address_of(peer);
-    let (case, canonical) = match case_of(&state, lang, &address, code) {
-        Ok(found) => found,
-        Err(response) => return *response,
+    let CaseForm {
+        form,
+        lang,
+        address,
+        case,
+        canonical,
+    } = match read_case_form::<ContactForm>(&state, peer, &uri, code, request).await {
+        Ok(read) => read,
+        Err(page) => return page,
     };
     let title = lang.t("Сповіщення про зміни", "Notices of changes");
     let again = |error: &str| {
@@ -561,18 +612,15 @@ pub async fn confirm(
     code: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
-    let mut lang = lang_of(&uri);
-    let form: ConfirmForm = match form::read(request).await {
-        Ok(form) => form,
-        Err(error) => return form_refused(&state, lang, error),
-    };
-    if lang == Lang::Uk {
-        lang = lang_from_field(&form.lang);
-    }
-    let address = address_of(peer);
-    let (case, canonical) = match case_of(&state, lang, &address, code) {
-        Ok(found) => found,
-        Err(response) => return *response,
+    let CaseForm {
+        form,
+        lang,
+        address: _,
+        case,
+        canonical,
+    } = match read_case_form::<ConfirmForm>(&state, peer, &uri, code, request).await {
+        Ok(read) => read,
+        Err(page) => return page,
     };
     match check_code(&state, lang, &case, &canonical, &form) {
         Ok(response) => response,
@@ -694,18 +742,15 @@ pub async fn stop_by_contact(
     code: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
-    let mut lang = lang_of(&uri);
-    let form: ContactForm = match form::read(request).await {
-        Ok(form) => form,
-        Err(error) => return form_refused(&state, lang, error),
-    };
-    if lang == Lang::Uk {
-        lang = lang_from_field(&form.lang);
-    }
-    let address = address_of(peer);
-    let (case, canonical) = match case_of(&state, lang, &address, code) {
-        Ok(found) => found,
-        Err(response) => return *response,
+    let CaseForm {
+        form,
+        lang,
+        address: _,
+        case,
+        canonical,
+    } = match read_case_form::<ContactForm>(&state, peer, &uri, code, request).await {
+        Ok(read) => read,
+        Err(page) => return page,
     };
     let again = |error: &str| {
         small_page(
