@@ -33,11 +33,11 @@ const PAGES: &[(&str, &str)] = &[
     ("not-found", "/no-such-page"),
     ("track", "/t"),
     ("track-typo", "/t?code=7KQ2-M9XA"),
-    ("track-case", "/t/7KQ2M9XA0111000000000000000A"),
-    ("track-case-en", "/t/7KQ2M9XA0111000000000000000A?lang=en"),
+    ("track-case", "/t/7KQ2M9XA0111000000000000000K"),
+    ("track-case-en", "/t/7KQ2M9XA0111000000000000000K?lang=en"),
     (
         "track-done",
-        "/t/7KQ2M9XA0111000000000000000A?done=subscribed",
+        "/t/7KQ2M9XA0111000000000000000K?done=subscribed",
     ),
     ("track-missing", "/t/ZZZZZZZZZZZZZZZZZZZZZZZZZZZZ"),
     ("stop-link", "/stop/00000000000000000000000000000000"),
@@ -47,7 +47,7 @@ const PAGES: &[(&str, &str)] = &[
 /// The tracked case the `track-case` pages show: a refusal with its reasons, the deadline
 /// counted, and the notices form (a mail channel is configured; the browser only reads pages,
 /// so nothing is sent).
-const TRACKING_CODE: &str = "7KQ2M9XA0111000000000000000A";
+const TRACKING_CODE: &str = "7KQ2M9XA0111000000000000000K";
 
 fn now() -> i64 {
     1_795_000_000

@@ -107,7 +107,9 @@ fn value_of(c: char) -> Option<u8> {
         .and_then(|p| u8::try_from(p).ok())
 }
 
-fn is_separator(c: char) -> bool {
+/// Whether `c` is left out when a code is read: spaces and the hyphens and dashes typed
+/// between its groups.
+pub fn is_separator(c: char) -> bool {
     // Phones and word processors turn a typed hyphen into a dash.
     c.is_whitespace() || matches!(c, '-' | '‐' | '‑' | '–' | '—' | '−')
 }

@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use fieldkit_domain::calendar::archive_due;
 use fieldkit_domain::catalog::{Catalog, ResultChannel, Service};
 use fieldkit_domain::common::{DayKind, ServiceCode};
+use fieldkit_domain::tracking::{CODE_SYMBOLS, TrackingCode, TrackingCodeError, is_separator};
 use fieldkit_domain::workflow::{CaseState, StateName};
 use ring::digest::{SHA256, digest};
 
@@ -31,13 +32,6 @@ use crate::connections::PeerAddress;
 use crate::office::register;
 use crate::store::{AttemptKey, AttemptStore, BackOff, StatusEvent, TrackedCase, TrackingStore};
 
-/// Symbols in a tracking code, separators left out (the `track` branch's `TrackingCode`:
-/// 27 random Crockford symbols and a check symbol).
-const CODE_SYMBOLS: usize = 28;
-
-/// Crockford's base 32: what a canonical code is made of.
-const CROCKFORD: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
 /// Misses per address: 20 free, then waits that double from a minute up to an hour. A person
 /// who mistypes a code a few times never waits; a guesser gets about 24 tries a day once the
 /// waits are at their ceiling, against a code of 135 random bits.
@@ -48,9 +42,7 @@ pub const LOOKUP_POLICY: BackOff = BackOff {
 };
 
 /// A tracking code in its canonical form: upper case, no separators.
-///
-/// Interim: the domain's `TrackingCode` (crates/domain/src/tracking.rs, on the `track` branch)
-/// replaces this and [`parse_code`] once merged; nothing else here reads a code's text.
+/// Read by the domain's [`TrackingCode`], the one reader of a code's text.
 pub(super) struct Code {
     canonical: String,
 }
@@ -78,6 +70,8 @@ impl Code {
 pub(super) enum CodeError {
     Length(usize),
     Symbol(char),
+    /// The check symbol does not match: a symbol typed wrong or two swapped.
+    Mistyped,
 }
 
 impl CodeError {
@@ -95,36 +89,31 @@ impl CodeError {
             (Self::Symbol(c), Lang::En) => format!(
                 "A tracking code has no «{c}». Type the Latin letters and digits from the receipt."
             ),
+            (Self::Mistyped, Lang::Uk) => "Код відстеження введено з помилкою: якийсь символ не той або два переставлено. Перевірте код на розписці.".to_owned(),
+            (Self::Mistyped, Lang::En) => "The tracking code is mistyped: a symbol is wrong or two are swapped. Check the code on the receipt.".to_owned(),
         }
     }
 }
 
-/// Read a code as typed or scanned: any case, hyphens and spaces ignored, `O` read as `0` and
-/// `I`, `L` as `1` (Crockford's rule); then only the 32 symbols, exactly [`CODE_SYMBOLS`].
+/// Read a code as typed or scanned, as the domain reads it (any case, separators ignored,
+/// Crockford's and Cyrillic look-alikes forgiven, the check symbol checked); a refusal names the
+/// symbol no code has, or the length, in the person's words.
 pub(super) fn parse_code(text: &str) -> Result<Code, CodeError> {
-    let mut canonical = String::with_capacity(CODE_SYMBOLS);
-    let mut count = 0;
-    for c in text.chars() {
-        if c.is_whitespace() || matches!(c, '-' | '‐' | '‑' | '–' | '—') {
-            continue;
-        }
-        let c = match c.to_ascii_uppercase() {
-            'O' => '0',
-            'I' | 'L' => '1',
-            other => other,
-        };
-        if !CROCKFORD.contains(c) {
-            return Err(CodeError::Symbol(c));
-        }
-        count += 1;
-        if count <= CODE_SYMBOLS {
-            canonical.push(c);
+    match TrackingCode::parse(text) {
+        Ok(code) => Ok(Code {
+            canonical: code.canonical().to_owned(),
+        }),
+        Err(TrackingCodeError::BadCharacter { position }) => Err(CodeError::Symbol(
+            text.chars()
+                .filter(|&c| !is_separator(c))
+                .nth(position.saturating_sub(1))
+                .unwrap_or('?'),
+        )),
+        Err(TrackingCodeError::BadLength { found }) => Err(CodeError::Length(found)),
+        Err(TrackingCodeError::Mistyped | TrackingCodeError::NoRandomness) => {
+            Err(CodeError::Mistyped)
         }
     }
-    if count != CODE_SYMBOLS {
-        return Err(CodeError::Length(count));
-    }
-    Ok(Code { canonical })
 }
 
 /// The client's address as limits count it (an IPv6 /64 is one).
@@ -803,14 +792,14 @@ mod tests {
 
     #[test]
     fn codes_are_read_forgivingly_and_hashed_in_canonical_form() {
-        let code = parse_code(" 7kq2-m9xa oi1l 0000-0000-0000-0000\n").unwrap();
-        assert_eq!(code.canonical(), "7KQ2M9XA01110000000000000000");
+        let code = parse_code(" 7kq2-m9xa oi1l 0000-0000-0000-000k\n").unwrap();
+        assert_eq!(code.canonical(), "7KQ2M9XA0111000000000000000K");
         assert_eq!(
             parse_code("7KQ2M9XA011100000000000000000").unwrap_err(),
             CodeError::Length(29)
         );
         assert_eq!(
-            parse_code("7KQ2-M9XA-0111-0000-0000-0000-0000")
+            parse_code("7KQ2-M9XA-0111-0000-0000-0000-000K")
                 .unwrap()
                 .sha256_hex(),
             code.sha256_hex()
@@ -821,6 +810,15 @@ mod tests {
             CodeError::Symbol('/')
         );
         assert_eq!(parse_code("").unwrap_err(), CodeError::Length(0));
+        // One symbol wrong, or two swapped: the check symbol says so.
+        assert_eq!(
+            parse_code("7KQ2-M9XA-0111-0000-0000-0000-000M").unwrap_err(),
+            CodeError::Mistyped
+        );
+        assert_eq!(
+            parse_code("K7Q2-M9XA-0111-0000-0000-0000-000K").unwrap_err(),
+            CodeError::Mistyped
+        );
     }
 
     #[test]
