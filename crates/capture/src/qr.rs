@@ -71,7 +71,18 @@ pub fn classify(payload: &[u8]) -> QrKind {
     QrKind::Unknown
 }
 
+/// The codes rqrr finds in `image`. rqrr 0.11 asserts on a degenerate perspective that some
+/// noisy pages produce (upstream issue WanzenBug/rqrr#54; found here by fuzzing `qr_detect`):
+/// a page that trips it is read as having no code, instead of the panic ending the app in the
+/// middle of a visit. Nothing of the half-done detection is kept, so no broken state is seen.
 fn detect(image: &GrayImage, scale: f32) -> Vec<FoundQr> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        detect_unguarded(image, scale)
+    }))
+    .unwrap_or_default()
+}
+
+fn detect_unguarded(image: &GrayImage, scale: f32) -> Vec<FoundQr> {
     let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
         image.width() as usize,
         image.height() as usize,
